@@ -1,0 +1,400 @@
+"""The ``pausebot`` command: flows, executions and the service, on the embedded default
+(a SQLite file) or whatever ``PAUSEBOT_DATABASE_URL`` names.
+
+Errors go to stderr as one readable message and a non-zero exit: 1 for a refused operation,
+2 for bad usage or invalid input, 3 for an unknown id, 4 for a state conflict.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from engine.errors import (
+    ConflictError,
+    FlowValidationError,
+    InputValidationError,
+    NotFoundError,
+    PausebotError,
+)
+from engine.model import Execution
+from engine.states import TERMINAL, State
+
+EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 1, 2, 3, 4
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turns every expected failure into one message on stderr; never a traceback."""
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    try:
+        yield
+    except FlowValidationError as error:
+        _fail(str(error), EXIT_USAGE)
+    except InputValidationError as error:
+        lines = "\n".join(f"  - {e.field}: {e.message}" for e in error.errors)
+        _fail(f"invalid input values:\n{lines}", EXIT_USAGE)
+    except NotFoundError as error:
+        _fail(str(error), EXIT_NOT_FOUND)
+    except ConflictError as error:
+        _fail(str(error), EXIT_CONFLICT)
+    except PausebotError as error:
+        _fail(str(error))
+    except OperationalError as error:
+        _fail(f"cannot use the database: {error.orig}")
+    except SQLAlchemyError as error:
+        _fail(f"database error: {error}")
+
+
+def _actor() -> dict[str, Any]:
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        user = "cli"
+    return {"id": user, "name": user}
+
+
+class _State:
+    def __init__(self, database: str | None) -> None:
+        self.database = database
+        self._engine: Any = None
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            from engine.engine import Engine
+            from engine.executor import Settings
+            from engine.store.database import default_database_url
+
+            import os
+
+            settings = Settings(public_url=os.environ.get("PAUSEBOT_PUBLIC_URL", "http://localhost:8080"))
+            with _errors():
+                self._engine = Engine(self.database or default_database_url(), settings=settings)
+        return self._engine
+
+
+pass_state = click.make_pass_decorator(_State)
+
+
+def _parse_pairs(pairs: Sequence[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            _fail(f"-i expects key=value, got {pair!r}", EXIT_USAGE)
+        values[key.strip()] = value
+    return values
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database",
+    envvar="PAUSEBOT_DATABASE_URL",
+    metavar="URL",
+    help="Database URL (default: a SQLite file in the user data directory).",
+)
+@click.version_option(package_name="pausebot")
+@click.pass_context
+def cli(ctx: click.Context, database: str | None) -> None:
+    """pausebot: human approvals inside automated workflows."""
+    ctx.obj = _State(database)
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+# -- flows -------------------------------------------------------------------------------
+
+
+@cli.group()
+def flows() -> None:
+    """Validate, deploy and list flows."""
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        _fail(f"cannot read {path}: {error.strerror}", EXIT_USAGE)
+
+
+@flows.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def flows_validate(files: tuple[str, ...]) -> None:
+    """Check flow files without deploying them."""
+    from engine.flows import parse_flow
+
+    bad = 0
+    for path in files:
+        try:
+            flow = parse_flow(_read(path), path)
+        except FlowValidationError as error:
+            bad += 1
+            click.echo(str(error), err=True)
+            continue
+        click.echo(f"{path}: ok ({flow.namespace}.{flow.id}, {sum(1 for _ in flow.all_tasks())} tasks)")
+    if bad:
+        sys.exit(EXIT_USAGE)
+
+
+@flows.command("deploy")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@pass_state
+def flows_deploy(state: _State, files: tuple[str, ...]) -> None:
+    """Create or update flows (a changed flow gets a new revision)."""
+    with _errors():
+        for path in files:
+            deployed = state.engine.deploy_flow(_read(path), path)
+            what = "deployed" if deployed.created else "unchanged"
+            click.echo(f"{deployed.flow.namespace}.{deployed.flow.id}: revision {deployed.revision} ({what})")
+
+
+@flows.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_state
+def flows_list(state: _State, as_json: bool) -> None:
+    """List deployed flows."""
+    with _errors():
+        deployed = state.engine.list_flows()
+    if as_json:
+        click.echo(json.dumps([{"namespace": d.flow.namespace, "id": d.flow.id, "revision": d.revision} for d in deployed], indent=2))
+        return
+    for d in deployed:
+        click.echo(f"{d.flow.namespace}.{d.flow.id}  revision {d.revision}")
+
+
+# -- executions --------------------------------------------------------------------------
+
+
+def _flow_ref(state: _State, ref: str) -> tuple[str, str]:
+    """A file path deploys the file first; ``namespace.id`` names a deployed flow."""
+    if Path(ref).is_file() or ref.endswith((".yml", ".yaml")):
+        deployed = state.engine.deploy_flow(_read(ref), ref)
+        return deployed.flow.namespace, deployed.flow.id
+    namespace, dot, flow_id = ref.rpartition(".")
+    if not dot or not namespace:
+        _fail(f"{ref!r} is neither a flow file nor NAMESPACE.FLOW_ID", EXIT_USAGE)
+    return namespace, flow_id
+
+
+@cli.command("run")
+@click.argument("flow")
+@click.option("-i", "--input", "inputs", multiple=True, metavar="KEY=VALUE", help="An input value (repeatable).")
+@click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VALUE", help="A label (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the execution as the API's JSON.")
+@click.option("--no-wait", is_flag=True, help="Create the execution and return without running it.")
+@pass_state
+def run(state: _State, flow: str, inputs: tuple[str, ...], labels: tuple[str, ...], as_json: bool, no_wait: bool) -> None:
+    """Start FLOW (a YAML file or NAMESPACE.ID) and run it until it pauses or ends."""
+    with _errors():
+        engine = state.engine
+        namespace, flow_id = _flow_ref(state, flow)
+        execution = engine.start_execution(
+            namespace, flow_id, _parse_pairs(inputs), labels=_parse_pairs(labels), by=_actor(), via="cli"
+        )
+        if not no_wait:
+            execution = _drive(engine, execution.id, as_json)
+    _show(state, execution, as_json)
+    _exit_for(execution)
+
+
+def _drive(engine: Any, execution_id: str, quiet: bool) -> Execution:
+    progress: Callable[[str], None] = (lambda _: None) if quiet else (lambda m: click.echo(m, err=True))
+    progress(f"running {execution_id} ...")
+    return engine.run_until_blocked(execution_id)
+
+
+def _exit_for(execution: Execution) -> None:
+    if execution.state.current in (State.FAILED, State.KILLED, State.CANCELLED):
+        sys.exit(EXIT_FAILED)
+
+
+@cli.command("resume")
+@click.argument("execution_id")
+@click.option("-i", "--input", "inputs", multiple=True, metavar="KEY=VALUE", help="An onResume value (repeatable).")
+@click.option("--task-run", metavar="ID", help="Resume this paused task run (default: the first paused one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the execution as the API's JSON.")
+@click.option("--no-wait", is_flag=True, help="Record the decision and return without running on.")
+@pass_state
+def resume(state: _State, execution_id: str, inputs: tuple[str, ...], task_run: str | None, as_json: bool, no_wait: bool) -> None:
+    """Resume a paused execution with typed onResume values, then run it on."""
+    with _errors():
+        engine = state.engine
+        execution = engine.resume_execution(
+            execution_id, _parse_pairs(inputs), by=_actor(), via="cli", task_run_id=task_run
+        )
+        if not no_wait:
+            execution = _drive(engine, execution.id, as_json)
+    _show(state, execution, as_json)
+    _exit_for(execution)
+
+
+@cli.command("pause")
+@click.argument("execution_id")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def pause(state: _State, execution_id: str, as_json: bool) -> None:
+    """Pause a running execution (running tasks finish; nothing new starts)."""
+    with _errors():
+        execution = state.engine.pause_execution(execution_id, by=_actor(), via="cli")
+    _show(state, execution, as_json)
+
+
+@cli.command("kill")
+@click.argument("execution_id")
+@click.option("--reason", help="Why, for the audit trail.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def kill(state: _State, execution_id: str, reason: str | None, as_json: bool) -> None:
+    """Kill a running or paused execution."""
+    with _errors():
+        execution = state.engine.kill_execution(execution_id, by=_actor(), via="cli", reason=reason)
+    _show(state, execution, as_json)
+
+
+@cli.group()
+def executions() -> None:
+    """List and inspect executions."""
+
+
+@executions.command("list")
+@click.option("--state", "states", multiple=True, type=click.Choice([s.value for s in State], case_sensitive=False), help="Only these states (repeatable).")
+@click.option("--namespace")
+@click.option("--flow", "flow_id")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def executions_list(state: _State, states: tuple[str, ...], namespace: str | None, flow_id: str | None, limit: int, as_json: bool) -> None:
+    """List executions, newest first."""
+    with _errors():
+        found, total = state.engine.search_executions(states=states, namespace=namespace, flow_id=flow_id, size=limit)
+    if as_json:
+        click.echo(json.dumps({"results": [e.to_api(url=state.engine.url_of(e)) for e in found], "total": total}, indent=2))
+        return
+    if not found:
+        click.echo("no executions")
+        return
+    for e in found:
+        click.echo(f"{e.id}  {e.state.current.value:<9}  {e.namespace}.{e.flowId}  started {e.state.start_date}")
+    if total > len(found):
+        click.echo(f"... {total - len(found)} more (use --limit)")
+
+
+@executions.command("show")
+@click.argument("execution_id")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def executions_show(state: _State, execution_id: str, as_json: bool) -> None:
+    """Show one execution: state, task runs, what a resume needs."""
+    with _errors():
+        execution = state.engine.get_execution(execution_id)
+    _show(state, execution, as_json)
+
+
+@cli.command("logs")
+@click.argument("execution_id")
+@click.option("--level", type=click.Choice(["TRACE", "DEBUG", "INFO", "WARN", "ERROR"], case_sensitive=False))
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def logs(state: _State, execution_id: str, level: str | None, as_json: bool) -> None:
+    """Print an execution's logs."""
+    with _errors():
+        entries = state.engine.logs(execution_id, min_level=level)
+    if as_json:
+        click.echo(json.dumps([e.to_api() for e in entries], indent=2))
+        return
+    for e in entries:
+        where = f" [{e.task_id}]" if e.task_id else ""
+        click.echo(f"{e.timestamp.isoformat(timespec='seconds')} {e.level:<5}{where} {e.message}")
+
+
+@cli.command("work")
+@click.option("--once", is_flag=True, help="Advance what is due now, then exit.")
+@pass_state
+def work(state: _State, once: bool) -> None:
+    """Run the runner without the HTTP service: fires pause deadlines, advances executions."""
+    from engine.runner import Runner
+
+    with _errors():
+        engine = state.engine
+        if once:
+            count = 0
+            for execution_id in engine.due_executions():
+                engine.advance(execution_id, "cli-once")
+                count += 1
+            click.echo(f"advanced {count} execution(s)")
+            return
+        runner = Runner(engine)
+        runner.start()
+        click.echo("runner started; Ctrl-C to stop", err=True)
+        try:
+            import threading
+
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            runner.stop()
+
+
+# -- output ------------------------------------------------------------------------------
+
+
+def _show(state: _State, execution: Execution, as_json: bool) -> None:
+    engine = state.engine
+    if as_json:
+        click.echo(json.dumps(execution.to_api(url=engine.url_of(execution)), indent=2))
+        return
+    color = {"SUCCESS": "green", "PAUSED": "yellow", "FAILED": "red", "KILLED": "red", "WARNING": "yellow"}
+    current = execution.state.current.value
+    click.echo(f"execution {execution.id}  {execution.namespace}.{execution.flowId} (revision {execution.flowRevision})")
+    click.echo("state     " + click.style(current, fg=color.get(current), bold=True))
+    for run in execution.taskRunList:
+        indent = "  " * (1 + _depth(execution, run))
+        click.echo(f"{indent}{run.taskId:<24} {run.state.current.value}")
+    if execution.state.current == State.PAUSED:
+        paused = engine.paused_task(execution)
+        if paused is None:
+            click.echo("paused by hand; resume with: pausebot resume " + execution.id)
+        else:
+            task, run = paused
+            click.echo(f"waiting at '{task.id}'" + (f": {run.description}" if run.description else ""))
+            if run.deadline:
+                click.echo(f"  deadline {run.deadline} (then {run.deadlineTarget.value if run.deadlineTarget else 'SUCCESS'})")
+            for definition in task.onResume or []:
+                req = "required" if definition.required and definition.default_value is None else "optional"
+                default = f", default {definition.default_value!r}" if definition.default_value is not None else ""
+                click.echo(f"  -i {definition.id}=<{definition.type.value}>  {definition.label} ({req}{default})")
+            click.echo(f"resume with: pausebot resume {execution.id}" + "".join(f" -i {d.id}=..." for d in (task.onResume or [])[:2]))
+    elif execution.state.current in TERMINAL:
+        click.echo(f"logs: pausebot logs {execution.id}")
+
+
+def _depth(execution: Execution, run: Any) -> int:
+    depth = 0
+    parent = run.parentTaskRunId
+    while parent:
+        depth += 1
+        parent_run = execution.task_run(parent)
+        parent = parent_run.parentTaskRunId if parent_run else None
+    return depth
+
+
+def main() -> None:
+    cli(prog_name="pausebot")
+
+
+if __name__ == "__main__":
+    main()

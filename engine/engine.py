@@ -1,0 +1,520 @@
+"""The engine's front door. Every surface (CLI, HTTP API, web UI, Slack, signed links, timers)
+enters through these few methods; none of them touches the database by itself.
+
+Each method that changes state is one database transaction with a compare-and-set on the
+execution's version, so exactly one of many concurrent deciders wins; the others get
+``AlreadyDecided`` saying who won and when. Events for the outside world (paused, resumed,
+killed, finished) are written to the outbox in that same transaction.
+
+Actors are plain dicts: ``{"id": "U123", "name": "Ada"}`` (plus optional "email"); ``via`` is the
+surface: "cli", "api", "slack", "ui", "link", "timer", "bulk", "webhook".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from engine.clock import Clock, SystemClock, iso
+from engine.errors import (
+    AlreadyDecided,
+    ConflictError,
+    ExpressionError,
+    FlowNotFound,
+    InputValidationError,
+    PausebotError,
+    TaskFailure,
+)
+from engine.executor import (
+    Settings,
+    Step,
+    apply_result,
+    decide,
+    execution_url,
+    expression_context,
+    kill_everything,
+    resolve_pause,
+    restart_if_unpaused,
+)
+from engine.expressions import render_condition
+from engine.flows import Flow, parse_flow
+from engine.inputs import parse_duration, parse_inputs
+from engine.model import Execution, TaskRun, new_id
+from engine.states import TERMINAL, State
+from engine.store.store import LogEntry, NewEvent, Store
+from engine.tasks.base import RunContext, TaskResult
+from engine.tasks.pause import PauseTask
+
+log = logging.getLogger(__name__)
+
+Actor = dict[str, Any]
+CommitListener = Callable[[str, Sequence[NewEvent]], None]
+
+LEASE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class DeployedFlow:
+    flow: Flow
+    revision: int
+    created: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    resumed: list[str]
+    refused: dict[str, str]  # execution id -> why
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store | str,
+        *,
+        clock: Clock | None = None,
+        settings: Settings | None = None,
+        http_timeout: float = 30.0,
+    ) -> None:
+        self.store = store if isinstance(store, Store) else Store(store)
+        self.clock = clock or SystemClock()
+        self.settings = settings or Settings()
+        self.http_timeout = http_timeout
+        self._listeners: list[CommitListener] = []
+        self._flows = lru_cache(maxsize=512)(self._load_flow_revision)
+
+    # -- wiring -------------------------------------------------------------------------
+    def add_listener(self, listener: CommitListener) -> None:
+        """Called after every commit that emitted events or made work due (never inside it)."""
+        self._listeners.append(listener)
+
+    def _notify(self, execution_id: str, events: Sequence[NewEvent]) -> None:
+        for listener in self._listeners:
+            try:
+                listener(execution_id, events)
+            except Exception:
+                log.exception("commit listener failed")
+
+    def url_of(self, execution: Execution) -> str:
+        return execution_url(self.settings.public_url, execution)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- flows --------------------------------------------------------------------------
+    def validate_flow(self, source: str, source_name: str = "flow") -> Flow:
+        return parse_flow(source, source_name)
+
+    def deploy_flow(self, source: str, source_name: str = "flow") -> DeployedFlow:
+        flow = parse_flow(source, source_name)
+        revision, created = self.store.save_flow(flow.namespace, flow.id, source, self.clock.now())
+        return DeployedFlow(flow, revision, created, source)
+
+    def get_flow(self, namespace: str, flow_id: str, revision: int | None = None) -> DeployedFlow:
+        if revision is None:
+            latest = self.store.latest_flow_revision(namespace, flow_id)
+            if latest is None:
+                raise FlowNotFound(namespace, flow_id)
+            revision, source, _ = latest
+        else:
+            found = self.store.flow_revision(namespace, flow_id, revision)
+            if found is None:
+                raise FlowNotFound(namespace, flow_id, revision)
+            source = found
+        return DeployedFlow(self._flows(namespace, flow_id, revision, source), revision, False, source)
+
+    def list_flows(self) -> list[DeployedFlow]:
+        return [
+            DeployedFlow(self._flows(ns, fid, rev, src), rev, False, src)
+            for ns, fid, rev, src in self.store.list_flows()
+        ]
+
+    def delete_flow(self, namespace: str, flow_id: str) -> None:
+        if not self.store.delete_flow(namespace, flow_id, self.clock.now()):
+            raise FlowNotFound(namespace, flow_id)
+
+    def flow_of(self, execution: Execution) -> Flow:
+        return self.get_flow(execution.namespace, execution.flowId, execution.flowRevision).flow
+
+    @staticmethod
+    def _load_flow_revision(namespace: str, flow_id: str, revision: int, source: str) -> Flow:
+        return parse_flow(source, f"{namespace}.{flow_id} revision {revision}")
+
+    # -- starting -----------------------------------------------------------------------
+    def start_execution(
+        self,
+        namespace: str,
+        flow_id: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        by: Actor | None = None,
+        via: str = "api",
+        trigger: dict[str, Any] | None = None,
+    ) -> Execution:
+        deployed = self.get_flow(namespace, flow_id)
+        flow = deployed.flow
+        if flow.disabled:
+            raise ConflictError(f"Flow '{namespace}.{flow_id}' is disabled.")
+        values = parse_inputs(
+            flow.inputs, inputs or {}, evaluate_condition=self._condition_evaluator(flow)
+        )
+        now = self.clock.now()
+        execution = Execution(
+            id=new_id(),
+            namespace=flow.namespace,
+            flowId=flow.id,
+            flowRevision=deployed.revision,
+            inputs=values,
+            labels=[{"key": k, "value": v} for k, v in {**flow.labels, **(labels or {})}.items()],
+            trigger=trigger,
+            startedBy=by,
+            startedVia=via,
+        )
+        execution.move(State.CREATED, now)
+        with self.store.transaction(now) as tx:
+            tx.insert_execution(execution, wake_at=now)
+            tx.emit([NewEvent("created", execution.id, None, {"namespace": namespace, "flowId": flow_id, "by": by, "via": via})])
+        self._notify(execution.id, [])
+        return execution
+
+    def _condition_evaluator(self, flow: Flow) -> Callable[[str, dict], bool]:
+        def evaluate(condition: str, values: dict) -> bool:
+            return render_condition(condition, {"inputs": values, "flow": {"id": flow.id, "namespace": flow.namespace}})
+
+        return evaluate
+
+    # -- reading ------------------------------------------------------------------------
+    def get_execution(self, execution_id: str) -> Execution:
+        return self.store.get_execution(execution_id).execution
+
+    def search_executions(
+        self,
+        *,
+        states: Sequence[str] = (),
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        text: str | None = None,
+        page: int = 1,
+        size: int = 25,
+    ) -> tuple[list[Execution], int]:
+        size = max(1, min(size, 500))
+        page = max(1, page)
+        return self.store.search_executions(
+            states=[s.upper() for s in states], namespace=namespace, flow_id=flow_id, text=text,
+            offset=(page - 1) * size, limit=size,
+        )
+
+    def logs(self, execution_id: str, *, min_level: str | None = None) -> list[LogEntry]:
+        self.store.get_execution(execution_id)  # 404 for unknown ids, not an empty list
+        return self.store.list_logs(execution_id, min_level=min_level)
+
+    def paused_task(
+        self, execution: Execution, task_run_id: str | None = None
+    ) -> tuple[PauseTask, TaskRun] | None:
+        """The Pause a resume would decide: the given task run, else the first PAUSED one."""
+        flow = self.flow_of(execution)
+        runs = execution.paused_task_runs()
+        if task_run_id is not None:
+            runs = [r for r in execution.taskRunList if r.id == task_run_id]
+        for run in runs:
+            task = flow.find_task(run.taskId)
+            if isinstance(task, PauseTask):
+                return task, run
+        return None
+
+    def context_for(self, execution: Execution, run: TaskRun | None = None) -> dict[str, Any]:
+        flow = self.flow_of(execution)
+        task = flow.find_task(run.taskId) if run else None
+        return expression_context(execution, flow, task, run, self.settings)
+
+    # -- deciding -----------------------------------------------------------------------
+    def resume_execution(
+        self,
+        execution_id: str,
+        values: Mapping[str, Any] | None = None,
+        *,
+        by: Actor | None = None,
+        via: str = "api",
+        task_run_id: str | None = None,
+        token_id: str | None = None,
+    ) -> Execution:
+        """Resumes the first paused task run (or ``task_run_id``) with typed onResume values.
+
+        Exactly-once: the state is re-read under a lock; a pause decided meanwhile raises
+        ``AlreadyDecided`` naming who decided. Invalid values raise ``InputValidationError``
+        and change nothing. ``token_id`` spends a single-use token in the same transaction.
+        """
+        now = self.clock.now()
+        with self.store.transaction(now) as tx:
+            stored = tx.load_execution(execution_id)
+            execution = stored.execution
+            flow = self.flow_of(execution)
+            run = self._run_to_resume(execution, task_run_id)
+            events: list[NewEvent] = []
+            if run is None:
+                if execution.state.current != State.PAUSED:
+                    raise self._not_paused(execution)
+                # A manual pause: nothing to fill in, just let it run again.
+                execution.pausedManually = False
+                restart_if_unpaused(execution, now)
+                events.append(NewEvent("resumed", execution.id, None, {
+                    "namespace": execution.namespace, "flowId": execution.flowId, "taskId": None,
+                    "by": by, "via": via, "on": iso(now), "to": "SUCCESS", "values": {}, "manual": True,
+                }))
+            else:
+                task = flow.find_task(run.taskId)
+                assert isinstance(task, PauseTask)
+                parsed = parse_inputs(
+                    task.onResume or [], values or {}, evaluate_condition=self._condition_evaluator(flow)
+                )
+                events.append(resolve_pause(execution, task, run, to=State.SUCCESS, values=parsed, by=by, via=via, now=now))
+                if not execution.paused_task_runs():
+                    execution.pausedManually = False
+                restart_if_unpaused(execution, now)
+            if token_id is not None and not tx.spend_token(token_id, execution.id):
+                raise ConflictError("This link was already used.", execution_id=execution.id)
+            self._save(tx, stored.version, execution, events, now=now, wake_at=now)
+        self._notify(execution.id, events)
+        return execution
+
+    def _run_to_resume(self, execution: Execution, task_run_id: str | None) -> TaskRun | None:
+        if task_run_id is not None:
+            run = execution.task_run(task_run_id)
+            if run is None:
+                raise ConflictError(
+                    f"Execution '{execution.id}' has no task run '{task_run_id}'.", execution_id=execution.id
+                )
+            if run.state.current != State.PAUSED:
+                raise self._decided(execution, run)
+            return run
+        paused = execution.paused_task_runs()
+        return paused[0] if paused else None
+
+    def _decided(self, execution: Execution, run: TaskRun) -> ConflictError:
+        resumed = run.outputs.get("resumed")
+        if resumed:
+            action = "killed" if resumed.get("to") == "KILLING" else "resumed"
+            return AlreadyDecided(
+                execution.id, by=resumed.get("by"), on=resumed.get("on"), via=resumed.get("via"),
+                to=resumed.get("to"), action=action,
+            )
+        if execution.state.current == State.KILLED:
+            return AlreadyDecided(
+                execution.id, by=execution.killedBy, on=execution.state.entered(State.KILLED),
+                via=None, to="KILLED", action="killed",
+            )
+        return ConflictError(
+            f"Task run '{run.id}' of execution '{execution.id}' is {run.state.current.value}, not PAUSED.",
+            execution_id=execution.id, state=execution.state.current.value,
+        )
+
+    def _not_paused(self, execution: Execution) -> ConflictError:
+        # Say who decided the most recent pause, if one was decided.
+        for run in reversed(execution.taskRunList):
+            if run.outputs.get("resumed"):
+                return self._decided(execution, run)
+        if execution.state.current == State.KILLED:
+            return AlreadyDecided(
+                execution.id, by=execution.killedBy, on=execution.state.entered(State.KILLED),
+                via=None, to="KILLED", action="killed",
+            )
+        return ConflictError(
+            f"Execution '{execution.id}' is not paused, can't resume it (state {execution.state.current.value}).",
+            execution_id=execution.id, state=execution.state.current.value,
+        )
+
+    def resume_many(
+        self, execution_ids: Sequence[str], *, by: Actor | None = None, via: str = "bulk"
+    ) -> BulkOutcome:
+        """Bulk resume with defaults: each execution on its own, reasons for the ones refused."""
+        resumed: list[str] = []
+        refused: dict[str, str] = {}
+        for execution_id in dict.fromkeys(execution_ids):
+            try:
+                self.resume_execution(execution_id, {}, by=by, via=via)
+                resumed.append(execution_id)
+            except PausebotError as error:
+                refused[execution_id] = str(error)
+        return BulkOutcome(resumed, refused)
+
+    def pause_execution(self, execution_id: str, *, by: Actor | None = None, via: str = "api") -> Execution:
+        now = self.clock.now()
+        with self.store.transaction(now) as tx:
+            stored = tx.load_execution(execution_id)
+            execution = stored.execution
+            if execution.state.current not in (State.RUNNING, State.CREATED, State.RESTARTED):
+                raise ConflictError(
+                    f"Execution '{execution_id}' is not running (state {execution.state.current.value}), can't pause it.",
+                    execution_id=execution_id, state=execution.state.current.value,
+                )
+            if execution.state.current != State.RUNNING:
+                execution.move(State.RUNNING, now)
+            execution.move(State.PAUSED, now)
+            execution.pausedManually = True
+            events = [NewEvent("paused", execution.id, None, {
+                "namespace": execution.namespace, "flowId": execution.flowId, "taskId": None,
+                "description": None, "deadline": None, "manual": True, "by": by, "via": via,
+            })]
+            self._save(tx, stored.version, execution, events, now=now, wake_at=None)
+            tx.append_logs([LogEntry(execution.id, None, None, "INFO", f"Execution paused by {_who(by)} via {via}.", now)])
+        self._notify(execution.id, events)
+        return execution
+
+    def kill_execution(
+        self, execution_id: str, *, by: Actor | None = None, via: str = "api", reason: str | None = None
+    ) -> Execution:
+        now = self.clock.now()
+        with self.store.transaction(now) as tx:
+            stored = tx.load_execution(execution_id)
+            execution = stored.execution
+            if execution.state.current in TERMINAL:
+                if execution.state.current == State.KILLED:
+                    raise AlreadyDecided(
+                        execution_id, by=execution.killedBy, on=execution.state.entered(State.KILLED),
+                        via=None, to="KILLED", action="killed",
+                    )
+                raise ConflictError(
+                    f"Execution '{execution_id}' already ended with {execution.state.current.value}.",
+                    execution_id=execution_id, state=execution.state.current.value,
+                )
+            flow = self.flow_of(execution)
+            execution.killedBy = by
+            execution.killReason = reason
+            execution.move(State.KILLING, now)
+            events: list[NewEvent] = []
+            for run in execution.paused_task_runs():
+                task = flow.find_task(run.taskId)
+                if isinstance(task, PauseTask):
+                    events.append(resolve_pause(execution, task, run, to=State.KILLING, values=None, by=by, via=via, now=now))
+            kill_everything(execution, now)
+            execution.finalState = State.KILLED
+            execution.move(State.KILLED, now)
+            if reason:
+                for event in events:
+                    event.payload["reason"] = reason
+            events.append(NewEvent("finished", execution.id, None, {
+                "namespace": execution.namespace, "flowId": execution.flowId, "state": "KILLED",
+                "by": by, "via": via, "reason": reason,
+            }))
+            message = f"Execution killed by {_who(by)} via {via}" + (f": {reason}" if reason else ".")
+            tx.append_logs([LogEntry(execution.id, None, None, "WARN", message, now)])
+            self._save(tx, stored.version, execution, events, now=now, wake_at=None)
+        self._notify(execution.id, events)
+        return execution
+
+    def _save(
+        self, tx: Any, version: int, execution: Execution, events: list[NewEvent], *, now: datetime,
+        wake_at: datetime | None,
+    ) -> None:
+        if not tx.save_execution(execution, version, wake_at=wake_at):
+            # Only reachable without row locks; the caller's read is stale, so nothing is written.
+            raise ConflictError(f"Execution '{execution.id}' changed meanwhile; try again.", execution_id=execution.id)
+        tx.emit(events)
+
+    # -- advancing (the runner's side) --------------------------------------------------
+    def advance(self, execution_id: str, owner: str, *, max_steps: int = 10_000) -> Execution | None:
+        """Claims the execution and advances it until it waits (pause, sleep, retry) or ends.
+        Runnable tasks execute here, outside any transaction. Returns None if not claimed."""
+        now = self.clock.now()
+        if not self.store.claim_execution(execution_id, owner, now, LEASE):
+            return None
+        execution: Execution | None = None
+        try:
+            results: list[tuple[str, TaskResult | None, str | None]] = []
+            first = True
+            for _ in range(max_steps):
+                now = self.clock.now()
+                with self.store.transaction(now) as tx:
+                    stored = tx.load_execution(execution_id)
+                    execution = stored.execution
+                    flow = self.flow_of(execution)
+                    logs: list[LogEntry] = []
+                    for run_id, result, error in results:
+                        logs.extend(apply_result(execution, flow, run_id, result, error, now))
+                    step: Step = decide(execution, flow, now, self.settings, orphans=first)
+                    first = False
+                    if step.changed or results or logs:
+                        self._save(tx, stored.version, execution, step.events, now=now, wake_at=step.wake_at)
+                    tx.append_logs([*logs, *step.logs])
+                results = []
+                if step.events:
+                    self._notify(execution_id, step.events)
+                if not step.dispatch:
+                    break
+                self.store.renew_lease(execution_id, owner, self.clock.now() + LEASE)
+                results = self._execute(execution, flow, step.dispatch)
+        finally:
+            self.store.release_execution(execution_id, owner)
+        return execution
+
+    def _execute(
+        self, execution: Execution, flow: Flow, runs: list[TaskRun]
+    ) -> list[tuple[str, TaskResult | None, str | None]]:
+        if len(runs) == 1:
+            return [self._execute_one(execution, flow, runs[0])]
+        with ThreadPoolExecutor(max_workers=min(8, len(runs))) as pool:
+            return list(pool.map(lambda run: self._execute_one(execution, flow, run), runs))
+
+    def _execute_one(
+        self, execution: Execution, flow: Flow, run: TaskRun
+    ) -> tuple[str, TaskResult | None, str | None]:
+        task = flow.find_task(run.taskId)
+        assert task is not None
+        context = RunContext(
+            variables=expression_context(execution, flow, task, run, self.settings),
+            http_timeout=self.http_timeout,
+            task_id=task.id,
+        )
+        timeout = parse_duration(task.timeout).total_seconds() if task.timeout else None
+        try:
+            if timeout is not None:
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    future = pool.submit(task.run, context)
+                    try:
+                        result = future.result(timeout=timeout)
+                    except TimeoutError:
+                        return run.id, TaskResult(logs=context.logs), f"Task '{task.id}' timed out after {task.timeout}."
+            else:
+                result = task.run(context)
+            result.logs = [*context.logs, *result.logs]
+            return run.id, result, None
+        except (TaskFailure, ExpressionError, InputValidationError) as error:
+            return run.id, TaskResult(logs=context.logs), str(error)
+        except Exception as error:
+            log.exception("task %s crashed", task.id)
+            return run.id, TaskResult(logs=context.logs), f"Task '{task.id}' crashed: {type(error).__name__}: {error}"
+
+    def run_until_blocked(
+        self, execution_id: str, *, owner: str | None = None, wait_sleeps: bool = True,
+        poll: float = 0.05, timeout: float | None = None,
+    ) -> Execution:
+        """Advances in this thread until the execution pauses or ends (the CLI's `run`).
+        Sleep tasks and retries are waited for; a paused execution returns at once."""
+        owner = owner or f"inline-{new_id()[:8]}"
+        started = time.monotonic()
+        while True:
+            advanced = self.advance(execution_id, owner)
+            execution = advanced or self.get_execution(execution_id)
+            if execution.state.current in TERMINAL or execution.state.current == State.PAUSED:
+                return execution
+            if not wait_sleeps or (timeout is not None and time.monotonic() - started > timeout):
+                return execution
+            time.sleep(poll if advanced is not None else min(poll * 4, 0.5))
+
+    def due_executions(self, limit: int = 100) -> list[str]:
+        return self.store.due_execution_ids(self.clock.now(), limit)
+
+
+def _who(by: Actor | None) -> str:
+    if not by:
+        return "someone"
+    return str(by.get("name") or by.get("id") or "someone")
+
+

@@ -1,0 +1,605 @@
+"""Deciding what happens next: a pure function of (execution, flow, now).
+
+``decide`` walks the flow's task tree against the execution's task runs, creates the runs that
+are due, resolves flowable tasks (If, Switch, Sequential, Parallel, Pause, Sleep), fires expired
+pause deadlines, and lists the runnable task runs to execute. It does no I/O: the runner loads,
+calls it, saves the result with a compare-and-set, and then executes the dispatched runs.
+
+Pause resolution (by a person, the timer or a kill) is ``resolve_pause``, used by the engine's
+resume/kill and by the timer path here, so every way of deciding a pause behaves the same.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from engine.clock import iso, parse_iso
+from engine.errors import ExpressionError, InputValidationError, PausebotError
+from engine.expressions import env_variables, render_value
+from engine.inputs import parse_duration, parse_inputs
+from engine.model import Execution, TaskRun
+from engine.states import TERMINAL, State, worst
+from engine.store.store import LogEntry, NewEvent
+from engine.tasks import FlowableTask, Task
+from engine.tasks.base import TaskResult
+from engine.tasks.if_branch import FALSY
+from engine.tasks.pause import PauseTask
+from engine.tasks.sleep import SleepTask
+
+if TYPE_CHECKING:
+    from engine.flows import Flow
+
+ContextHook = Callable[[Execution, TaskRun | None], dict[str, Any]]
+
+WAITING = None  # a block or run that has not finished yet
+
+BEHAVIOR_TARGETS = {
+    "RESUME": State.SUCCESS,
+    "WARN": State.WARNING,
+    "FAIL": State.FAILED,
+    "CANCEL": State.CANCELLED,
+}
+
+
+@dataclass
+class Step:
+    """What one decision changed and what the runner must do next."""
+
+    execution: Execution
+    changed: bool = False
+    dispatch: list[TaskRun] = field(default_factory=list)
+    events: list[NewEvent] = field(default_factory=list)
+    logs: list[LogEntry] = field(default_factory=list)
+    wake_at: datetime | None = None
+
+
+@dataclass
+class Settings:
+    public_url: str = "http://localhost:8080"
+    context_hooks: list[ContextHook] = field(default_factory=list)
+
+
+# -- the expression context -------------------------------------------------------------
+
+
+def expression_context(
+    execution: Execution,
+    flow: Flow,
+    task: Task | None = None,
+    run: TaskRun | None = None,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    settings = settings or Settings()
+    labels = {**flow.labels, **execution.label_map()}
+    context: dict[str, Any] = {
+        "flow": {
+            "id": flow.id,
+            "namespace": flow.namespace,
+            "revision": execution.flowRevision,
+            "tenantId": None,
+            "description": flow.description,
+        },
+        "execution": {
+            "id": execution.id,
+            "startDate": execution.state.start_date,
+            "state": execution.state.current.value,
+            "originalId": execution.id,
+            "url": execution_url(settings.public_url, execution),
+        },
+        "inputs": execution.inputs,
+        "outputs": execution.outputs_by_task(),
+        "vars": flow.variables,
+        "labels": labels,
+        "trigger": execution.trigger or {},
+        "envs": env_variables(),
+        "kestra": {"url": settings.public_url.rstrip("/") + "/", "environment": None},
+        "tasks": {r.taskId: {"state": r.state.current.value} for r in execution.taskRunList},
+    }
+    if task is not None:
+        context["task"] = {"id": task.id, "type": task.type, "description": task.description}
+    if run is not None:
+        context["taskrun"] = {
+            "id": run.id,
+            "startDate": run.state.start_date,
+            "attemptsCount": len(run.attempts),
+            "parentId": run.parentTaskRunId,
+            "value": run.value,
+            "state": run.state.current.value,
+        }
+    for hook in settings.context_hooks:
+        context.update(hook(execution, run))
+    return context
+
+
+def execution_url(public_url: str, execution: Execution) -> str:
+    base = public_url.rstrip("/")
+    return f"{base}/ui/executions/{execution.namespace}/{execution.flowId}/{execution.id}"
+
+
+# -- pause resolution (shared by people, timers and kills) --------------------------------
+
+
+def resolve_pause(
+    execution: Execution,
+    task: PauseTask,
+    run: TaskRun,
+    *,
+    to: State,
+    values: dict[str, Any] | None,
+    by: dict[str, Any] | None,
+    via: str,
+    now: datetime,
+) -> NewEvent:
+    """Records the decision on a PAUSED task run and moves it on. ``to`` is SUCCESS for a
+    person's resume, the behavior's target for a timer, KILLING for a kill."""
+    assert run.state.current == State.PAUSED
+    if task.onResume is not None:
+        run.outputs["onResume"] = values or {}
+    run.outputs["resumed"] = {"by": by, "on": iso(now), "to": to.value, "via": via}
+    run.deadline = None
+    run.deadlineTarget = None
+    if to == State.KILLING:
+        run.move(State.KILLED, now)
+    elif task.has_children and to != State.CANCELLED:
+        run.move(State.RUNNING, now)  # children (errors/finally/tasks) decide the final state
+    else:
+        run.move(_allowed(task, to), now)
+    return NewEvent(
+        "resumed" if to != State.KILLING else "killed",
+        execution.id,
+        run.id,
+        {
+            "namespace": execution.namespace,
+            "flowId": execution.flowId,
+            "taskId": run.taskId,
+            "by": by,
+            "via": via,
+            "on": iso(now),
+            "to": to.value,
+            "values": values or {},
+        },
+    )
+
+
+def restart_if_unpaused(execution: Execution, now: datetime) -> None:
+    """After a pause is decided: the execution runs again unless another pause still waits."""
+    if (
+        execution.state.current == State.PAUSED
+        and not execution.paused_task_runs()
+        and not execution.pausedManually
+    ):
+        execution.move(State.RESTARTED, now)
+        execution.move(State.RUNNING, now)
+
+
+def _allowed(task: Task, state: State) -> State:
+    """allowFailure turns a failure into a warning, allowWarning a warning into a success."""
+    if state == State.FAILED and task.allowFailure:
+        state = State.WARNING
+    if state == State.WARNING and task.allowWarning:
+        state = State.SUCCESS
+    return state
+
+
+def timer_values(task: PauseTask) -> dict[str, Any] | None:
+    """A timer decides with the onResume defaults; inputs without one stay unset."""
+    if task.onResume is None:
+        return None
+    values: dict[str, Any] = {}
+    for definition in task.onResume:
+        try:
+            values.update(parse_inputs([definition], {}))
+        except InputValidationError:
+            continue
+    return values
+
+
+# -- the decision ---------------------------------------------------------------------------
+
+
+class _Decider:
+    def __init__(self, execution: Execution, flow: Flow, now: datetime, settings: Settings) -> None:
+        self.ex = execution
+        self.flow = flow
+        self.now = now
+        self.settings = settings
+        self.step = Step(execution)
+
+    # helpers
+    def mark(self) -> None:
+        self.step.changed = True
+
+    def log(self, run: TaskRun | None, level: str, message: str) -> None:
+        self.step.logs.append(
+            LogEntry(self.ex.id, run.id if run else None, run.taskId if run else None, level, message, self.now)
+        )
+
+    def render(self, task: Task, run: TaskRun | None, value: Any) -> Any:
+        try:
+            return render_value(value, expression_context(self.ex, self.flow, task, run, self.settings))
+        except ExpressionError as error:
+            raise ExpressionError(error.expression, error.reason, task_id=task.id) from None
+
+    # entry point
+    def decide(self, *, orphans: bool) -> Step:
+        ex = self.ex
+        if ex.state.current in TERMINAL:
+            return self.step
+        if ex.state.current == State.KILLING:
+            kill_everything(ex, self.now)
+            self.finish(State.KILLED)
+            return self.step
+        if ex.state.current in (State.CREATED, State.RESTARTED):
+            if ex.state.current == State.RESTARTED:
+                ex.move(State.RUNNING, self.now)
+            else:
+                ex.move(State.RUNNING, self.now)
+            self.mark()
+        if orphans:
+            self.redispatch_orphans()
+        self.fire_deadlines()
+        for _ in range(10_000):
+            before = self.step.changed
+            self.step.changed = False
+            if not ex.pausedManually:
+                self.walk_root()
+            progressed = self.step.changed
+            self.step.changed = before or progressed
+            if not progressed or ex.state.current in TERMINAL:
+                break
+        if ex.state.current == State.RUNNING and ex.paused_task_runs():
+            ex.move(State.PAUSED, self.now)
+            self.mark()
+        self.step.wake_at = self.next_wake()
+        return self.step
+
+    def redispatch_orphans(self) -> None:
+        # We hold the lease now, so a RUNNING runnable belongs to a runner that died mid-task.
+        for run in self.ex.taskRunList:
+            task = self.flow.find_task(run.taskId)
+            if run.state.current == State.RUNNING and task is not None and task.kind == "runnable":
+                self.log(run, "WARN", "Runner stopped during this task; running it again.")
+                run.attempts.append({"state": {"current": "RUNNING", "startDate": iso(self.now)}})
+                self.step.dispatch.append(run)
+                self.mark()
+
+    def fire_deadlines(self) -> None:
+        for run in list(self.ex.paused_task_runs()):
+            if run.deadline is None or parse_iso(run.deadline) > self.now:
+                continue
+            task = self.flow.find_task(run.taskId)
+            if not isinstance(task, PauseTask):
+                continue
+            target = run.deadlineTarget or State.SUCCESS
+            self.log(run, "INFO", f"Pause deadline reached; resolving to {target.value}.")
+            event = resolve_pause(
+                self.ex, task, run, to=target, values=timer_values(task), by=None, via="timer", now=self.now
+            )
+            self.step.events.append(event)
+            if target != State.CANCELLED:
+                restart_if_unpaused(self.ex, self.now)
+            self.mark()
+
+    def next_wake(self) -> datetime | None:
+        if self.ex.state.current in TERMINAL:
+            return None
+        if self.step.dispatch:
+            return self.now
+        moments = []
+        for run in self.ex.taskRunList:
+            if run.state.current == State.PAUSED and run.deadline:
+                moments.append(parse_iso(run.deadline))
+            elif run.state.current in (State.RUNNING, State.RETRYING) and run.wakeAt:
+                moments.append(parse_iso(run.wakeAt))
+        return min(moments) if moments else None
+
+    # the tree walk
+    def walk_root(self) -> None:
+        ex, flow = self.ex, self.flow
+        if ex.finalState is None:
+            outcome = self.scoped(None, flow.tasks, False, 0, flow.errors, flow.finally_)
+            if outcome is WAITING:
+                return
+            ex.finalState = outcome
+            self.mark()
+        if ex.finalState not in (State.KILLED, State.CANCELLED) and flow.afterExecution:
+            if self.walk_block(None, flow.afterExecution) is WAITING:
+                return
+        self.finish(ex.finalState)
+
+    def finish(self, state: State) -> None:
+        ex = self.ex
+        if ex.state.current in TERMINAL:
+            return
+        if ex.state.current == State.PAUSED and state != State.CANCELLED and state != State.FAILED:
+            ex.move(State.RESTARTED, self.now)
+            ex.move(State.RUNNING, self.now)
+        ex.finalState = state
+        ex.move(state, self.now)
+        self.mark()
+        self.step.events.append(
+            NewEvent(
+                "finished",
+                ex.id,
+                None,
+                {"namespace": ex.namespace, "flowId": ex.flowId, "state": state.value},
+            )
+        )
+
+    def scoped(
+        self,
+        parent: str | None,
+        tasks: list[Task],
+        parallel: bool,
+        concurrency: int,
+        errors: list[Task],
+        finally_: list[Task],
+        own: State | None = None,
+    ) -> State | None:
+        """A block with its ``errors`` and ``finally`` children: the shape shared by the flow,
+        every flowable task and the Pause."""
+        if own is None:
+            outcome = self.walk_block(parent, tasks, parallel, concurrency)
+            if outcome is WAITING:
+                return WAITING
+        else:
+            outcome = own
+        if outcome in (State.CANCELLED, State.KILLED):
+            return outcome
+        if outcome == State.FAILED and errors:
+            if self.walk_block(parent, errors) is WAITING:
+                return WAITING
+        if finally_:
+            after = self.walk_block(parent, finally_)
+            if after is WAITING:
+                return WAITING
+            if after == State.FAILED:
+                outcome = State.FAILED
+        return outcome
+
+    def walk_block(
+        self, parent: str | None, tasks: list[Task], parallel: bool = False, concurrency: int = 0
+    ) -> State | None:
+        finished: list[State] = []
+        pending = 0
+        for task in tasks:
+            if task.disabled:
+                continue
+            run = self.latest_run(task.id, parent)
+            if run is None:
+                if parallel and concurrency and pending >= concurrency:
+                    return WAITING
+                run = self.create_run(task, parent)
+            outcome = self.walk_run(task, run)
+            if outcome is WAITING:
+                if not parallel:
+                    return WAITING
+                pending += 1
+                continue
+            finished.append(outcome)
+            if not parallel and outcome in (State.FAILED, State.KILLED, State.CANCELLED):
+                return outcome
+        if pending:
+            return WAITING
+        return worst(finished)
+
+    def latest_run(self, task_id: str, parent: str | None) -> TaskRun | None:
+        runs = self.ex.runs_of(task_id, parent)
+        return runs[-1] if runs else None
+
+    def create_run(self, task: Task, parent: str | None) -> TaskRun:
+        run = TaskRun(
+            executionId=self.ex.id,
+            namespace=self.ex.namespace,
+            flowId=self.ex.flowId,
+            taskId=task.id,
+            parentTaskRunId=parent,
+        )
+        run.move(State.CREATED, self.now)
+        self.ex.taskRunList.append(run)
+        self.mark()
+        return run
+
+    def walk_run(self, task: Task, run: TaskRun) -> State | None:
+        try:
+            return self._walk_run(task, run)
+        except PausebotError as error:
+            # An expression or definition problem fails this task, not the whole engine.
+            self.log(run, "ERROR", str(error))
+            return self.complete(task, run, State.FAILED)
+
+    def _walk_run(self, task: Task, run: TaskRun) -> State | None:
+        current = run.state.current
+        if current in TERMINAL:
+            return current
+        if current == State.CREATED:
+            if task.runIf is not None and str(self.render(task, run, task.runIf)).strip() in FALSY:
+                run.move(State.SKIPPED, self.now)
+                self.mark()
+                return State.SKIPPED
+            if task.kind == "runnable":
+                self.dispatch(run)
+                return WAITING
+            run.move(State.RUNNING, self.now)
+            self.mark()
+        if isinstance(task, PauseTask):
+            return self.walk_pause(task, run)
+        if isinstance(task, SleepTask):
+            return self.walk_sleep(task, run)
+        if task.kind == "runnable":
+            if run.state.current == State.RETRYING and run.wakeAt and parse_iso(run.wakeAt) <= self.now:
+                run.wakeAt = None
+                self.dispatch(run)
+            return WAITING
+        assert isinstance(task, FlowableTask)
+        block = task.main_block(run, lambda text: self.render(task, run, text))
+        outcome = self.scoped(
+            run.id, block.tasks, block.parallel, block.concurrency, task.errors, task.finally_
+        )
+        if outcome is WAITING:
+            return WAITING
+        return self.complete(task, run, outcome)
+
+    def dispatch(self, run: TaskRun) -> None:
+        run.move(State.RUNNING, self.now)
+        run.attempts.append({"state": {"current": "RUNNING", "startDate": iso(self.now)}})
+        self.step.dispatch.append(run)
+        self.mark()
+
+    def complete(self, task: Task, run: TaskRun, state: State) -> State:
+        final = _allowed(task, state)
+        if run.state.current != final:
+            run.move(final, self.now)
+            self.mark()
+        return final
+
+    def walk_sleep(self, task: SleepTask, run: TaskRun) -> State | None:
+        if run.wakeAt is None:
+            duration = parse_duration(str(self.render(task, run, task.duration)))
+            run.wakeAt = iso(self.now + duration)
+            self.mark()
+        if parse_iso(run.wakeAt) <= self.now:  # type: ignore[arg-type]
+            run.wakeAt = None
+            return self.complete(task, run, State.SUCCESS)
+        return WAITING
+
+    def walk_pause(self, task: PauseTask, run: TaskRun) -> State | None:
+        if run.state.current == State.RUNNING and run.state.entered(State.PAUSED) is None:
+            self.start_pause(task, run)
+        if run.state.current == State.PAUSED:
+            if task.onPause is not None:
+                self.walk_block(run.id, [task.onPause])
+            return WAITING
+        resumed = run.outputs.get("resumed") or {}
+        to = State(resumed.get("to", State.SUCCESS.value))
+        own = State.KILLED if to == State.KILLING else to
+        if own == State.SUCCESS and task.tasks:
+            outcome = self.walk_block(run.id, task.tasks)
+            if outcome is WAITING:
+                return WAITING
+            own = outcome
+        outcome = self.scoped(run.id, [], False, 0, task.errors, task.finally_, own=own)
+        if outcome is WAITING:
+            return WAITING
+        return self.complete(task, run, outcome)
+
+    def start_pause(self, task: PauseTask, run: TaskRun) -> None:
+        duration_text = self.render(task, run, task.duration) if task.duration else None
+        timeout_text = self.render(task, run, task.timeout) if task.timeout else None
+        if duration_text:
+            behavior = str(self.render(task, run, task.behavior)).strip().upper()
+            if behavior not in BEHAVIOR_TARGETS:
+                raise ExpressionError(task.behavior, f"behavior must be one of RESUME, WARN, FAIL, CANCEL, got {behavior!r}")
+            run.deadline = iso(self.now + parse_duration(str(duration_text)))
+            run.deadlineTarget = BEHAVIOR_TARGETS[behavior]
+        elif timeout_text:
+            run.deadline = iso(self.now + parse_duration(str(timeout_text)))
+            run.deadlineTarget = State.FAILED
+        if task.description:
+            run.description = str(self.render(task, run, task.description))
+        run.move(State.PAUSED, self.now)
+        self.mark()
+        self.log(run, "INFO", "Execution paused" + (f" until {run.deadline}" if run.deadline else "") + ".")
+        self.step.events.append(
+            NewEvent(
+                "paused",
+                self.ex.id,
+                run.id,
+                {
+                    "namespace": self.ex.namespace,
+                    "flowId": self.ex.flowId,
+                    "taskId": task.id,
+                    "description": run.description,
+                    "deadline": run.deadline,
+                    "deadlineTarget": run.deadlineTarget.value if run.deadlineTarget else None,
+                    "manual": False,
+                },
+            )
+        )
+
+
+def kill_everything(execution: Execution, now: datetime) -> None:
+    for run in execution.taskRunList:
+        if run.state.current not in TERMINAL:
+            run.move(State.KILLED, now)
+
+
+def decide(
+    execution: Execution, flow: Flow, now: datetime, settings: Settings | None = None, *, orphans: bool = False
+) -> Step:
+    """One decision step. Mutates ``execution`` (the caller's working copy) and returns the Step."""
+    return _Decider(execution, flow, now, settings or Settings()).decide(orphans=orphans)
+
+
+# -- applying what a runnable task produced -----------------------------------------------
+
+
+def apply_result(
+    execution: Execution,
+    flow: Flow,
+    run_id: str,
+    result: TaskResult | None,
+    error: str | None,
+    now: datetime,
+) -> list[LogEntry]:
+    """Records a runnable's outcome unless the run was decided meanwhile (e.g. killed)."""
+    run = execution.task_run(run_id)
+    if run is None or run.state.current != State.RUNNING:
+        return []
+    task = flow.find_task(run.taskId)
+    assert task is not None
+    logs = [
+        LogEntry(execution.id, run.id, run.taskId, line.level, line.message, now)
+        for line in (result.logs if result else [])
+    ]
+    if run.attempts:
+        run.attempts[-1]["state"]["current"] = "FAILED" if error else (result.state if result else "SUCCESS")
+        run.attempts[-1]["state"]["endDate"] = iso(now)
+    if error is not None:
+        logs.append(LogEntry(execution.id, run.id, run.taskId, "ERROR", error, now))
+        retry_at = _next_retry(task, run, now)
+        if retry_at is not None:
+            run.wakeAt = iso(retry_at)
+            run.move(State.RETRYING, now)
+            logs.append(
+                LogEntry(execution.id, run.id, run.taskId, "WARN", f"Retrying at {iso(retry_at)}.", now)
+            )
+            return logs
+        run.move(_allowed(task, State.FAILED), now)
+        return logs
+    assert result is not None
+    run.outputs = result.outputs
+    state = State(result.state)
+    if len(run.attempts) > 1 and task.retry and task.retry.warningOnRetry and state == State.SUCCESS:
+        state = State.WARNING
+    run.move(_allowed(task, state), now)
+    return logs
+
+
+def _next_retry(task: Task, run: TaskRun, now: datetime) -> datetime | None:
+    policy = task.retry
+    if policy is None:
+        return None
+    attempts = len(run.attempts)
+    if policy.maxAttempt is not None and attempts >= policy.maxAttempt:
+        return None
+    if policy.maxDuration and run.state.start_date:
+        if now - parse_iso(run.state.start_date) >= parse_duration(policy.maxDuration):
+            return None
+    if policy.maxAttempt is None and not policy.maxDuration:
+        return None
+    if policy.type == "random":
+        low = parse_duration(policy.minInterval or "PT1S").total_seconds()
+        high = parse_duration(policy.maxInterval or "PT5S").total_seconds()
+        delay = timedelta(seconds=random.uniform(low, high))
+    else:
+        delay = parse_duration(policy.interval or "PT1S")
+        if policy.type == "exponential":
+            delay *= (policy.delayFactor or 2.0) ** (attempts - 1)
+            if policy.maxInterval:
+                delay = min(delay, parse_duration(policy.maxInterval))
+    return now + delay

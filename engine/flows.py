@@ -1,0 +1,317 @@
+"""YAML text -> validated ``Flow``. Every problem carries the path (``tasks[2].onResume[0].type``)
+and, where the YAML has it, the line and column, so nobody has to read a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from engine.errors import FlowValidationError, Problem
+from engine.inputs import InputDefinition
+from engine.tasks import TASK_TYPES, AnyTask, Task
+
+NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$"
+WEBHOOK_TYPES = ("io.kestra.plugin.core.trigger.Webhook", "io.kestra.core.models.triggers.types.Webhook")
+
+
+class Trigger(BaseModel):
+    """Triggers are kept as written; the Webhook trigger's ``key`` is checked."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
+    type: str
+    key: str | None = None
+    disabled: bool = False
+
+    @property
+    def is_webhook(self) -> bool:
+        return self.type in WEBHOOK_TYPES
+
+
+class Flow(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: str = Field(pattern=NAME_PATTERN, max_length=100)
+    namespace: str = Field(pattern=NAME_PATTERN, max_length=150)
+    revision: int | None = None
+    description: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    inputs: list[InputDefinition] = Field(default_factory=list)
+    variables: dict[str, Any] = Field(default_factory=dict)
+    tasks: list[AnyTask] = Field(min_length=1)
+    errors: list[AnyTask] = Field(default_factory=list)
+    finally_: list[AnyTask] = Field(default_factory=list, alias="finally")
+    afterExecution: list[AnyTask] = Field(default_factory=list)
+    triggers: list[Trigger] = Field(default_factory=list)
+    outputs: list[dict[str, Any]] = Field(default_factory=list)
+    disabled: bool = False
+    concurrency: dict[str, Any] | None = None
+    retry: dict[str, Any] | None = None
+    pluginDefaults: list[dict[str, Any]] = Field(default_factory=list)
+    sla: list[dict[str, Any]] = Field(default_factory=list)
+    tenantId: str | None = None
+    deleted: bool = False
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels(cls, value: Any) -> Any:
+        # Kestra accepts a map or a list of {key, value}.
+        if isinstance(value, list):
+            return {str(item.get("key")): str(item.get("value")) for item in value if isinstance(item, dict)}
+        if isinstance(value, dict):
+            return {str(k): "" if v is None else str(v) for k, v in value.items()}
+        return value
+
+    @property
+    def uid(self) -> str:
+        return f"{self.namespace}.{self.id}"
+
+    def all_tasks(self) -> Iterator[Task]:
+        """Every task of the flow, depth first, children after their parent."""
+        for block in (self.tasks, self.errors, self.finally_, self.afterExecution):
+            yield from _walk(block)
+
+    def find_task(self, task_id: str) -> Task | None:
+        return self._index().get(task_id)
+
+    def _index(self) -> dict[str, Task]:
+        index = self.__dict__.get("_task_index")
+        if index is None:
+            index = {task.id: task for task in self.all_tasks()}
+            self.__dict__["_task_index"] = index
+        return index
+
+    def webhook(self, key: str) -> Trigger | None:
+        for trigger in self.triggers:
+            if trigger.is_webhook and not trigger.disabled and trigger.key == key:
+                return trigger
+        return None
+
+
+def _walk(tasks: list[Task]) -> Iterator[Task]:
+    for task in tasks:
+        yield task
+        for children in task.child_blocks().values():
+            yield from _walk(children)
+
+
+# -- loading ------------------------------------------------------------------------------
+
+Path = tuple[Any, ...]
+
+
+def parse_flow(source: str, source_name: str = "flow") -> Flow:
+    """Parse and validate a flow; raises ``FlowValidationError`` listing every problem found."""
+    try:
+        root = yaml.compose(source, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        raise FlowValidationError([_yaml_problem(error)], source_name) from None
+    if root is None:
+        raise FlowValidationError([Problem("the document is empty", line=1, column=1)], source_name)
+    marks: dict[Path, tuple[int, int]] = {}
+    problems: list[Problem] = []
+    _index_marks(root, (), marks, problems)
+    if problems:
+        raise FlowValidationError(problems, source_name)
+    data = yaml.safe_load(source)
+    if not isinstance(data, dict):
+        line, column = marks.get((), (1, 1))
+        raise FlowValidationError(
+            [Problem("a flow must be a mapping with id, namespace and tasks", line=line, column=column)],
+            source_name,
+        )
+    try:
+        flow = Flow.model_validate(data)
+    except ValidationError as error:
+        raise FlowValidationError(_pydantic_problems(error, data, marks), source_name) from None
+    problems = _semantic_problems(flow, data, marks)
+    if problems:
+        raise FlowValidationError(problems, source_name)
+    return flow
+
+
+def _yaml_problem(error: yaml.YAMLError) -> Problem:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    if mark is not None:
+        return Problem(message, line=mark.line + 1, column=mark.column + 1)
+    return Problem(message)
+
+
+def _index_marks(
+    node: yaml.Node, path: Path, marks: dict[Path, tuple[int, int]], problems: list[Problem]
+) -> None:
+    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                problems.append(
+                    Problem(
+                        f"duplicate key '{key}'",
+                        path=_format_path((*path, key)),
+                        line=key_node.start_mark.line + 1,
+                        column=key_node.start_mark.column + 1,
+                    )
+                )
+            seen.add(key)
+            marks[(*path, ("key", key))] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            _index_marks(value_node, (*path, key), marks, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, child in enumerate(node.value):
+            _index_marks(child, (*path, index), marks, problems)
+
+
+def _format_path(path: Path) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def _locate(path: Path, marks: dict[Path, tuple[int, int]]) -> tuple[int | None, int | None]:
+    # A key that is present points at its value; a missing one at its parent mapping.
+    for end in range(len(path), -1, -1):
+        if path[:end] in marks:
+            return marks[path[:end]]
+    return None, None
+
+
+def _clean_loc(loc: tuple[Any, ...], data: Any) -> Path:
+    """Drop pydantic's union tags and map aliases back to the YAML keys."""
+    cleaned: list[Any] = []
+    node = data
+    for part in loc:
+        if isinstance(part, str) and (part in TASK_TYPES or _is_union_tag(part, node)):
+            continue
+        if part == "finally_":
+            part = "finally"
+        elif part == "else_":
+            part = "else"
+        cleaned.append(part)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return tuple(cleaned)
+
+
+def _is_union_tag(part: str, node: Any) -> bool:
+    # The tag of an unknown type is the type string itself.
+    return isinstance(node, dict) and node.get("type") == part and "type" != part
+
+
+def _pydantic_problems(
+    error: ValidationError, data: Any, marks: dict[Path, tuple[int, int]]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    for item in error.errors(include_url=False):
+        path = _clean_loc(tuple(item["loc"]), data)
+        message = _message(item, path, data)
+        key = (_format_path(path), message)
+        if key in seen:
+            continue
+        seen.add(key)
+        line, column = _locate(path, marks)
+        problems.append(Problem(message, path=_format_path(path), line=line, column=column))
+    return problems
+
+
+def _message(item: Any, path: Path, data: Any) -> str:
+    kind = item["type"]
+    if kind == "union_tag_invalid":
+        node = _get(data, path)
+        type_name = node.get("type") if isinstance(node, dict) else None
+        return f"unknown task type '{type_name}'"
+    if kind == "union_tag_not_found":
+        return "a task needs a 'type' (for example io.kestra.plugin.core.log.Log)"
+    if kind == "missing":
+        return f"'{path[-1] if path else 'field'}' is required"
+    if kind == "extra_forbidden":
+        return f"unknown property '{path[-1]}'"
+    message = str(item["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def _get(data: Any, path: Path) -> Any:
+    node = data
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _semantic_problems(flow: Flow, data: Any, marks: dict[Path, tuple[int, int]]) -> list[Problem]:
+    problems: list[Problem] = []
+    first_seen: dict[str, Path] = {}
+    for path, task_id in _task_id_paths(data, ()):
+        if task_id in first_seen:
+            line, column = _locate((*path, "id"), marks)
+            problems.append(
+                Problem(
+                    f"duplicate task id '{task_id}' (first used at {_format_path(first_seen[task_id])})",
+                    path=_format_path((*path, "id")),
+                    line=line,
+                    column=column,
+                )
+            )
+        else:
+            first_seen[task_id] = path
+    input_ids = set()
+    for index, definition in enumerate(flow.inputs):
+        if definition.id in input_ids:
+            line, column = _locate(("inputs", index, "id"), marks)
+            problems.append(
+                Problem(f"duplicate input id '{definition.id}'", path=f"inputs[{index}].id", line=line, column=column)
+            )
+        input_ids.add(definition.id)
+    for index, trigger in enumerate(flow.triggers):
+        if trigger.is_webhook and not trigger.key:
+            line, column = _locate(("triggers", index), marks)
+            problems.append(
+                Problem("a Webhook trigger needs a 'key'", path=f"triggers[{index}].key", line=line, column=column)
+            )
+    return problems
+
+
+_CHILD_KEYS = ("tasks", "then", "else", "errors", "finally", "defaults", "afterExecution")
+
+
+def _task_id_paths(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    """(path, id) of every task mapping in the raw document, in document order."""
+    if not isinstance(node, dict):
+        return
+    for key in _CHILD_KEYS:
+        children = node.get(key)
+        if isinstance(children, list):
+            for index, child in enumerate(children):
+                if isinstance(child, dict):
+                    if isinstance(child.get("id"), str) and "type" in child:
+                        yield (*path, key, index), child["id"]
+                    yield from _task_id_paths(child, (*path, key, index))
+    on_pause = node.get("onPause")
+    if isinstance(on_pause, dict):
+        if isinstance(on_pause.get("id"), str):
+            yield (*path, "onPause"), on_pause["id"]
+        yield from _task_id_paths(on_pause, (*path, "onPause"))
+    cases = node.get("cases")
+    if isinstance(cases, dict):
+        for case, children in cases.items():
+            if isinstance(children, list):
+                for index, child in enumerate(children):
+                    if isinstance(child, dict):
+                        if isinstance(child.get("id"), str):
+                            yield (*path, "cases", case, index), child["id"]
+                        yield from _task_id_paths(child, (*path, "cases", case, index))

@@ -1,0 +1,159 @@
+"""The execution document, shaped like Kestra's Execution JSON.
+
+An execution is stored as one JSON document (plus indexed columns) and changed as a whole under a
+compare-and-set on its version, so the document *is* the unit of consistency. Field names are
+Kestra's (camelCase) so the API can return ``execution.to_api()`` as is.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.clock import iso
+from engine.states import State, check_execution_transition, check_task_run_transition
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_id() -> str:
+    """A 22-character base62 id, like Kestra's (about 131 random bits)."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(22))
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", validate_assignment=False)
+
+
+class HistoryEntry(_Doc):
+    state: State
+    date: str
+
+
+class StateInfo(_Doc):
+    current: State = State.CREATED
+    histories: list[HistoryEntry] = Field(default_factory=list)
+
+    def move(self, new: State, when: datetime) -> None:
+        self.current = new
+        self.histories.append(HistoryEntry(state=new, date=iso(when) or ""))
+
+    @property
+    def start_date(self) -> str | None:
+        return self.histories[0].date if self.histories else None
+
+    @property
+    def end_date(self) -> str | None:
+        if self.current.is_terminal or self.current == State.PAUSED:
+            return self.histories[-1].date if self.histories else None
+        return None
+
+    def entered(self, state: State) -> str | None:
+        """When this state was last entered."""
+        for entry in reversed(self.histories):
+            if entry.state == state:
+                return entry.date
+        return None
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "current": self.current.value,
+            "histories": [{"state": h.state.value, "date": h.date} for h in self.histories],
+            "startDate": self.start_date,
+            "endDate": self.end_date,
+        }
+
+
+class TaskRun(_Doc):
+    id: str = Field(default_factory=new_id)
+    executionId: str
+    namespace: str
+    flowId: str
+    taskId: str
+    parentTaskRunId: str | None = None
+    value: str | None = None
+    attempts: list[dict[str, Any]] = Field(default_factory=list)
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    state: StateInfo = Field(default_factory=StateInfo)
+    # pausebot's own bookkeeping, kept in the document so it survives restarts:
+    deadline: str | None = None  # when a paused task run times out (ISO UTC)
+    deadlineTarget: State | None = None  # the state the Pause resolves to at the deadline
+    wakeAt: str | None = None  # Sleep end, or next retry attempt
+    description: str | None = None  # a Pause's rendered description, shown to deciders
+
+    def move(self, new: State, when: datetime) -> None:
+        if self.state.histories:
+            check_task_run_transition(self.state.current, new)
+        self.state.move(new, when)
+
+    def to_api(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json", exclude={"state"})
+        data["state"] = self.state.to_api()
+        return data
+
+
+class Execution(_Doc):
+    id: str = Field(default_factory=new_id)
+    namespace: str
+    flowId: str
+    flowRevision: int
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    labels: list[dict[str, str]] = Field(default_factory=list)
+    variables: dict[str, Any] = Field(default_factory=dict)
+    state: StateInfo = Field(default_factory=StateInfo)
+    taskRunList: list[TaskRun] = Field(default_factory=list)
+    trigger: dict[str, Any] | None = None
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    # Set by a manual pause: nothing new is scheduled until a resume clears it.
+    pausedManually: bool = False
+    # Who started it: {"id", "name"} or None, and through which surface.
+    startedBy: dict[str, Any] | None = None
+    startedVia: str | None = None
+    # A kill in progress remembers who asked, for the audit trail and the Slack message.
+    killedBy: dict[str, Any] | None = None
+    killReason: str | None = None
+    finalState: State | None = None  # decided before afterExecution runs
+
+    def move(self, new: State, when: datetime) -> None:
+        if self.state.histories:
+            check_execution_transition(self.state.current, new)
+        self.state.move(new, when)
+
+    # -- task-run lookups ---------------------------------------------------------------
+    def task_run(self, task_run_id: str) -> TaskRun | None:
+        for run in self.taskRunList:
+            if run.id == task_run_id:
+                return run
+        return None
+
+    def runs_of(self, task_id: str, parent_id: str | None) -> list[TaskRun]:
+        return [r for r in self.taskRunList if r.taskId == task_id and r.parentTaskRunId == parent_id]
+
+    def paused_task_runs(self) -> list[TaskRun]:
+        return [r for r in self.taskRunList if r.state.current == State.PAUSED]
+
+    def label_map(self) -> dict[str, str]:
+        return {item["key"]: item["value"] for item in self.labels}
+
+    def outputs_by_task(self) -> dict[str, Any]:
+        """``outputs.<taskId>`` for expressions; later runs of the same task win."""
+        result: dict[str, Any] = {}
+        for run in self.taskRunList:
+            if run.outputs:
+                result[run.taskId] = run.outputs
+        return result
+
+    def to_api(self, *, url: str | None = None) -> dict[str, Any]:
+        data = self.model_dump(
+            mode="json",
+            exclude={"state", "taskRunList", "pausedManually", "finalState", "variables"},
+        )
+        data["state"] = self.state.to_api()
+        data["taskRunList"] = [run.to_api() for run in self.taskRunList]
+        if url is not None:
+            data["url"] = url
+        return data

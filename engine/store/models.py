@@ -1,0 +1,129 @@
+"""SQLAlchemy models: the only place the schema is described (Alembic migrations mirror it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class FlowRow(Base):
+    __tablename__ = "flows"
+    namespace: Mapped[str] = mapped_column(String(255), primary_key=True)
+    flow_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    deleted: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ExecutionRow(Base):
+    __tablename__ = "executions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(255))
+    flow_id: Mapped[str] = mapped_column(String(255))
+    flow_revision: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The whole Kestra-shaped execution document (task runs, outputs, histories).
+    document: Mapped[dict] = mapped_column(JSON)
+    # Optimistic concurrency: every write is "UPDATE ... WHERE version = :seen".
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # When the runner should next look at it (now: work to do; later: a deadline or a sleep).
+    wake_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Which runner is advancing it, and until when that claim holds without a heartbeat.
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        Index("ix_executions_state_start", "state", "start_date"),
+        Index("ix_executions_flow", "namespace", "flow_id"),
+        Index("ix_executions_wake_at", "wake_at"),
+    )
+
+
+class LogRow(Base):
+    __tablename__ = "execution_logs"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    execution_id: Mapped[str] = mapped_column(String(64), index=True)
+    task_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    task_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    level: Mapped[str] = mapped_column(String(8))
+    message: Mapped[str] = mapped_column(Text)
+    timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxEventRow(Base):
+    """Something the outside world must hear about, written with the state change that caused it."""
+
+    __tablename__ = "outbox_events"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    execution_id: Mapped[str] = mapped_column(String(64), index=True)
+    task_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxConsumerRow(Base):
+    """A named consumer of the outbox; it sees events after the one current when it registered."""
+
+    __tablename__ = "outbox_consumers"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    start_after_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxDeliveryRow(Base):
+    """One consumer's progress on one event: claimed, retried with back-off, done or failed."""
+
+    __tablename__ = "outbox_deliveries"
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_outbox_deliveries_status", "consumer", "status", "next_attempt_at"),)
+
+
+class NoticeRow(Base):
+    """Where a consumer delivered a notice about a pause (for Slack: channel and ts), so the
+    consumer can update every notice when the pause is decided. Opaque to the engine."""
+
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    consumer: Mapped[str] = mapped_column(String(64))
+    execution_id: Mapped[str] = mapped_column(String(64), index=True)
+    task_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ref: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UsedTokenRow(Base):
+    """Single-use tokens (signed resume links) that were spent."""
+
+    __tablename__ = "used_tokens"
+    token_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    execution_id: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,53 @@
+"""Task types, registered by their Kestra type names (and legacy aliases).
+
+``AnyTask`` is the pydantic discriminated union over every registered type: a task dict is
+validated by the class its ``type`` names, so errors point into the right properties.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Union
+
+from pydantic import Discriminator, Tag
+
+from engine.tasks import (  # noqa: F401 - importing registers the types
+    fail,
+    http_request,
+    if_branch,
+    log,
+    output_values,
+    parallel,
+    pause,
+    returns,
+    sequential,
+    slack_incoming_webhook,
+    sleep,
+    switch,
+)
+from engine.tasks.base import TASK_TYPES, RunContext, Task, TaskResult
+from engine.tasks.flowable import Block, FlowableTask
+
+_CLASSES: list[type[Task]] = list(dict.fromkeys(TASK_TYPES.values()))
+
+
+def _task_tag(value: Any) -> str | None:
+    if isinstance(value, Task):
+        return value.type_names[0]
+    if isinstance(value, dict):
+        type_name = value.get("type")
+        if not isinstance(type_name, str):
+            return None
+        cls = TASK_TYPES.get(type_name)
+        return cls.type_names[0] if cls else type_name
+    return None
+
+
+AnyTask = Annotated[
+    Union[tuple(Annotated[cls, Tag(cls.type_names[0])] for cls in _CLASSES)],  # type: ignore[valid-type]  # noqa: UP007
+    Discriminator(_task_tag),
+]
+
+for _cls in [*_CLASSES, FlowableTask]:
+    _cls.model_rebuild(_types_namespace={"AnyTask": AnyTask})
+
+__all__ = ["TASK_TYPES", "AnyTask", "Block", "FlowableTask", "RunContext", "Task", "TaskResult"]

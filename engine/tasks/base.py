@@ -1,0 +1,123 @@
+"""What every task type shares, and the registry that maps Kestra type names to classes.
+
+Two kinds of task, as in Kestra: *flowable* tasks (Pause, If, Switch, Sequential, Parallel,
+Sleep) are decided by the executor without I/O; *runnable* tasks (Log, http.Request, ...) do
+their work in ``run`` on a runner thread and return a ``TaskResult``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from engine.errors import TaskFailure
+
+LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
+
+ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$"
+
+
+class Retry(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    type: Literal["constant", "exponential", "random"] = "constant"
+    interval: str | None = None
+    maxAttempt: int | None = Field(default=None, alias="maxAttempts")
+    maxDuration: str | None = None
+    maxInterval: str | None = None
+    minInterval: str | None = None
+    delayFactor: float | None = None
+    warningOnRetry: bool = False
+    behavior: Literal["RETRY_FAILED_TASK"] = "RETRY_FAILED_TASK"
+
+
+class Task(BaseModel):
+    """Properties common to every task (Kestra's ``Task``)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kind: ClassVar[Literal["runnable", "flowable"]] = "runnable"
+    # The canonical Kestra type name first, then legacy aliases.
+    type_names: ClassVar[tuple[str, ...]] = ()
+
+    id: str = Field(pattern=ID_PATTERN, max_length=255)
+    type: str
+    description: str | None = None
+    disabled: bool = False
+    allowFailure: bool = False
+    allowWarning: bool = False
+    runIf: str | None = None
+    retry: Retry | None = None
+    timeout: str | None = None
+    logLevel: str | None = None
+    logToFile: bool | None = None
+    workerGroup: Any = None
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if cls.type_names and value not in cls.type_names:
+            raise ValueError(f"type must be one of {', '.join(cls.type_names)}")
+        return value
+
+    def child_blocks(self) -> dict[str, list[Task]]:
+        """Named lists of child tasks (``then``, ``errors``, ...), for validation and lookup."""
+        return {}
+
+    def run(self, context: RunContext) -> TaskResult:  # pragma: no cover - runnables override
+        raise NotImplementedError(f"{self.type} is not runnable")
+
+
+@dataclass
+class LogLine:
+    level: str
+    message: str
+
+
+@dataclass
+class TaskResult:
+    outputs: dict[str, Any] = field(default_factory=dict)
+    state: str = "SUCCESS"  # SUCCESS | WARNING | FAILED
+    logs: list[LogLine] = field(default_factory=list)
+
+
+@dataclass
+class RunContext:
+    """What a runnable task gets: a renderer bound to its expression context, and a log."""
+
+    variables: dict[str, Any]
+    deadline: datetime | None = None
+    http_timeout: float = 30.0
+    logs: list[LogLine] = field(default_factory=list)
+    task_id: str = ""
+
+    def render(self, value: Any) -> Any:
+        from engine.errors import ExpressionError
+        from engine.expressions import render_value
+
+        try:
+            return render_value(value, self.variables)
+        except ExpressionError as error:
+            raise ExpressionError(error.expression, error.reason, task_id=self.task_id) from None
+
+    def render_text(self, value: Any) -> str:
+        rendered = self.render(value)
+        return rendered if isinstance(rendered, str) else str(rendered)
+
+    def log(self, level: str, message: str) -> None:
+        self.logs.append(LogLine(level, message))
+
+    def fail(self, message: str) -> TaskFailure:
+        return TaskFailure(message)
+
+
+TASK_TYPES: dict[str, type[Task]] = {}
+
+
+def register(cls: type[Task]) -> type[Task]:
+    for name in cls.type_names:
+        TASK_TYPES[name] = cls
+    return cls
