@@ -1,0 +1,125 @@
+"""Settings from the environment, validated at start-up with one clear message per problem.
+
+Every variable is documented in README.md ("Configuration"). Secrets are ``SecretStr`` so they
+never appear in logs or reprs.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from engine.inputs import parse_duration
+
+log = logging.getLogger(__name__)
+
+SLACK_API_DEFAULT = "https://slack.com/api/"
+
+
+class ConfigError(Exception):
+    """Start-up configuration problems, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(default=None, validation_alias="PAUSEBOT_DATABASE_URL")
+    flows_dir: Path | None = Field(default=None, validation_alias="PAUSEBOT_FLOWS_DIR")
+    api_token: SecretStr | None = Field(default=None, validation_alias="PAUSEBOT_API_TOKEN")
+    public_url: str = Field(default="http://localhost:8080", validation_alias="PAUSEBOT_PUBLIC_URL")
+    link_secret: SecretStr | None = Field(default=None, validation_alias="PAUSEBOT_LINK_SECRET")
+    link_ttl: str = Field(default="P7D", validation_alias="PAUSEBOT_LINK_TTL")
+    max_body_bytes: int = Field(default=1_048_576, validation_alias="PAUSEBOT_MAX_BODY_BYTES", gt=0)
+    runner_workers: int = Field(default=4, validation_alias="PAUSEBOT_RUNNER_WORKERS", ge=1, le=64)
+
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_channel: str | None = Field(
+        default=None, validation_alias=AliasChoices("PAUSEBOT_SLACK_CHANNEL", "SLACK_CHANNEL")
+    )
+    slack_api_url: str = Field(default=SLACK_API_DEFAULT, validation_alias="SLACK_API_URL")
+    # Forbid approving an execution you started yourself (four-eyes principle).
+    slack_forbid_self_approval: bool = Field(default=False, validation_alias="PAUSEBOT_FORBID_SELF_APPROVAL")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("PAUSEBOT_PUBLIC_URL must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("SLACK_API_URL must start with http:// or https://")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("link_ttl")
+    @classmethod
+    def _link_ttl(cls, value: str) -> str:
+        try:
+            if parse_duration(value) <= timedelta(0):
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"PAUSEBOT_LINK_TTL must be a positive ISO-8601 duration such as P7D, got {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _slack_complete(self) -> Settings:
+        given = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+        }
+        present = [name for name, value in given.items() if value is not None]
+        if present and len(present) != len(given):
+            missing = [name for name in given if name not in present]
+            raise ValueError(
+                f"Slack is half configured: {', '.join(present)} set but {', '.join(missing)} missing"
+            )
+        if self.slack_app_token is not None and not present:
+            raise ValueError("SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are missing")
+        if present and not self.slack_channel:
+            raise ValueError("Slack is configured but PAUSEBOT_SLACK_CHANNEL (the default channel) is missing")
+        return self
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None and self.slack_signing_secret is not None
+
+    @property
+    def link_ttl_delta(self) -> timedelta:
+        return parse_duration(self.link_ttl)
+
+    def resolved_database_url(self) -> str:
+        from engine.store.database import default_database_url
+
+        return self.database_url or default_database_url()
+
+    def resolved_flows_dir(self) -> Path | None:
+        if self.flows_dir is not None:
+            return self.flows_dir
+        default = Path("flows")
+        return default if default.is_dir() else None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Reads the environment; raises ``ConfigError`` listing every problem at once."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = []
+        for item in error.errors(include_url=False):
+            where = item.get("loc") or ()
+            message = str(item["msg"]).removeprefix("Value error, ")
+            problems.append(f"{where[0]}: {message}" if where and "PAUSEBOT" not in message and "SLACK" not in message else message)
+        raise ConfigError(problems) from None

@@ -1,0 +1,1 @@
+"""The web UI: executions, resume forms, signed-link pages."""
