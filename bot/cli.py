@@ -75,13 +75,15 @@ class _State:
     @property
     def engine(self) -> Any:
         if self._engine is None:
+            import os
+
             from engine.engine import Engine
             from engine.executor import Settings
             from engine.store.database import default_database_url
 
-            import os
-
-            settings = Settings(public_url=os.environ.get("PAUSEBOT_PUBLIC_URL", "http://localhost:8080"))
+            settings = Settings(
+                public_url=os.environ.get("PAUSEBOT_PUBLIC_URL", "http://localhost:8080")
+            )
             with _errors():
                 self._engine = Engine(self.database or default_database_url(), settings=settings)
         return self._engine
@@ -146,7 +148,9 @@ def flows_validate(files: tuple[str, ...]) -> None:
             bad += 1
             click.echo(str(error), err=True)
             continue
-        click.echo(f"{path}: ok ({flow.namespace}.{flow.id}, {sum(1 for _ in flow.all_tasks())} tasks)")
+        click.echo(
+            f"{path}: ok ({flow.namespace}.{flow.id}, {sum(1 for _ in flow.all_tasks())} tasks)"
+        )
     if bad:
         sys.exit(EXIT_USAGE)
 
@@ -160,7 +164,9 @@ def flows_deploy(state: _State, files: tuple[str, ...]) -> None:
         for path in files:
             deployed = state.engine.deploy_flow(_read(path), path)
             what = "deployed" if deployed.created else "unchanged"
-            click.echo(f"{deployed.flow.namespace}.{deployed.flow.id}: revision {deployed.revision} ({what})")
+            click.echo(
+                f"{deployed.flow.namespace}.{deployed.flow.id}: revision {deployed.revision} ({what})"
+            )
 
 
 @flows.command("list")
@@ -171,7 +177,15 @@ def flows_list(state: _State, as_json: bool) -> None:
     with _errors():
         deployed = state.engine.list_flows()
     if as_json:
-        click.echo(json.dumps([{"namespace": d.flow.namespace, "id": d.flow.id, "revision": d.revision} for d in deployed], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {"namespace": d.flow.namespace, "id": d.flow.id, "revision": d.revision}
+                    for d in deployed
+                ],
+                indent=2,
+            )
+        )
         return
     for d in deployed:
         click.echo(f"{d.flow.namespace}.{d.flow.id}  revision {d.revision}")
@@ -193,18 +207,39 @@ def _flow_ref(state: _State, ref: str) -> tuple[str, str]:
 
 @cli.command("run")
 @click.argument("flow")
-@click.option("-i", "--input", "inputs", multiple=True, metavar="KEY=VALUE", help="An input value (repeatable).")
-@click.option("-l", "--label", "labels", multiple=True, metavar="KEY=VALUE", help="A label (repeatable).")
+@click.option(
+    "-i",
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An input value (repeatable).",
+)
+@click.option(
+    "-l", "--label", "labels", multiple=True, metavar="KEY=VALUE", help="A label (repeatable)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the execution as the API's JSON.")
 @click.option("--no-wait", is_flag=True, help="Create the execution and return without running it.")
 @pass_state
-def run(state: _State, flow: str, inputs: tuple[str, ...], labels: tuple[str, ...], as_json: bool, no_wait: bool) -> None:
+def run(
+    state: _State,
+    flow: str,
+    inputs: tuple[str, ...],
+    labels: tuple[str, ...],
+    as_json: bool,
+    no_wait: bool,
+) -> None:
     """Start FLOW (a YAML file or NAMESPACE.ID) and run it until it pauses or ends."""
     with _errors():
         engine = state.engine
         namespace, flow_id = _flow_ref(state, flow)
         execution = engine.start_execution(
-            namespace, flow_id, _parse_pairs(inputs), labels=_parse_pairs(labels), by=_actor(), via="cli"
+            namespace,
+            flow_id,
+            _parse_pairs(inputs),
+            labels=_parse_pairs(labels),
+            by=_actor(),
+            via="cli",
         )
         if not no_wait:
             execution = _drive(engine, execution.id, as_json)
@@ -213,7 +248,9 @@ def run(state: _State, flow: str, inputs: tuple[str, ...], labels: tuple[str, ..
 
 
 def _drive(engine: Any, execution_id: str, quiet: bool) -> Execution:
-    progress: Callable[[str], None] = (lambda _: None) if quiet else (lambda m: click.echo(m, err=True))
+    progress: Callable[[str], None] = (
+        (lambda _: None) if quiet else (lambda m: click.echo(m, err=True))
+    )
     progress(f"running {execution_id} ...")
     return engine.run_until_blocked(execution_id)
 
@@ -225,12 +262,28 @@ def _exit_for(execution: Execution) -> None:
 
 @cli.command("resume")
 @click.argument("execution_id")
-@click.option("-i", "--input", "inputs", multiple=True, metavar="KEY=VALUE", help="An onResume value (repeatable).")
-@click.option("--task-run", metavar="ID", help="Resume this paused task run (default: the first paused one).")
+@click.option(
+    "-i",
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An onResume value (repeatable).",
+)
+@click.option(
+    "--task-run", metavar="ID", help="Resume this paused task run (default: the first paused one)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the execution as the API's JSON.")
 @click.option("--no-wait", is_flag=True, help="Record the decision and return without running on.")
 @pass_state
-def resume(state: _State, execution_id: str, inputs: tuple[str, ...], task_run: str | None, as_json: bool, no_wait: bool) -> None:
+def resume(
+    state: _State,
+    execution_id: str,
+    inputs: tuple[str, ...],
+    task_run: str | None,
+    as_json: bool,
+    no_wait: bool,
+) -> None:
     """Resume a paused execution with typed onResume values, then run it on."""
     with _errors():
         engine = state.engine
@@ -272,24 +325,46 @@ def executions() -> None:
 
 
 @executions.command("list")
-@click.option("--state", "states", multiple=True, type=click.Choice([s.value for s in State], case_sensitive=False), help="Only these states (repeatable).")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice([s.value for s in State], case_sensitive=False),
+    help="Only these states (repeatable).",
+)
 @click.option("--namespace")
 @click.option("--flow", "flow_id")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
-def executions_list(state: _State, states: tuple[str, ...], namespace: str | None, flow_id: str | None, limit: int, as_json: bool) -> None:
+def executions_list(
+    state: _State,
+    states: tuple[str, ...],
+    namespace: str | None,
+    flow_id: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
     """List executions, newest first."""
     with _errors():
-        found, total = state.engine.search_executions(states=states, namespace=namespace, flow_id=flow_id, size=limit)
+        found, total = state.engine.search_executions(
+            states=states, namespace=namespace, flow_id=flow_id, size=limit
+        )
     if as_json:
-        click.echo(json.dumps({"results": [e.to_api(url=state.engine.url_of(e)) for e in found], "total": total}, indent=2))
+        click.echo(
+            json.dumps(
+                {"results": [e.to_api(url=state.engine.url_of(e)) for e in found], "total": total},
+                indent=2,
+            )
+        )
         return
     if not found:
         click.echo("no executions")
         return
     for e in found:
-        click.echo(f"{e.id}  {e.state.current.value:<9}  {e.namespace}.{e.flowId}  started {e.state.start_date}")
+        click.echo(
+            f"{e.id}  {e.state.current.value:<9}  {e.namespace}.{e.flowId}  started {e.state.start_date}"
+        )
     if total > len(found):
         click.echo(f"... {total - len(found)} more (use --limit)")
 
@@ -307,7 +382,9 @@ def executions_show(state: _State, execution_id: str, as_json: bool) -> None:
 
 @cli.command("logs")
 @click.argument("execution_id")
-@click.option("--level", type=click.Choice(["TRACE", "DEBUG", "INFO", "WARN", "ERROR"], case_sensitive=False))
+@click.option(
+    "--level", type=click.Choice(["TRACE", "DEBUG", "INFO", "WARN", "ERROR"], case_sensitive=False)
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_state
 def logs(state: _State, execution_id: str, level: str | None, as_json: bool) -> None:
@@ -357,9 +434,17 @@ def _show(state: _State, execution: Execution, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(execution.to_api(url=engine.url_of(execution)), indent=2))
         return
-    color = {"SUCCESS": "green", "PAUSED": "yellow", "FAILED": "red", "KILLED": "red", "WARNING": "yellow"}
+    color = {
+        "SUCCESS": "green",
+        "PAUSED": "yellow",
+        "FAILED": "red",
+        "KILLED": "red",
+        "WARNING": "yellow",
+    }
     current = execution.state.current.value
-    click.echo(f"execution {execution.id}  {execution.namespace}.{execution.flowId} (revision {execution.flowRevision})")
+    click.echo(
+        f"execution {execution.id}  {execution.namespace}.{execution.flowId} (revision {execution.flowRevision})"
+    )
     click.echo("state     " + click.style(current, fg=color.get(current), bold=True))
     for run in execution.taskRunList:
         indent = "  " * (1 + _depth(execution, run))
@@ -369,15 +454,34 @@ def _show(state: _State, execution: Execution, as_json: bool) -> None:
         if paused is None:
             click.echo("paused by hand; resume with: pausebot resume " + execution.id)
         else:
+            from engine.inputs import form_value
+
             task, run = paused
-            click.echo(f"waiting at '{task.id}'" + (f": {run.description}" if run.description else ""))
+            click.echo(
+                f"waiting at '{task.id}'" + (f": {run.description}" if run.description else "")
+            )
             if run.deadline:
-                click.echo(f"  deadline {run.deadline} (then {run.deadlineTarget.value if run.deadlineTarget else 'SUCCESS'})")
+                click.echo(
+                    f"  deadline {run.deadline} (then {run.deadlineTarget.value if run.deadlineTarget else 'SUCCESS'})"
+                )
             for definition in task.onResume or []:
-                req = "required" if definition.required and definition.default_value is None else "optional"
-                default = f", default {definition.default_value!r}" if definition.default_value is not None else ""
-                click.echo(f"  -i {definition.id}=<{definition.type.value}>  {definition.label} ({req}{default})")
-            click.echo(f"resume with: pausebot resume {execution.id}" + "".join(f" -i {d.id}=..." for d in (task.onResume or [])[:2]))
+                req = (
+                    "required"
+                    if definition.required and definition.default_value is None
+                    else "optional"
+                )
+                default = (
+                    f", default {form_value(definition, definition.default_value)}"
+                    if definition.default_value is not None
+                    else ""
+                )
+                click.echo(
+                    f"  -i {definition.id}=<{definition.type.value}>  {definition.label} ({req}{default})"
+                )
+            click.echo(
+                f"resume with: pausebot resume {execution.id}"
+                + "".join(f" -i {d.id}=..." for d in (task.onResume or [])[:2])
+            )
     elif execution.state.current in TERMINAL:
         click.echo(f"logs: pausebot logs {execution.id}")
 

@@ -10,7 +10,14 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.inputs import parse_duration
@@ -41,14 +48,18 @@ class Settings(BaseSettings):
     runner_workers: int = Field(default=4, validation_alias="PAUSEBOT_RUNNER_WORKERS", ge=1, le=64)
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
-    slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_SIGNING_SECRET"
+    )
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
     slack_channel: str | None = Field(
         default=None, validation_alias=AliasChoices("PAUSEBOT_SLACK_CHANNEL", "SLACK_CHANNEL")
     )
     slack_api_url: str = Field(default=SLACK_API_DEFAULT, validation_alias="SLACK_API_URL")
     # Forbid approving an execution you started yourself (four-eyes principle).
-    slack_forbid_self_approval: bool = Field(default=False, validation_alias="PAUSEBOT_FORBID_SELF_APPROVAL")
+    slack_forbid_self_approval: bool = Field(
+        default=False, validation_alias="PAUSEBOT_FORBID_SELF_APPROVAL"
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -71,7 +82,9 @@ class Settings(BaseSettings):
             if parse_duration(value) <= timedelta(0):
                 raise ValueError
         except ValueError:
-            raise ValueError(f"PAUSEBOT_LINK_TTL must be a positive ISO-8601 duration such as P7D, got {value!r}") from None
+            raise ValueError(
+                f"PAUSEBOT_LINK_TTL must be a positive ISO-8601 duration such as P7D, got {value!r}"
+            ) from None
         return value
 
     @model_validator(mode="after")
@@ -87,9 +100,13 @@ class Settings(BaseSettings):
                 f"Slack is half configured: {', '.join(present)} set but {', '.join(missing)} missing"
             )
         if self.slack_app_token is not None and not present:
-            raise ValueError("SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are missing")
+            raise ValueError(
+                "SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are missing"
+            )
         if present and not self.slack_channel:
-            raise ValueError("Slack is configured but PAUSEBOT_SLACK_CHANNEL (the default channel) is missing")
+            raise ValueError(
+                "Slack is configured but PAUSEBOT_SLACK_CHANNEL (the default channel) is missing"
+            )
         return self
 
     @property
@@ -121,5 +138,9 @@ def load_settings(**overrides: object) -> Settings:
         for item in error.errors(include_url=False):
             where = item.get("loc") or ()
             message = str(item["msg"]).removeprefix("Value error, ")
-            problems.append(f"{where[0]}: {message}" if where and "PAUSEBOT" not in message and "SLACK" not in message else message)
+            problems.append(
+                f"{where[0]}: {message}"
+                if where and "PAUSEBOT" not in message and "SLACK" not in message
+                else message
+            )
         raise ConfigError(problems) from None

@@ -43,7 +43,14 @@ class LinkSigner:
         self._key = hashlib.sha256(b"pausebot-resume-link\x00" + secret).digest()
         self.ttl = ttl
 
-    def mint(self, execution_id: str, task_run_id: str, action: str = "resume", *, now: datetime | None = None) -> str:
+    def mint(
+        self,
+        execution_id: str,
+        task_run_id: str,
+        action: str = "resume",
+        *,
+        now: datetime | None = None,
+    ) -> str:
         if action not in ACTIONS:
             raise ValueError(f"unknown link action {action!r}")
         now = now or datetime.now(UTC)
@@ -79,7 +86,9 @@ class LinkSigner:
         except (ValueError, KeyError, TypeError):
             raise LinkError("This link is malformed.", 403) from None
         if (now or datetime.now(UTC)) >= link.expires_at:
-            raise LinkError(f"This link expired on {link.expires_at.isoformat(timespec='minutes')}.", 410)
+            raise LinkError(
+                f"This link expired on {link.expires_at.isoformat(timespec='minutes')}.", 410
+            )
         return link
 
     def _sign(self, body: str) -> bytes:

@@ -88,6 +88,7 @@ class Engine:
         self.http_timeout = http_timeout
         self._listeners: list[CommitListener] = []
         self._flows = lru_cache(maxsize=512)(self._load_flow_revision)
+        self._revisions: dict[tuple[str, str, int], Flow] = {}
 
     # -- wiring -------------------------------------------------------------------------
     def add_listener(self, listener: CommitListener) -> None:
@@ -127,7 +128,9 @@ class Engine:
             if found is None:
                 raise FlowNotFound(namespace, flow_id, revision)
             source = found
-        return DeployedFlow(self._flows(namespace, flow_id, revision, source), revision, False, source)
+        return DeployedFlow(
+            self._flows(namespace, flow_id, revision, source), revision, False, source
+        )
 
     def list_flows(self) -> list[DeployedFlow]:
         return [
@@ -140,7 +143,15 @@ class Engine:
             raise FlowNotFound(namespace, flow_id)
 
     def flow_of(self, execution: Execution) -> Flow:
-        return self.get_flow(execution.namespace, execution.flowId, execution.flowRevision).flow
+        # Revisions never change once written, so a parsed revision is cached for good.
+        key = (execution.namespace, execution.flowId, execution.flowRevision)
+        flow = self._revisions.get(key)
+        if flow is None:
+            flow = self.get_flow(*key).flow
+            if len(self._revisions) > 1024:
+                self._revisions.clear()
+            self._revisions[key] = flow
+        return flow
 
     @staticmethod
     def _load_flow_revision(namespace: str, flow_id: str, revision: int, source: str) -> Flow:
@@ -180,13 +191,24 @@ class Engine:
         execution.move(State.CREATED, now)
         with self.store.transaction(now) as tx:
             tx.insert_execution(execution, wake_at=now)
-            tx.emit([NewEvent("created", execution.id, None, {"namespace": namespace, "flowId": flow_id, "by": by, "via": via})])
+            tx.emit(
+                [
+                    NewEvent(
+                        "created",
+                        execution.id,
+                        None,
+                        {"namespace": namespace, "flowId": flow_id, "by": by, "via": via},
+                    )
+                ]
+            )
         self._notify(execution.id, [])
         return execution
 
     def _condition_evaluator(self, flow: Flow) -> Callable[[str, dict], bool]:
         def evaluate(condition: str, values: dict) -> bool:
-            return render_condition(condition, {"inputs": values, "flow": {"id": flow.id, "namespace": flow.namespace}})
+            return render_condition(
+                condition, {"inputs": values, "flow": {"id": flow.id, "namespace": flow.namespace}}
+            )
 
         return evaluate
 
@@ -207,8 +229,12 @@ class Engine:
         size = max(1, min(size, 500))
         page = max(1, page)
         return self.store.search_executions(
-            states=[s.upper() for s in states], namespace=namespace, flow_id=flow_id, text=text,
-            offset=(page - 1) * size, limit=size,
+            states=[s.upper() for s in states],
+            namespace=namespace,
+            flow_id=flow_id,
+            text=text,
+            offset=(page - 1) * size,
+            limit=size,
         )
 
     def logs(self, execution_id: str, *, min_level: str | None = None) -> list[LogEntry]:
@@ -264,17 +290,44 @@ class Engine:
                 # A manual pause: nothing to fill in, just let it run again.
                 execution.pausedManually = False
                 restart_if_unpaused(execution, now)
-                events.append(NewEvent("resumed", execution.id, None, {
-                    "namespace": execution.namespace, "flowId": execution.flowId, "taskId": None,
-                    "by": by, "via": via, "on": iso(now), "to": "SUCCESS", "values": {}, "manual": True,
-                }))
+                events.append(
+                    NewEvent(
+                        "resumed",
+                        execution.id,
+                        None,
+                        {
+                            "namespace": execution.namespace,
+                            "flowId": execution.flowId,
+                            "taskId": None,
+                            "by": by,
+                            "via": via,
+                            "on": iso(now),
+                            "to": "SUCCESS",
+                            "values": {},
+                            "manual": True,
+                        },
+                    )
+                )
             else:
                 task = flow.find_task(run.taskId)
                 assert isinstance(task, PauseTask)
                 parsed = parse_inputs(
-                    task.onResume or [], values or {}, evaluate_condition=self._condition_evaluator(flow)
+                    task.onResume or [],
+                    values or {},
+                    evaluate_condition=self._condition_evaluator(flow),
                 )
-                events.append(resolve_pause(execution, task, run, to=State.SUCCESS, values=parsed, by=by, via=via, now=now))
+                events.append(
+                    resolve_pause(
+                        execution,
+                        task,
+                        run,
+                        to=State.SUCCESS,
+                        values=parsed,
+                        by=by,
+                        via=via,
+                        now=now,
+                    )
+                )
                 if not execution.paused_task_runs():
                     execution.pausedManually = False
                 restart_if_unpaused(execution, now)
@@ -289,7 +342,8 @@ class Engine:
             run = execution.task_run(task_run_id)
             if run is None:
                 raise ConflictError(
-                    f"Execution '{execution.id}' has no task run '{task_run_id}'.", execution_id=execution.id
+                    f"Execution '{execution.id}' has no task run '{task_run_id}'.",
+                    execution_id=execution.id,
                 )
             if run.state.current != State.PAUSED:
                 raise self._decided(execution, run)
@@ -302,17 +356,26 @@ class Engine:
         if resumed:
             action = "killed" if resumed.get("to") == "KILLING" else "resumed"
             return AlreadyDecided(
-                execution.id, by=resumed.get("by"), on=resumed.get("on"), via=resumed.get("via"),
-                to=resumed.get("to"), action=action,
+                execution.id,
+                by=resumed.get("by"),
+                on=resumed.get("on"),
+                via=resumed.get("via"),
+                to=resumed.get("to"),
+                action=action,
             )
         if execution.state.current == State.KILLED:
             return AlreadyDecided(
-                execution.id, by=execution.killedBy, on=execution.state.entered(State.KILLED),
-                via=None, to="KILLED", action="killed",
+                execution.id,
+                by=execution.killedBy,
+                on=execution.state.entered(State.KILLED),
+                via=None,
+                to="KILLED",
+                action="killed",
             )
         return ConflictError(
             f"Task run '{run.id}' of execution '{execution.id}' is {run.state.current.value}, not PAUSED.",
-            execution_id=execution.id, state=execution.state.current.value,
+            execution_id=execution.id,
+            state=execution.state.current.value,
         )
 
     def _not_paused(self, execution: Execution) -> ConflictError:
@@ -322,12 +385,17 @@ class Engine:
                 return self._decided(execution, run)
         if execution.state.current == State.KILLED:
             return AlreadyDecided(
-                execution.id, by=execution.killedBy, on=execution.state.entered(State.KILLED),
-                via=None, to="KILLED", action="killed",
+                execution.id,
+                by=execution.killedBy,
+                on=execution.state.entered(State.KILLED),
+                via=None,
+                to="KILLED",
+                action="killed",
             )
         return ConflictError(
             f"Execution '{execution.id}' is not paused, can't resume it (state {execution.state.current.value}).",
-            execution_id=execution.id, state=execution.state.current.value,
+            execution_id=execution.id,
+            state=execution.state.current.value,
         )
 
     def resume_many(
@@ -344,7 +412,9 @@ class Engine:
                 refused[execution_id] = str(error)
         return BulkOutcome(resumed, refused)
 
-    def pause_execution(self, execution_id: str, *, by: Actor | None = None, via: str = "api") -> Execution:
+    def pause_execution(
+        self, execution_id: str, *, by: Actor | None = None, via: str = "api"
+    ) -> Execution:
         now = self.clock.now()
         with self.store.transaction(now) as tx:
             stored = tx.load_execution(execution_id)
@@ -352,23 +422,53 @@ class Engine:
             if execution.state.current not in (State.RUNNING, State.CREATED, State.RESTARTED):
                 raise ConflictError(
                     f"Execution '{execution_id}' is not running (state {execution.state.current.value}), can't pause it.",
-                    execution_id=execution_id, state=execution.state.current.value,
+                    execution_id=execution_id,
+                    state=execution.state.current.value,
                 )
             if execution.state.current != State.RUNNING:
                 execution.move(State.RUNNING, now)
             execution.move(State.PAUSED, now)
             execution.pausedManually = True
-            events = [NewEvent("paused", execution.id, None, {
-                "namespace": execution.namespace, "flowId": execution.flowId, "taskId": None,
-                "description": None, "deadline": None, "manual": True, "by": by, "via": via,
-            })]
+            events = [
+                NewEvent(
+                    "paused",
+                    execution.id,
+                    None,
+                    {
+                        "namespace": execution.namespace,
+                        "flowId": execution.flowId,
+                        "taskId": None,
+                        "description": None,
+                        "deadline": None,
+                        "manual": True,
+                        "by": by,
+                        "via": via,
+                    },
+                )
+            ]
             self._save(tx, stored.version, execution, events, now=now, wake_at=None)
-            tx.append_logs([LogEntry(execution.id, None, None, "INFO", f"Execution paused by {_who(by)} via {via}.", now)])
+            tx.append_logs(
+                [
+                    LogEntry(
+                        execution.id,
+                        None,
+                        None,
+                        "INFO",
+                        f"Execution paused by {_who(by)} via {via}.",
+                        now,
+                    )
+                ]
+            )
         self._notify(execution.id, events)
         return execution
 
     def kill_execution(
-        self, execution_id: str, *, by: Actor | None = None, via: str = "api", reason: str | None = None
+        self,
+        execution_id: str,
+        *,
+        by: Actor | None = None,
+        via: str = "api",
+        reason: str | None = None,
     ) -> Execution:
         now = self.clock.now()
         with self.store.transaction(now) as tx:
@@ -377,12 +477,17 @@ class Engine:
             if execution.state.current in TERMINAL:
                 if execution.state.current == State.KILLED:
                     raise AlreadyDecided(
-                        execution_id, by=execution.killedBy, on=execution.state.entered(State.KILLED),
-                        via=None, to="KILLED", action="killed",
+                        execution_id,
+                        by=execution.killedBy,
+                        on=execution.state.entered(State.KILLED),
+                        via=None,
+                        to="KILLED",
+                        action="killed",
                     )
                 raise ConflictError(
                     f"Execution '{execution_id}' already ended with {execution.state.current.value}.",
-                    execution_id=execution_id, state=execution.state.current.value,
+                    execution_id=execution_id,
+                    state=execution.state.current.value,
                 )
             flow = self.flow_of(execution)
             execution.killedBy = by
@@ -392,66 +497,116 @@ class Engine:
             for run in execution.paused_task_runs():
                 task = flow.find_task(run.taskId)
                 if isinstance(task, PauseTask):
-                    events.append(resolve_pause(execution, task, run, to=State.KILLING, values=None, by=by, via=via, now=now))
+                    events.append(
+                        resolve_pause(
+                            execution,
+                            task,
+                            run,
+                            to=State.KILLING,
+                            values=None,
+                            by=by,
+                            via=via,
+                            now=now,
+                        )
+                    )
             kill_everything(execution, now)
             execution.finalState = State.KILLED
             execution.move(State.KILLED, now)
             if reason:
                 for event in events:
                     event.payload["reason"] = reason
-            events.append(NewEvent("finished", execution.id, None, {
-                "namespace": execution.namespace, "flowId": execution.flowId, "state": "KILLED",
-                "by": by, "via": via, "reason": reason,
-            }))
-            message = f"Execution killed by {_who(by)} via {via}" + (f": {reason}" if reason else ".")
+            events.append(
+                NewEvent(
+                    "finished",
+                    execution.id,
+                    None,
+                    {
+                        "namespace": execution.namespace,
+                        "flowId": execution.flowId,
+                        "state": "KILLED",
+                        "by": by,
+                        "via": via,
+                        "reason": reason,
+                    },
+                )
+            )
+            message = f"Execution killed by {_who(by)} via {via}" + (
+                f": {reason}" if reason else "."
+            )
             tx.append_logs([LogEntry(execution.id, None, None, "WARN", message, now)])
             self._save(tx, stored.version, execution, events, now=now, wake_at=None)
         self._notify(execution.id, events)
         return execution
 
     def _save(
-        self, tx: Any, version: int, execution: Execution, events: list[NewEvent], *, now: datetime,
+        self,
+        tx: Any,
+        version: int,
+        execution: Execution,
+        events: list[NewEvent],
+        *,
+        now: datetime,
         wake_at: datetime | None,
     ) -> None:
         if not tx.save_execution(execution, version, wake_at=wake_at):
             # Only reachable without row locks; the caller's read is stale, so nothing is written.
-            raise ConflictError(f"Execution '{execution.id}' changed meanwhile; try again.", execution_id=execution.id)
+            raise ConflictError(
+                f"Execution '{execution.id}' changed meanwhile; try again.",
+                execution_id=execution.id,
+            )
         tx.emit(events)
 
     # -- advancing (the runner's side) --------------------------------------------------
-    def advance(self, execution_id: str, owner: str, *, max_steps: int = 10_000) -> Execution | None:
+    def advance(
+        self, execution_id: str, owner: str, *, max_steps: int = 10_000
+    ) -> Execution | None:
         """Claims the execution and advances it until it waits (pause, sleep, retry) or ends.
-        Runnable tasks execute here, outside any transaction. Returns None if not claimed."""
-        now = self.clock.now()
-        if not self.store.claim_execution(execution_id, owner, now, LEASE):
-            return None
+        Runnable tasks execute here, outside any transaction. Returns None if not claimed.
+
+        The claim rides in the first transaction and the release in the last, so a resumed
+        execution whose next task is quick costs two commits."""
         execution: Execution | None = None
+        results: list[tuple[str, TaskResult | None, str | None]] = []
+        claimed = False
         try:
-            results: list[tuple[str, TaskResult | None, str | None]] = []
-            first = True
-            for _ in range(max_steps):
+            for index in range(max_steps):
                 now = self.clock.now()
                 with self.store.transaction(now) as tx:
+                    if index == 0:
+                        if not tx.claim_execution(execution_id, owner, LEASE):
+                            return None
+                        claimed = True
                     stored = tx.load_execution(execution_id)
                     execution = stored.execution
                     flow = self.flow_of(execution)
                     logs: list[LogEntry] = []
                     for run_id, result, error in results:
                         logs.extend(apply_result(execution, flow, run_id, result, error, now))
-                    step: Step = decide(execution, flow, now, self.settings, orphans=first)
-                    first = False
+                    step: Step = decide(execution, flow, now, self.settings, orphans=index == 0)
                     if step.changed or results or logs:
-                        self._save(tx, stored.version, execution, step.events, now=now, wake_at=step.wake_at)
+                        self._save(
+                            tx,
+                            stored.version,
+                            execution,
+                            step.events,
+                            now=now,
+                            wake_at=step.wake_at,
+                        )
                     tx.append_logs([*logs, *step.logs])
+                    if not step.dispatch:
+                        tx.release_execution(execution_id, owner)
+                        claimed = False
+                    else:
+                        tx.extend_lease(execution_id, owner, LEASE)
                 results = []
                 if step.events:
                     self._notify(execution_id, step.events)
                 if not step.dispatch:
                     break
-                self.store.renew_lease(execution_id, owner, self.clock.now() + LEASE)
                 results = self._execute(execution, flow, step.dispatch)
         finally:
-            self.store.release_execution(execution_id, owner)
+            if claimed:
+                self.store.release_execution(execution_id, owner)
         return execution
 
     def _execute(
@@ -480,7 +635,11 @@ class Engine:
                     try:
                         result = future.result(timeout=timeout)
                     except TimeoutError:
-                        return run.id, TaskResult(logs=context.logs), f"Task '{task.id}' timed out after {task.timeout}."
+                        return (
+                            run.id,
+                            TaskResult(logs=context.logs),
+                            f"Task '{task.id}' timed out after {task.timeout}.",
+                        )
             else:
                 result = task.run(context)
             result.logs = [*context.logs, *result.logs]
@@ -489,11 +648,20 @@ class Engine:
             return run.id, TaskResult(logs=context.logs), str(error)
         except Exception as error:
             log.exception("task %s crashed", task.id)
-            return run.id, TaskResult(logs=context.logs), f"Task '{task.id}' crashed: {type(error).__name__}: {error}"
+            return (
+                run.id,
+                TaskResult(logs=context.logs),
+                f"Task '{task.id}' crashed: {type(error).__name__}: {error}",
+            )
 
     def run_until_blocked(
-        self, execution_id: str, *, owner: str | None = None, wait_sleeps: bool = True,
-        poll: float = 0.05, timeout: float | None = None,
+        self,
+        execution_id: str,
+        *,
+        owner: str | None = None,
+        wait_sleeps: bool = True,
+        poll: float = 0.05,
+        timeout: float | None = None,
     ) -> Execution:
         """Advances in this thread until the execution pauses or ends (the CLI's `run`).
         Sleep tasks and retries are waited for; a paused execution returns at once."""
@@ -516,5 +684,3 @@ def _who(by: Actor | None) -> str:
     if not by:
         return "someone"
     return str(by.get("name") or by.get("id") or "someone")
-
-

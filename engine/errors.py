@@ -42,7 +42,12 @@ class Problem:
         return f"{' '.join(where)}: {self.message}" if where else self.message
 
     def as_dict(self) -> dict[str, Any]:
-        return {"message": self.message, "path": self.path, "line": self.line, "column": self.column}
+        return {
+            "message": self.message,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+        }
 
 
 class FlowValidationError(PausebotError):
@@ -119,7 +124,11 @@ class AlreadyDecided(ConflictError):
         action: str = "resumed",
     ) -> None:
         self.by, self.on, self.via, self.to, self.action = by, on, via, to, action
-        who = (by or {}).get("name") or (by or {}).get("id") or ("the timer" if via == "timer" else "someone")
+        who = (
+            (by or {}).get("name")
+            or (by or {}).get("id")
+            or ("the timer" if via == "timer" else "someone")
+        )
         when = f" at {on}" if on else ""
         through = f" via {via}" if via else ""
         super().__init__(
@@ -160,4 +169,3 @@ __all__ = [
     "Problem",
     "TaskFailure",
 ]
-

@@ -215,12 +215,21 @@ class _Decider:
 
     def log(self, run: TaskRun | None, level: str, message: str) -> None:
         self.step.logs.append(
-            LogEntry(self.ex.id, run.id if run else None, run.taskId if run else None, level, message, self.now)
+            LogEntry(
+                self.ex.id,
+                run.id if run else None,
+                run.taskId if run else None,
+                level,
+                message,
+                self.now,
+            )
         )
 
     def render(self, task: Task, run: TaskRun | None, value: Any) -> Any:
         try:
-            return render_value(value, expression_context(self.ex, self.flow, task, run, self.settings))
+            return render_value(
+                value, expression_context(self.ex, self.flow, task, run, self.settings)
+            )
         except ExpressionError as error:
             raise ExpressionError(error.expression, error.reason, task_id=task.id) from None
 
@@ -277,7 +286,14 @@ class _Decider:
             target = run.deadlineTarget or State.SUCCESS
             self.log(run, "INFO", f"Pause deadline reached; resolving to {target.value}.")
             event = resolve_pause(
-                self.ex, task, run, to=target, values=timer_values(task), by=None, via="timer", now=self.now
+                self.ex,
+                task,
+                run,
+                to=target,
+                values=timer_values(task),
+                by=None,
+                via="timer",
+                now=self.now,
             )
             self.step.events.append(event)
             if target != State.CANCELLED:
@@ -306,9 +322,12 @@ class _Decider:
                 return
             ex.finalState = outcome
             self.mark()
-        if ex.finalState not in (State.KILLED, State.CANCELLED) and flow.afterExecution:
-            if self.walk_block(None, flow.afterExecution) is WAITING:
-                return
+        if (
+            ex.finalState not in (State.KILLED, State.CANCELLED)
+            and flow.afterExecution
+            and self.walk_block(None, flow.afterExecution) is WAITING
+        ):
+            return
         self.finish(ex.finalState)
 
     def finish(self, state: State) -> None:
@@ -350,9 +369,8 @@ class _Decider:
             outcome = own
         if outcome in (State.CANCELLED, State.KILLED):
             return outcome
-        if outcome == State.FAILED and errors:
-            if self.walk_block(parent, errors) is WAITING:
-                return WAITING
+        if outcome == State.FAILED and errors and self.walk_block(parent, errors) is WAITING:
+            return WAITING
         if finally_:
             after = self.walk_block(parent, finally_)
             if after is WAITING:
@@ -431,7 +449,11 @@ class _Decider:
         if isinstance(task, SleepTask):
             return self.walk_sleep(task, run)
         if task.kind == "runnable":
-            if run.state.current == State.RETRYING and run.wakeAt and parse_iso(run.wakeAt) <= self.now:
+            if (
+                run.state.current == State.RETRYING
+                and run.wakeAt
+                and parse_iso(run.wakeAt) <= self.now
+            ):
                 run.wakeAt = None
                 self.dispatch(run)
             return WAITING
@@ -476,7 +498,7 @@ class _Decider:
             return WAITING
         resumed = run.outputs.get("resumed") or {}
         to = State(resumed.get("to", State.SUCCESS.value))
-        own = State.KILLED if to == State.KILLING else to
+        own: State = State.KILLED if to == State.KILLING else to
         if own == State.SUCCESS and task.tasks:
             outcome = self.walk_block(run.id, task.tasks)
             if outcome is WAITING:
@@ -493,7 +515,10 @@ class _Decider:
         if duration_text:
             behavior = str(self.render(task, run, task.behavior)).strip().upper()
             if behavior not in BEHAVIOR_TARGETS:
-                raise ExpressionError(task.behavior, f"behavior must be one of RESUME, WARN, FAIL, CANCEL, got {behavior!r}")
+                raise ExpressionError(
+                    task.behavior,
+                    f"behavior must be one of RESUME, WARN, FAIL, CANCEL, got {behavior!r}",
+                )
             run.deadline = iso(self.now + parse_duration(str(duration_text)))
             run.deadlineTarget = BEHAVIOR_TARGETS[behavior]
         elif timeout_text:
@@ -503,7 +528,11 @@ class _Decider:
             run.description = str(self.render(task, run, task.description))
         run.move(State.PAUSED, self.now)
         self.mark()
-        self.log(run, "INFO", "Execution paused" + (f" until {run.deadline}" if run.deadline else "") + ".")
+        self.log(
+            run,
+            "INFO",
+            "Execution paused" + (f" until {run.deadline}" if run.deadline else "") + ".",
+        )
         self.step.events.append(
             NewEvent(
                 "paused",
@@ -529,7 +558,12 @@ def kill_everything(execution: Execution, now: datetime) -> None:
 
 
 def decide(
-    execution: Execution, flow: Flow, now: datetime, settings: Settings | None = None, *, orphans: bool = False
+    execution: Execution,
+    flow: Flow,
+    now: datetime,
+    settings: Settings | None = None,
+    *,
+    orphans: bool = False,
 ) -> Step:
     """One decision step. Mutates ``execution`` (the caller's working copy) and returns the Step."""
     return _Decider(execution, flow, now, settings or Settings()).decide(orphans=orphans)
@@ -557,7 +591,9 @@ def apply_result(
         for line in (result.logs if result else [])
     ]
     if run.attempts:
-        run.attempts[-1]["state"]["current"] = "FAILED" if error else (result.state if result else "SUCCESS")
+        run.attempts[-1]["state"]["current"] = (
+            "FAILED" if error else (result.state if result else "SUCCESS")
+        )
         run.attempts[-1]["state"]["endDate"] = iso(now)
     if error is not None:
         logs.append(LogEntry(execution.id, run.id, run.taskId, "ERROR", error, now))
@@ -566,7 +602,9 @@ def apply_result(
             run.wakeAt = iso(retry_at)
             run.move(State.RETRYING, now)
             logs.append(
-                LogEntry(execution.id, run.id, run.taskId, "WARN", f"Retrying at {iso(retry_at)}.", now)
+                LogEntry(
+                    execution.id, run.id, run.taskId, "WARN", f"Retrying at {iso(retry_at)}.", now
+                )
             )
             return logs
         run.move(_allowed(task, State.FAILED), now)
@@ -574,7 +612,12 @@ def apply_result(
     assert result is not None
     run.outputs = result.outputs
     state = State(result.state)
-    if len(run.attempts) > 1 and task.retry and task.retry.warningOnRetry and state == State.SUCCESS:
+    if (
+        len(run.attempts) > 1
+        and task.retry
+        and task.retry.warningOnRetry
+        and state == State.SUCCESS
+    ):
         state = State.WARNING
     run.move(_allowed(task, state), now)
     return logs
@@ -587,9 +630,13 @@ def _next_retry(task: Task, run: TaskRun, now: datetime) -> datetime | None:
     attempts = len(run.attempts)
     if policy.maxAttempt is not None and attempts >= policy.maxAttempt:
         return None
-    if policy.maxDuration and run.state.start_date:
-        if now - parse_iso(run.state.start_date) >= parse_duration(policy.maxDuration):
-            return None
+    started = run.state.start_date
+    if (
+        policy.maxDuration
+        and started
+        and now - parse_iso(started) >= parse_duration(policy.maxDuration)
+    ):
+        return None
     if policy.maxAttempt is None and not policy.maxDuration:
         return None
     if policy.type == "random":

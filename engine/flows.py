@@ -14,7 +14,10 @@ from engine.inputs import InputDefinition
 from engine.tasks import TASK_TYPES, AnyTask, Task
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$"
-WEBHOOK_TYPES = ("io.kestra.plugin.core.trigger.Webhook", "io.kestra.core.models.triggers.types.Webhook")
+WEBHOOK_TYPES = (
+    "io.kestra.plugin.core.trigger.Webhook",
+    "io.kestra.core.models.triggers.types.Webhook",
+)
 
 
 class Trigger(BaseModel):
@@ -60,7 +63,11 @@ class Flow(BaseModel):
     def _labels(cls, value: Any) -> Any:
         # Kestra accepts a map or a list of {key, value}.
         if isinstance(value, list):
-            return {str(item.get("key")): str(item.get("value")) for item in value if isinstance(item, dict)}
+            return {
+                str(item.get("key")): str(item.get("value"))
+                for item in value
+                if isinstance(item, dict)
+            }
         if isinstance(value, dict):
             return {str(k): "" if v is None else str(v) for k, v in value.items()}
         return value
@@ -120,14 +127,23 @@ def parse_flow(source: str, source_name: str = "flow") -> Flow:
     if not isinstance(data, dict):
         line, column = marks.get((), (1, 1))
         raise FlowValidationError(
-            [Problem("a flow must be a mapping with id, namespace and tasks", line=line, column=column)],
+            [
+                Problem(
+                    "a flow must be a mapping with id, namespace and tasks",
+                    line=line,
+                    column=column,
+                )
+            ],
             source_name,
         )
+    problems = _duplicate_task_ids(data, marks)
     try:
         flow = Flow.model_validate(data)
     except ValidationError as error:
-        raise FlowValidationError(_pydantic_problems(error, data, marks), source_name) from None
-    problems = _semantic_problems(flow, data, marks)
+        raise FlowValidationError(
+            _pydantic_problems(error, data, marks) + problems, source_name
+        ) from None
+    problems += _semantic_problems(flow, marks)
     if problems:
         raise FlowValidationError(problems, source_name)
     return flow
@@ -161,7 +177,10 @@ def _index_marks(
                     )
                 )
             seen.add(key)
-            marks[(*path, ("key", key))] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            marks[(*path, ("key", key))] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
             _index_marks(value_node, (*path, key), marks, problems)
     elif isinstance(node, yaml.SequenceNode):
         for index, child in enumerate(node.value):
@@ -238,9 +257,27 @@ def _message(item: Any, path: Path, data: Any) -> str:
     if kind == "missing":
         return f"'{path[-1] if path else 'field'}' is required"
     if kind == "extra_forbidden":
-        return f"unknown property '{path[-1]}'"
+        return f"unknown property '{path[-1]}'" + _did_you_mean(path, data)
+    if kind == "enum":
+        expected = item.get("ctx", {}).get("expected", "")
+        return f"{item.get('input')!r} is not valid here; expected {expected}"
     message = str(item["msg"])
     return message.removeprefix("Value error, ")
+
+
+def _did_you_mean(path: Path, data: Any) -> str:
+    import difflib
+
+    from engine.tasks import TASK_TYPES as types
+
+    node = _get(data, path[:-1])
+    if not isinstance(node, dict):
+        return ""
+    cls = types.get(node.get("type", "")) if "type" in node else None
+    fields = list(cls.model_fields) if cls else list(Flow.model_fields)
+    aliases = [(f.alias or name) for name, f in (cls or Flow).model_fields.items()]
+    match = difflib.get_close_matches(str(path[-1]), fields + aliases, n=1)
+    return f" (did you mean '{match[0]}'?)" if match else ""
 
 
 def _get(data: Any, path: Path) -> Any:
@@ -253,7 +290,7 @@ def _get(data: Any, path: Path) -> Any:
     return node
 
 
-def _semantic_problems(flow: Flow, data: Any, marks: dict[Path, tuple[int, int]]) -> list[Problem]:
+def _duplicate_task_ids(data: Any, marks: dict[Path, tuple[int, int]]) -> list[Problem]:
     problems: list[Problem] = []
     first_seen: dict[str, Path] = {}
     for path, task_id in _task_id_paths(data, ()):
@@ -269,19 +306,34 @@ def _semantic_problems(flow: Flow, data: Any, marks: dict[Path, tuple[int, int]]
             )
         else:
             first_seen[task_id] = path
+    return problems
+
+
+def _semantic_problems(flow: Flow, marks: dict[Path, tuple[int, int]]) -> list[Problem]:
+    problems: list[Problem] = []
     input_ids = set()
     for index, definition in enumerate(flow.inputs):
         if definition.id in input_ids:
             line, column = _locate(("inputs", index, "id"), marks)
             problems.append(
-                Problem(f"duplicate input id '{definition.id}'", path=f"inputs[{index}].id", line=line, column=column)
+                Problem(
+                    f"duplicate input id '{definition.id}'",
+                    path=f"inputs[{index}].id",
+                    line=line,
+                    column=column,
+                )
             )
         input_ids.add(definition.id)
     for index, trigger in enumerate(flow.triggers):
         if trigger.is_webhook and not trigger.key:
             line, column = _locate(("triggers", index), marks)
             problems.append(
-                Problem("a Webhook trigger needs a 'key'", path=f"triggers[{index}].key", line=line, column=column)
+                Problem(
+                    "a Webhook trigger needs a 'key'",
+                    path=f"triggers[{index}].key",
+                    line=line,
+                    column=column,
+                )
             )
     return problems
 

@@ -131,7 +131,9 @@ class Execution(_Doc):
         return None
 
     def runs_of(self, task_id: str, parent_id: str | None) -> list[TaskRun]:
-        return [r for r in self.taskRunList if r.taskId == task_id and r.parentTaskRunId == parent_id]
+        return [
+            r for r in self.taskRunList if r.taskId == task_id and r.parentTaskRunId == parent_id
+        ]
 
     def paused_task_runs(self) -> list[TaskRun]:
         return [r for r in self.taskRunList if r.state.current == State.PAUSED]

@@ -133,5 +133,3 @@ class Runner:
             with self._idle:
                 self._in_flight.discard(execution_id)
                 self._idle.notify_all()
-
-

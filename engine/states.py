@@ -45,7 +45,9 @@ TERMINAL = frozenset(
 _ENDINGS = {State.SUCCESS, State.WARNING, State.FAILED, State.KILLED, State.CANCELLED}
 
 EXECUTION_TRANSITIONS: dict[State, frozenset[State]] = {
-    State.CREATED: frozenset({State.RUNNING, State.QUEUED, State.KILLING, State.CANCELLED, State.FAILED}),
+    State.CREATED: frozenset(
+        {State.RUNNING, State.QUEUED, State.KILLING, State.CANCELLED, State.FAILED}
+    ),
     State.QUEUED: frozenset({State.RUNNING, State.KILLING, State.CANCELLED}),
     State.RUNNING: frozenset({State.PAUSED, State.KILLING} | _ENDINGS),
     State.PAUSED: frozenset({State.RESTARTED, State.KILLING, State.CANCELLED, State.FAILED}),

@@ -38,10 +38,12 @@ class StandIn(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: StandIn
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
-        self.server.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})
+        self.server.requests.append(
+            {"path": self.path, "body": body, "headers": dict(self.headers)}
+        )
         if self.path.startswith("/api/slack"):
             self._answer(200, "ok", "text/plain")
             return
@@ -52,7 +54,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not isinstance(data, dict):
             data = {"data": data}
-        created = {**data, "id": str(random.randint(100, 999)), "createdAt": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+        created = {
+            **data,
+            "id": str(random.randint(100, 999)),
+            "createdAt": datetime.now(UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+        }
         self._answer(201, json.dumps(created))
 
     def _answer(self, status: int, text: str, content_type: str = "application/json") -> None:
@@ -63,7 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         if not self.server.quiet:
             super().log_message(format, *args)
 

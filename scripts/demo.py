@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
 
-from standin import StandIn  # noqa: E402
+from standin import StandIn
 
 PAUSEBOT = str(Path(sys.executable).parent / "pausebot")
 
@@ -39,19 +39,42 @@ def main() -> None:
     try:
         standin = StandIn(8899).start()
     except OSError:
-        sys.exit("port 8899 is taken; stop whatever runs there (maybe `python examples/standin.py`)")
+        sys.exit(
+            "port 8899 is taken; stop whatever runs there (maybe `python examples/standin.py`)"
+        )
     print(f"stand-in for reqres.in listening on {standin.url}")
     flow = str(ROOT / "examples" / "vacation_approval_process.yml")
     step("validate the flow", "flows", "validate", flow)
-    started = step("run until the Pause", "run", flow, "-i", "request.name=Ada Lovelace", "--json")
-    execution = json.loads(started.stdout)
-    assert execution["state"]["current"] == "PAUSED", execution["state"]
-    step("what is waiting", "executions", "show", execution["id"])
-    bad = subprocess.run([PAUSEBOT, "resume", execution["id"], "-i", "approved=ture"], text=True, capture_output=True)
-    print(f"\n$ pausebot resume {execution['id']} -i approved=ture    # a typo is refused\n{bad.stderr}", end="")
-    step("approve with a reason", "resume", execution["id"], "-i", "approved=true", "-i", "reason=Enjoy the holiday")
+    step("run until the Pause", "run", flow, "-i", "request.name=Ada Lovelace")
+    listed = subprocess.run(
+        [PAUSEBOT, "executions", "list", "--state", "PAUSED", "--json"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    execution = json.loads(listed.stdout)["results"][0]
+    step("the paused executions", "executions", "list", "--state", "PAUSED")
+    bad = subprocess.run(
+        [PAUSEBOT, "resume", execution["id"], "-i", "approved=ture"], text=True, capture_output=True
+    )
+    print(
+        f"\n$ pausebot resume {execution['id']} -i approved=ture    # a typo is refused\n{bad.stderr}",
+        end="",
+    )
+    step(
+        "approve with a reason",
+        "resume",
+        execution["id"],
+        "-i",
+        "approved=true",
+        "-i",
+        "reason=Enjoy the holiday",
+    )
     step("the logs", "logs", execution["id"])
-    print(f"\nstand-in received {len(standin.requests)} requests: " + ", ".join(r["path"] for r in standin.requests))
+    print(
+        f"\nstand-in received {len(standin.requests)} requests: "
+        + ", ".join(r["path"] for r in standin.requests)
+    )
     standin.shutdown()
 
 

@@ -4,7 +4,6 @@ cloned from a migrated template), an engine on a manual clock, and the local HTT
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,14 +12,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from engine.clock import ManualClock  # noqa: E402
-from engine.engine import Engine  # noqa: E402
-from engine.store.store import Store  # noqa: E402
+from engine.clock import ManualClock
+from engine.engine import Engine
+from engine.store.store import Store
 
-POSTGRES_URL = os.environ.get("PAUSEBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "PAUSEBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 TEMPLATE_DB = "pausebot_test_template"
 
-for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+for name in (
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+):
     os.environ.pop(name, None)
 
 
@@ -130,4 +137,3 @@ def standin():  # type: ignore[no-untyped-def]
     yield server
     server.shutdown()
     server.server_close()
-

@@ -104,7 +104,9 @@ class OutboxDeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (Index("ix_outbox_deliveries_status", "consumer", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_deliveries_status", "consumer", "status", "next_attempt_at"),
+    )
 
 
 class NoticeRow(Base):

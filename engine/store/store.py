@@ -12,9 +12,21 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from engine.errors import ExecutionNotFound
 from engine.model import Execution
@@ -32,14 +44,14 @@ from engine.store.models import (
 
 log = logging.getLogger(__name__)
 
-ex_t = ExecutionRow.__table__
-flow_t = FlowRow.__table__
-log_t = LogRow.__table__
-event_t = OutboxEventRow.__table__
-consumer_t = OutboxConsumerRow.__table__
-delivery_t = OutboxDeliveryRow.__table__
-notice_t = NoticeRow.__table__
-token_t = UsedTokenRow.__table__
+ex_t = cast(Table, ExecutionRow.__table__)
+flow_t = cast(Table, FlowRow.__table__)
+log_t = cast(Table, LogRow.__table__)
+event_t = cast(Table, OutboxEventRow.__table__)
+consumer_t = cast(Table, OutboxConsumerRow.__table__)
+delivery_t = cast(Table, OutboxDeliveryRow.__table__)
+notice_t = cast(Table, NoticeRow.__table__)
+token_t = cast(Table, UsedTokenRow.__table__)
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -150,6 +162,36 @@ class Transaction:
         )
         return result.rowcount == 1
 
+    def claim_execution(self, execution_id: str, owner: str, lease: timedelta) -> bool:
+        """Takes the runner lease unless another live runner holds it."""
+        result = self.connection.execute(
+            update(ex_t)
+            .where(
+                ex_t.c.id == execution_id,
+                or_(
+                    ex_t.c.lease_until.is_(None),
+                    ex_t.c.lease_until < self.now,
+                    ex_t.c.lease_owner == owner,
+                ),
+            )
+            .values(lease_owner=owner, lease_until=self.now + lease)
+        )
+        return result.rowcount == 1
+
+    def extend_lease(self, execution_id: str, owner: str, lease: timedelta) -> None:
+        self.connection.execute(
+            update(ex_t)
+            .where(ex_t.c.id == execution_id, ex_t.c.lease_owner == owner)
+            .values(lease_until=self.now + lease)
+        )
+
+    def release_execution(self, execution_id: str, owner: str) -> None:
+        self.connection.execute(
+            update(ex_t)
+            .where(ex_t.c.id == execution_id, ex_t.c.lease_owner == owner)
+            .values(lease_owner=None, lease_until=None)
+        )
+
     # -- logs and events ----------------------------------------------------------------
     def append_logs(self, entries: Sequence[LogEntry]) -> None:
         if entries:
@@ -252,7 +294,9 @@ class Store:
                 )
             ).scalar()
 
-    def save_flow(self, namespace: str, flow_id: str, source: str, now: datetime) -> tuple[int, bool]:
+    def save_flow(
+        self, namespace: str, flow_id: str, source: str, now: datetime
+    ) -> tuple[int, bool]:
         """Stores ``source`` as a new revision unless it equals the latest. Returns (revision, created)."""
         with self.writer.begin() as connection:
             row = connection.execute(
@@ -349,7 +393,7 @@ class Store:
         offset: int = 0,
         limit: int = 25,
     ) -> tuple[list[Execution], int]:
-        conditions = []
+        conditions: list[ColumnElement[bool]] = []
         if states:
             conditions.append(ex_t.c.state.in_(list(states)))
         if namespace:
@@ -372,7 +416,9 @@ class Store:
             )
         where = and_(*conditions) if conditions else and_(True)
         with self.engine.connect() as connection:
-            total = connection.execute(select(func.count()).select_from(ex_t).where(where)).scalar_one()
+            total = connection.execute(
+                select(func.count()).select_from(ex_t).where(where)
+            ).scalar_one()
             rows = connection.execute(
                 select(ex_t.c.document)
                 .where(where)
@@ -408,7 +454,9 @@ class Store:
             value = connection.execute(select(func.min(ex_t.c.wake_at))).scalar()
         return utc(value)
 
-    def claim_execution(self, execution_id: str, owner: str, now: datetime, lease: timedelta) -> bool:
+    def claim_execution(
+        self, execution_id: str, owner: str, now: datetime, lease: timedelta
+    ) -> bool:
         """Takes the lease unless a live runner holds it. Exactly one claimer wins."""
         with self.writer.begin() as connection:
             result = connection.execute(
@@ -461,15 +509,26 @@ class Store:
     def register_consumer(self, name: str, now: datetime, *, from_start: bool = False) -> None:
         """A new consumer sees events from now on (or all of them with ``from_start``)."""
         with self.writer.begin() as connection:
-            if connection.execute(select(consumer_t.c.name).where(consumer_t.c.name == name)).first():
+            if connection.execute(
+                select(consumer_t.c.name).where(consumer_t.c.name == name)
+            ).first():
                 return
-            start = 0 if from_start else connection.execute(select(func.max(event_t.c.id))).scalar() or 0
+            start = (
+                0
+                if from_start
+                else connection.execute(select(func.max(event_t.c.id))).scalar() or 0
+            )
             connection.execute(
                 insert(consumer_t).values(name=name, start_after_id=start, registered_at=now)
             )
 
     def claim_events(
-        self, consumer: str, now: datetime, *, limit: int = 50, lease: timedelta = timedelta(seconds=60)
+        self,
+        consumer: str,
+        now: datetime,
+        *,
+        limit: int = 50,
+        lease: timedelta = timedelta(seconds=60),
     ) -> list[OutboxEvent]:
         """Events this consumer has not finished, oldest first, leased so replicas don't share."""
         d = delivery_t
@@ -482,7 +541,9 @@ class Store:
             query = (
                 select(event_t, d.c.attempts, d.c.status)
                 .select_from(
-                    event_t.outerjoin(d, and_(d.c.event_id == event_t.c.id, d.c.consumer == consumer))
+                    event_t.outerjoin(
+                        d, and_(d.c.event_id == event_t.c.id, d.c.consumer == consumer)
+                    )
                 )
                 .where(
                     event_t.c.id > start,
@@ -504,26 +565,18 @@ class Store:
             claimed: list[OutboxEvent] = []
             for row in rows:
                 if row.status is None:
-                    result = connection.execute(
-                        insert(d)
-                        .from_select(
-                            ["consumer", "event_id", "status", "attempts", "lease_until", "updated_at"],
-                            select(
-                                _literal(consumer),
-                                _literal(row.id),
-                                _literal("pending"),
-                                _literal(0),
-                                _literal(now + lease),
-                                _literal(now),
-                            ).where(
-                                ~select(d.c.event_id)
-                                .where(d.c.consumer == consumer, d.c.event_id == row.id)
-                                .exists()
-                            ),
+                    # Safe without ON CONFLICT: the event row is locked (PostgreSQL) or the
+                    # whole database is (SQLite's BEGIN IMMEDIATE) until we commit.
+                    connection.execute(
+                        insert(d).values(
+                            consumer=consumer,
+                            event_id=row.id,
+                            status="pending",
+                            attempts=0,
+                            lease_until=now + lease,
+                            updated_at=now,
                         )
                     )
-                    if result.rowcount != 1:
-                        continue
                     attempts = 0
                 else:
                     result = connection.execute(
@@ -541,8 +594,13 @@ class Store:
                     attempts = row.attempts
                 claimed.append(
                     OutboxEvent(
-                        row.id, row.kind, row.execution_id, row.task_run_id, row.payload,
-                        utc(row.created_at), attempts,  # type: ignore[arg-type]
+                        row.id,
+                        row.kind,
+                        row.execution_id,
+                        row.task_run_id,
+                        row.payload,
+                        utc(row.created_at),  # type: ignore[arg-type]
+                        attempts,
                     )
                 )
             return claimed
@@ -554,13 +612,24 @@ class Store:
         self, consumer: str, event_id: int, now: datetime, at: datetime, error: str
     ) -> None:
         self._set_delivery(
-            consumer, event_id, now, status="pending", next_attempt_at=at, lease_until=None,
-            last_error=error[:2000], bump=True,
+            consumer,
+            event_id,
+            now,
+            status="pending",
+            next_attempt_at=at,
+            lease_until=None,
+            last_error=error[:2000],
+            bump=True,
         )
 
     def fail_delivery(self, consumer: str, event_id: int, now: datetime, error: str) -> None:
         self._set_delivery(
-            consumer, event_id, now, status="failed", lease_until=None, last_error=error[:2000],
+            consumer,
+            event_id,
+            now,
+            status="failed",
+            lease_until=None,
+            last_error=error[:2000],
             bump=True,
         )
 
@@ -589,7 +658,9 @@ class Store:
             return connection.execute(
                 select(func.count())
                 .select_from(
-                    event_t.outerjoin(d, and_(d.c.event_id == event_t.c.id, d.c.consumer == consumer))
+                    event_t.outerjoin(
+                        d, and_(d.c.event_id == event_t.c.id, d.c.consumer == consumer)
+                    )
                 )
                 .where(event_t.c.id > start, or_(d.c.status.is_(None), d.c.status == "pending"))
             ).scalar_one()
@@ -614,12 +685,20 @@ class Store:
 
     # -- notices (where a consumer told people about a pause) ---------------------------
     def add_notice(
-        self, consumer: str, execution_id: str, task_run_id: str | None, ref: dict[str, Any], now: datetime
+        self,
+        consumer: str,
+        execution_id: str,
+        task_run_id: str | None,
+        ref: dict[str, Any],
+        now: datetime,
     ) -> None:
         with self.writer.begin() as connection:
             connection.execute(
                 insert(notice_t).values(
-                    consumer=consumer, execution_id=execution_id, task_run_id=task_run_id, ref=ref,
+                    consumer=consumer,
+                    execution_id=execution_id,
+                    task_run_id=task_run_id,
+                    ref=ref,
                     created_at=now,
                 )
             )
@@ -640,9 +719,3 @@ class Store:
                     notice_t.c.consumer == consumer, notice_t.c.execution_id == execution_id
                 )
             )
-
-
-def _literal(value: Any) -> Any:
-    from sqlalchemy import literal
-
-    return literal(value)

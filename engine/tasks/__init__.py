@@ -6,7 +6,7 @@ validated by the class its ``type`` names, so errors point into the right proper
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import Discriminator, Tag
 
@@ -42,12 +42,17 @@ def _task_tag(value: Any) -> str | None:
     return None
 
 
-AnyTask = Annotated[
-    Union[tuple(Annotated[cls, Tag(cls.type_names[0])] for cls in _CLASSES)],  # type: ignore[valid-type]  # noqa: UP007
-    Discriminator(_task_tag),
-]
+if TYPE_CHECKING:  # to a type checker every task is a Task
+    AnyTask = Task
+else:
+    AnyTask = Annotated[
+        Union[tuple(Annotated[cls, Tag(cls.type_names[0])] for cls in _CLASSES)],  # type: ignore[valid-type]  # noqa: UP007
+        Discriminator(_task_tag),
+    ]
 
-for _cls in [*_CLASSES, FlowableTask]:
-    _cls.model_rebuild(_types_namespace={"AnyTask": AnyTask})
+for _cls in [*_CLASSES, FlowableTask]:  # resolve the forward references to AnyTask
+    _cls.model_rebuild(  # type: ignore[attr-defined]
+        _types_namespace={"AnyTask": AnyTask}
+    )
 
 __all__ = ["TASK_TYPES", "AnyTask", "Block", "FlowableTask", "RunContext", "Task", "TaskResult"]

@@ -13,9 +13,8 @@ class FailTask(Task):
     errorMessage: str = "Task failure"
 
     def run(self, context: RunContext) -> TaskResult:
-        if self.condition is not None:
-            if context.render_text(self.condition).strip() in FALSY:
-                return TaskResult()
+        if self.condition is not None and context.render_text(self.condition).strip() in FALSY:
+            return TaskResult()
         message = context.render_text(self.errorMessage)
         context.log("ERROR", message)
         raise context.fail(message)

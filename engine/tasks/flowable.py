@@ -38,4 +38,3 @@ class FlowableTask(Task):
 
     def child_blocks(self) -> dict[str, list[Task]]:
         return {"errors": list(self.errors), "finally": list(self.finally_)}
-

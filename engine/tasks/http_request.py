@@ -51,11 +51,13 @@ class HttpRequestTask(Task):
         outputs = {
             "uri": str(response.url),
             "code": response.status_code,
-            "headers": {k: response.headers.get_list(k) for k in response.headers.keys()},
+            "headers": {k: response.headers.get_list(k) for k in response.headers},
             "body": response.text,
         }
         if response.status_code >= 400 and not allow_failed:
-            context.log("ERROR", f"{method} {uri} answered {response.status_code}: {response.text[:500]}")
+            context.log(
+                "ERROR", f"{method} {uri} answered {response.status_code}: {response.text[:500]}"
+            )
             raise context.fail(f"{method} {uri} answered HTTP {response.status_code}")
         return TaskResult(outputs=outputs)
 

@@ -11,7 +11,10 @@ from engine.tasks.base import RunContext, Task, TaskResult, register
 class OutputValuesTask(Task):
     """Renders ``values`` into the output ``values`` map."""
 
-    type_names = ("io.kestra.plugin.core.output.OutputValues", "io.kestra.core.tasks.storages.OutputValues")
+    type_names = (
+        "io.kestra.plugin.core.output.OutputValues",
+        "io.kestra.core.tasks.storages.OutputValues",
+    )
     values: dict[str, Any] = Field(default_factory=dict)
 
     def run(self, context: RunContext) -> TaskResult:

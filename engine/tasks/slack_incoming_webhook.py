@@ -33,9 +33,13 @@ class SlackIncomingWebhookTask(Task):
             raise context.fail("either payload or messageText is required")
         try:
             with httpx.Client(timeout=context.http_timeout) as client:
-                response = client.post(url, content=text, headers={"Content-Type": "application/json"})
+                response = client.post(
+                    url, content=text, headers={"Content-Type": "application/json"}
+                )
         except httpx.HTTPError as error:
             raise context.fail(f"POST to the Slack webhook failed: {error}") from None
         if response.status_code >= 400:
-            raise context.fail(f"the Slack webhook answered HTTP {response.status_code}: {response.text[:200]}")
+            raise context.fail(
+                f"the Slack webhook answered HTTP {response.status_code}: {response.text[:200]}"
+            )
         return TaskResult()

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import threading
 
-
-
 import pytest
-
 from support import EXAMPLES, flow_source
+
 from engine.clock import ManualClock
 from engine.engine import Engine
-from engine.errors import AlreadyDecided, ConflictError, ExecutionNotFound, FlowNotFound, InputValidationError
+from engine.errors import (
+    AlreadyDecided,
+    ConflictError,
+    ExecutionNotFound,
+    FlowNotFound,
+    InputValidationError,
+)
 from engine.model import Execution
 from engine.states import State
 
@@ -22,7 +26,9 @@ BOB = {"id": "U2", "name": "Bob"}
 
 def start(engine: Engine, source: str, inputs: dict | None = None) -> Execution:
     deployed = engine.deploy_flow(source)
-    execution = engine.start_execution(deployed.flow.namespace, deployed.flow.id, inputs or {}, via="test")
+    execution = engine.start_execution(
+        deployed.flow.namespace, deployed.flow.id, inputs or {}, via="test"
+    )
     return engine.run_until_blocked(execution.id)
 
 
@@ -30,7 +36,9 @@ def run_on(engine: Engine, execution_id: str) -> Execution:
     return engine.run_until_blocked(execution_id)
 
 
-def advance_clock(engine: Engine, clock: ManualClock, seconds: float, execution_id: str) -> Execution:
+def advance_clock(
+    engine: Engine, clock: ManualClock, seconds: float, execution_id: str
+) -> Execution:
     clock.advance(seconds)
     assert execution_id in engine.due_executions()
     return engine.run_until_blocked(execution_id)
@@ -59,12 +67,21 @@ def test_seed_pause_resume(engine: Engine) -> None:
     done = run_on(engine, execution.id)
     assert done.state.current == State.SUCCESS
     assert history(done) == ["CREATED", "RUNNING", "PAUSED", "RESTARTED", "RUNNING", "SUCCESS"]
-    assert [h.state.value for h in done.taskRunList[0].state.histories] == ["CREATED", "RUNNING", "PAUSED", "SUCCESS"]
+    assert [h.state.value for h in done.taskRunList[0].state.histories] == [
+        "CREATED",
+        "RUNNING",
+        "PAUSED",
+        "SUCCESS",
+    ]
     assert "Execution has been resumed!" in log_messages(engine, execution.id)
 
 
 def test_seed_vacation_approval(engine: Engine, standin) -> None:  # type: ignore[no-untyped-def]
-    source = (EXAMPLES / "vacation_approval_process.yml").read_text().replace("http://127.0.0.1:8899", standin.url)
+    source = (
+        (EXAMPLES / "vacation_approval_process.yml")
+        .read_text()
+        .replace("http://127.0.0.1:8899", standin.url)
+    )
     execution = start(engine, source)
     assert execution.state.current == State.PAUSED
     slack = standin.requests[0]
@@ -74,9 +91,14 @@ def test_seed_vacation_approval(engine: Engine, standin) -> None:  # type: ignor
 
     with pytest.raises(InputValidationError) as error:
         engine.resume_execution(execution.id, {"approved": "ture"}, by=ADA)
-    assert error.value.by_field() == {"approved": "expected a boolean (true or false), got 'ture'"} or "approved" in error.value.by_field()
+    assert (
+        error.value.by_field() == {"approved": "expected a boolean (true or false), got 'ture'"}
+        or "approved" in error.value.by_field()
+    )
 
-    engine.resume_execution(execution.id, {"approved": "false", "reason": "Team offsite"}, by=ADA, via="api")
+    engine.resume_execution(
+        execution.id, {"approved": "false", "reason": "Team offsite"}, by=ADA, via="api"
+    )
     done = run_on(engine, execution.id)
     assert done.state.current == State.SUCCESS, log_messages(engine, execution.id)
     pause = next(r for r in done.taskRunList if r.taskId == "waitForApproval")
@@ -89,7 +111,9 @@ def test_seed_vacation_approval(engine: Engine, standin) -> None:  # type: ignor
     import json
 
     assert json.loads(products["body"]) == {
-        "name": "Rick Astley", "start_date": "2024-07-01", "end_date": "2024-07-07",
+        "name": "Rick Astley",
+        "start_date": "2024-07-01",
+        "end_date": "2024-07-07",
     }
     approve = next(r for r in done.taskRunList if r.taskId == "approve")
     assert approve.outputs["code"] == 201
@@ -99,7 +123,11 @@ def test_seed_vacation_approval(engine: Engine, standin) -> None:  # type: ignor
 
 
 def test_seed_vacation_defaults_apply(engine: Engine, standin) -> None:  # type: ignore[no-untyped-def]
-    source = (EXAMPLES / "vacation_approval_process.yml").read_text().replace("http://127.0.0.1:8899", standin.url)
+    source = (
+        (EXAMPLES / "vacation_approval_process.yml")
+        .read_text()
+        .replace("http://127.0.0.1:8899", standin.url)
+    )
     execution = start(engine, source, {"request.name": "Grace"})
     engine.resume_execution(execution.id, {}, by=ADA)
     done = run_on(engine, execution.id)
@@ -136,9 +164,16 @@ def test_kestra_pause_on_resume_optional(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     ("behavior", "state", "runs"),
-    [("RESUME", "SUCCESS", 2), ("WARN", "WARNING", 2), ("FAIL", "FAILED", 1), ("CANCEL", "CANCELLED", 1)],
+    [
+        ("RESUME", "SUCCESS", 2),
+        ("WARN", "WARNING", 2),
+        ("FAIL", "FAILED", 1),
+        ("CANCEL", "CANCELLED", 1),
+    ],
 )
-def test_kestra_pause_behavior(engine: Engine, clock: ManualClock, behavior: str, state: str, runs: int) -> None:
+def test_kestra_pause_behavior(
+    engine: Engine, clock: ManualClock, behavior: str, state: str, runs: int
+) -> None:
     execution = start(engine, flow_source("pause-behavior.yaml"), {"behavior": behavior})
     assert execution.state.current == State.PAUSED
     clock.advance(0.5)
@@ -169,7 +204,10 @@ def test_kestra_pause_timeout_allow_failure(engine: Engine, clock: ManualClock) 
 
 
 def test_kestra_pause_delay_and_duration_from_input(engine: Engine, clock: ManualClock) -> None:
-    for name, inputs in (("pause-delay.yaml", {}), ("pause-duration-from-input.yaml", {"duration": "PT3S"})):
+    for name, inputs in (
+        ("pause-delay.yaml", {}),
+        ("pause-duration-from-input.yaml", {"duration": "PT3S"}),
+    ):
         execution = start(engine, flow_source(name), inputs)
         clock.advance(1.5)
         if name == "pause-duration-from-input.yaml":
@@ -260,7 +298,9 @@ def test_concurrent_resumes_exactly_one_wins(database_url: str, clock: ManualClo
         def attempt(index: int) -> None:
             barrier.wait()
             try:
-                engines[index % 2].resume_execution(execution.id, {}, by={"id": f"U{index}", "name": f"user{index}"})
+                engines[index % 2].resume_execution(
+                    execution.id, {}, by={"id": f"U{index}", "name": f"user{index}"}
+                )
                 outcomes.append("won")
             except AlreadyDecided:
                 outcomes.append("lost")
@@ -271,7 +311,9 @@ def test_concurrent_resumes_exactly_one_wins(database_url: str, clock: ManualClo
         for thread in threads:
             thread.join()
         assert sorted(outcomes) == ["lost"] * 15 + ["won"]
-        resumed_events = [e for e in engines[0].store.events_for(execution.id) if e.kind == "resumed"]
+        resumed_events = [
+            e for e in engines[0].store.events_for(execution.id) if e.kind == "resumed"
+        ]
         assert len(resumed_events) == 1
     finally:
         for eng in engines:
@@ -443,10 +485,26 @@ def test_deadline_survives_restart(database_url: str, clock: ManualClock) -> Non
 def test_crashed_runner_is_taken_over(engine: Engine, clock: ManualClock) -> None:
     deployed = engine.deploy_flow(flow_source("pause_no_tasks.yaml"))
     execution = engine.start_execution(deployed.flow.namespace, deployed.flow.id)
-    assert engine.store.claim_execution(execution.id, "dead-runner", clock.now(), __import__("datetime").timedelta(seconds=30))
+    assert engine.store.claim_execution(
+        execution.id, "dead-runner", clock.now(), __import__("datetime").timedelta(seconds=30)
+    )
     assert engine.advance(execution.id, "live-runner") is None  # lease held
     clock.advance(31)
     assert engine.advance(execution.id, "live-runner") is not None
     assert engine.get_execution(execution.id).state.current == State.PAUSED
 
 
+def test_model_release_needs_both_sign_offs(engine: Engine) -> None:
+    source = (EXAMPLES / "model_release.yml").read_text()
+    both = start(engine, source)
+    assert {r.taskId for r in both.paused_task_runs()} == {"quality_review", "fairness_review"}
+    engine.resume_execution(both.id, {"approved": "true"}, by=ADA)
+    engine.resume_execution(both.id, {"approved": "true"}, by=BOB)
+    done = run_on(engine, both.id)
+    assert done.state.current == State.SUCCESS and "release" in task_states(done)
+
+    one_no = start(engine, source)
+    engine.resume_execution(one_no.id, {"approved": "true"}, by=ADA)
+    engine.resume_execution(one_no.id, {"approved": "false"}, by=BOB)
+    done = run_on(engine, one_no.id)
+    assert done.state.current == State.FAILED and "release" not in task_states(done)

@@ -1,0 +1,79 @@
+"""Flows: create or update from YAML, read, delete (Kestra's ``/api/v1/flows``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.encoders import jsonable_encoder
+from starlette.concurrency import run_in_threadpool
+
+from bot.api.bodies import read_yaml
+from bot.api.deps import EngineDep
+from engine.engine import DeployedFlow
+
+router = APIRouter(tags=["flows"])
+
+_YAML_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/x-yaml": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def flow_json(deployed: DeployedFlow) -> dict[str, Any]:
+    """The flow as written (Kestra returns the parsed document), plus its revision and source."""
+    document = yaml.safe_load(deployed.source)
+    data: dict[str, Any] = dict(document) if isinstance(document, dict) else {}
+    data.update(
+        id=deployed.flow.id,
+        namespace=deployed.flow.namespace,
+        revision=deployed.revision,
+        disabled=deployed.flow.disabled,
+        deleted=False,
+        source=deployed.source,
+    )
+    return jsonable_encoder(data)
+
+
+@router.post("/flows", openapi_extra=_YAML_BODY, summary="Create or update a flow from YAML")
+async def create_flow(request: Request, engine: EngineDep) -> dict[str, Any]:
+    """A changed flow gets a new revision; the same YAML again keeps the revision it has."""
+    source = await read_yaml(request)
+    deployed = await run_in_threadpool(engine.deploy_flow, source, "the flow")
+    return flow_json(deployed)
+
+
+@router.put(
+    "/flows/{namespace}/{flow_id}", openapi_extra=_YAML_BODY, summary="Update a flow from YAML"
+)
+async def update_flow(
+    namespace: str, flow_id: str, request: Request, engine: EngineDep
+) -> dict[str, Any]:
+    source = await read_yaml(request)
+    flow = await run_in_threadpool(engine.validate_flow, source, "the flow")
+    if (flow.namespace, flow.id) != (namespace, flow_id):
+        raise HTTPException(
+            422,
+            f"The YAML defines '{flow.namespace}.{flow.id}' but the path names "
+            f"'{namespace}.{flow_id}'.",
+        )
+    await run_in_threadpool(engine.get_flow, namespace, flow_id)  # 404 if it does not exist
+    deployed = await run_in_threadpool(engine.deploy_flow, source, "the flow")
+    return flow_json(deployed)
+
+
+@router.get("/flows/{namespace}/{flow_id}", summary="Get a flow (latest revision)")
+def get_flow(
+    namespace: str, flow_id: str, engine: EngineDep, revision: int | None = None
+) -> dict[str, Any]:
+    return flow_json(engine.get_flow(namespace, flow_id, revision))
+
+
+@router.delete("/flows/{namespace}/{flow_id}", status_code=204, summary="Delete a flow")
+def delete_flow(namespace: str, flow_id: str, engine: EngineDep) -> Response:
+    """Its revisions are kept: executions already started still run to the end."""
+    engine.delete_flow(namespace, flow_id)
+    return Response(status_code=204)

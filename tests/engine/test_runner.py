@@ -1,0 +1,89 @@
+"""The runner on the real clock: started and resumed executions are picked up at once (no
+polling on that path), deadlines fire, and two runners never advance one execution together."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from support import EXAMPLES, flow_source
+
+from engine.engine import Engine
+from engine.model import Execution
+from engine.runner import Runner
+from engine.states import State
+
+
+@pytest.fixture
+def live_engine(database_url: str) -> Iterator[Engine]:
+    engine = Engine(database_url)
+    yield engine
+    engine.close()
+
+
+def wait_for(
+    engine: Engine, execution_id: str, states: set[State], timeout: float = 10.0
+) -> Execution:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        execution = engine.get_execution(execution_id)
+        if execution.state.current in states:
+            return execution
+        time.sleep(0.01)
+    raise AssertionError(
+        f"{execution_id} stayed {engine.get_execution(execution_id).state.current}"
+    )
+
+
+def test_runner_wakes_on_start_and_resume_without_polling(live_engine: Engine) -> None:
+    # A poll interval far longer than the test: only direct wake-ups can make it pass.
+    runner = Runner(live_engine, poll_interval=30.0)
+    runner.start()
+    try:
+        live_engine.deploy_flow((EXAMPLES / "pause_resume.yml").read_text())
+        execution = live_engine.start_execution("company.team", "pause_resume")
+        wait_for(live_engine, execution.id, {State.PAUSED}, timeout=5)
+        live_engine.resume_execution(execution.id, {}, by={"id": "U1", "name": "Ada"})
+        done = wait_for(live_engine, execution.id, {State.SUCCESS}, timeout=5)
+        assert [r.taskId for r in done.taskRunList] == ["pause", "after_pause"]
+    finally:
+        runner.stop()
+
+
+def test_runner_fires_deadlines(live_engine: Engine) -> None:
+    runner = Runner(live_engine, poll_interval=0.2)
+    runner.start()
+    try:
+        live_engine.deploy_flow(flow_source("pause-errors-finally-after-execution.yaml"))
+        execution = live_engine.start_execution(
+            "io.kestra.tests", "pause-with-errors-finally-after-execution"
+        )
+        done = wait_for(live_engine, execution.id, {State.FAILED}, timeout=5)
+        assert len(done.taskRunList) == 4
+    finally:
+        runner.stop()
+
+
+def test_two_runners_share_work_without_doubling(database_url: str) -> None:
+    engines = [Engine(database_url) for _ in range(2)]
+    runners = [Runner(e, poll_interval=0.05) for e in engines]
+    for runner in runners:
+        runner.start()
+    try:
+        engines[0].deploy_flow((EXAMPLES / "pause_resume.yml").read_text())
+        ids = [engines[i % 2].start_execution("company.team", "pause_resume").id for i in range(10)]
+        for execution_id in ids:
+            wait_for(engines[0], execution_id, {State.PAUSED})
+        for i, execution_id in enumerate(ids):
+            engines[i % 2].resume_execution(execution_id, {})
+        for execution_id in ids:
+            done = wait_for(engines[0], execution_id, {State.SUCCESS})
+            assert [r.taskId for r in done.taskRunList] == ["pause", "after_pause"]
+            logs = [e.message for e in engines[0].logs(execution_id)]
+            assert logs.count("Execution has been resumed!") == 1
+    finally:
+        for runner in runners:
+            runner.stop()
+        for engine in engines:
+            engine.close()
