@@ -630,16 +630,19 @@ class Engine:
         timeout = parse_duration(task.timeout).total_seconds() if task.timeout else None
         try:
             if timeout is not None:
-                with ThreadPoolExecutor(max_workers=1) as pool:
-                    future = pool.submit(task.run, context)
-                    try:
-                        result = future.result(timeout=timeout)
-                    except TimeoutError:
-                        return (
-                            run.id,
-                            TaskResult(logs=context.logs),
-                            f"Task '{task.id}' timed out after {task.timeout}.",
-                        )
+                # Python cannot stop a thread: on timeout the task's thread is abandoned (its
+                # result ignored) and the execution moves on at once.
+                pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"task-{task.id}")
+                future = pool.submit(task.run, context)
+                pool.shutdown(wait=False)
+                try:
+                    result = future.result(timeout=timeout)
+                except TimeoutError:
+                    return (
+                        run.id,
+                        TaskResult(logs=list(context.logs)),
+                        f"Task '{task.id}' timed out after {task.timeout}.",
+                    )
             else:
                 result = task.run(context)
             result.logs = [*context.logs, *result.logs]

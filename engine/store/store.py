@@ -719,3 +719,10 @@ class Store:
                     notice_t.c.consumer == consumer, notice_t.c.execution_id == execution_id
                 )
             )
+
+    # -- for the HTTP service's /metrics (bot/metrics.py) ---------------------------------
+    def outbox_consumers(self) -> list[str]:
+        """Names of the registered outbox consumers (the Slack notifier, ...)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(consumer_t.c.name).order_by(consumer_t.c.name)).all()
+        return [r.name for r in rows]
