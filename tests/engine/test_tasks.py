@@ -131,7 +131,7 @@ def test_task_timeout(sqlite_engine: Engine) -> None:
     release = threading.Event()
 
     class Slow(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             release.wait(5)
             self.send_response(200)
             self.end_headers()
