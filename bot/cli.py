@@ -426,6 +426,66 @@ def work(state: _State, once: bool) -> None:
             runner.stop()
 
 
+# -- the service -------------------------------------------------------------------------
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--socket-mode",
+    is_flag=True,
+    help="Also connect to Slack over Socket Mode (needs SLACK_APP_TOKEN).",
+)
+@pass_state
+def serve(state: _State, host: str, port: int, socket_mode: bool) -> None:
+    """Run the HTTP service: the API, the web UI, signed links, Slack and the runner.
+
+    Applies migrations and deploys the flows of PAUSEBOT_FLOWS_DIR first; stops on SIGTERM or
+    Ctrl-C after letting in-flight work reach a safe point.
+    """
+    import logging
+    import signal
+
+    import uvicorn
+
+    from bot.config import ConfigError, load_settings
+    from bot.server import StartupError, create_app
+
+    try:
+        settings = load_settings(**({"database_url": state.database} if state.database else {}))
+    except ConfigError as error:
+        _fail(str(error), EXIT_USAGE)
+    if socket_mode and (not settings.slack_enabled or settings.slack_app_token is None):
+        _fail(
+            "--socket-mode needs Slack: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, "
+            "PAUSEBOT_SLACK_CHANNEL and SLACK_APP_TOKEN",
+            EXIT_USAGE,
+        )
+    for name in ("bot", "engine"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    try:
+        app = create_app(settings, socket_mode=socket_mode)
+    except StartupError as error:
+        _fail(str(error), EXIT_USAGE)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, timeout_graceful_shutdown=10, log_level="info")
+    )
+    # uvicorn re-raises the signal that stopped it once it has shut down cleanly; with Python's
+    # default handlers that turns a graceful SIGTERM into status 143 and Ctrl-C into a traceback.
+    for handled in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(handled, lambda *_: None)
+    server.run()
+    if not server.started:
+        sys.exit(EXIT_FAILED)  # uvicorn has said why (port in use, start-up failure)
+
+
 # -- output ------------------------------------------------------------------------------
 
 
@@ -494,6 +554,24 @@ def _depth(execution: Execution, run: Any) -> int:
         parent_run = execution.task_run(parent)
         parent = parent_run.parentTaskRunId if parent_run else None
     return depth
+
+
+# -- the Slack app manifest (bot/slack) ---------------------------------------------------
+
+
+@cli.command("manifest")
+@click.option(
+    "--url", metavar="URL", help="The service's public URL, e.g. https://pausebot.example.com."
+)
+@click.option("--socket-mode", is_flag=True, help="For Socket Mode: no request URLs needed.")
+def manifest(url: str | None, socket_mode: bool) -> None:
+    """Print the Slack app manifest (request URLs point at URL/slack/events)."""
+    from bot.slack.manifest import ManifestError, render_manifest
+
+    try:
+        click.echo(render_manifest(url, socket_mode=socket_mode), nl=False)
+    except ManifestError as error:
+        _fail(str(error), EXIT_USAGE)
 
 
 def main() -> None:

@@ -75,6 +75,14 @@ class Settings(BaseSettings):
             raise ValueError("SLACK_API_URL must start with http:// or https://")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("link_secret")
+    @classmethod
+    def _link_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # A short secret makes signed links guessable; LinkSigner refuses it too, less politely.
+        if value is not None and len(value.get_secret_value().encode()) < 16:
+            raise ValueError("PAUSEBOT_LINK_SECRET must be at least 16 characters long")
+        return value
+
     @field_validator("link_ttl")
     @classmethod
     def _link_ttl(cls, value: str) -> str:

@@ -469,11 +469,16 @@ class Engine:
         by: Actor | None = None,
         via: str = "api",
         reason: str | None = None,
+        task_run_id: str | None = None,
     ) -> Execution:
+        """Kills the execution. With ``task_run_id`` (a Reject of that one pause, e.g. from
+        Slack) only while that task run is still PAUSED; else ``AlreadyDecided`` says who won."""
         now = self.clock.now()
         with self.store.transaction(now) as tx:
             stored = tx.load_execution(execution_id)
             execution = stored.execution
+            if task_run_id is not None:
+                self._run_to_resume(execution, task_run_id)  # raises unless still PAUSED
             if execution.state.current in TERMINAL:
                 if execution.state.current == State.KILLED:
                     raise AlreadyDecided(
@@ -681,6 +686,15 @@ class Engine:
 
     def due_executions(self, limit: int = 100) -> list[str]:
         return self.store.due_execution_ids(self.clock.now(), limit)
+
+    # -- for bot/slack (surfaces report on an execution without writing SQL) -------------
+    def log_on_execution(self, execution_id: str, level: str, message: str) -> None:
+        """Appends a line to the execution's log, e.g. "Slack: could not post ... channel_not_found"
+        or a refused click, so that people reading the execution see it."""
+        now = self.clock.now()
+        with self.store.transaction(now) as tx:
+            tx.load_execution(execution_id, lock=False)  # unknown ids raise ExecutionNotFound
+            tx.append_logs([LogEntry(execution_id, None, None, level.upper(), message, now)])
 
 
 def _who(by: Actor | None) -> str:

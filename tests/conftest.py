@@ -3,6 +3,7 @@ cloned from a migrated template), an engine on a manual clock, and the local HTT
 
 from __future__ import annotations
 
+import atexit
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,7 +20,8 @@ from engine.store.store import Store
 POSTGRES_URL = os.environ.get(
     "PAUSEBOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-TEMPLATE_DB = "pausebot_test_template"
+# One template per test process, so parallel runs on one server don't drop each other's.
+TEMPLATE_DB = f"pausebot_test_template_{os.getpid()}"
 
 for name in (
     "SLACK_CLIENT_ID",
@@ -81,6 +83,15 @@ def _ensure_template() -> None:
     store = Store(_postgres_url_for(TEMPLATE_DB))
     store.close()
     _postgres_state["template"] = True
+    atexit.register(_drop_template)
+
+
+def _drop_template() -> None:
+    try:
+        with _postgres_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
+    except Exception:  # noqa: BLE001, S110 - best effort at exit
+        pass
 
 
 def fresh_postgres_url() -> Iterator[str]:

@@ -1,0 +1,28 @@
+"""The Kestra-compatible REST API, mounted under ``/api/v1`` (and ``/api/v1/main``, Kestra 1.x's
+default tenant) by ``bot.server``.
+
+    auth.py        bearer token (PAUSEBOT_API_TOKEN) and the acting user for the audit trail
+    bodies.py      body size limit; reading form/JSON input values and flow YAML
+    errors.py      engine errors -> status codes and Kestra-like JSON bodies, in one place
+    flows.py       /flows
+    executions.py  /executions (start, read, search, resume, bulk resume, pause, kill), /logs
+    webhooks.py    /executions/webhook/... (the Webhook trigger; its key is the credential)
+    links.py       signed resume links: the secret, ``pause.*`` in expressions, resume_with_link
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from bot.api import executions, flows, webhooks
+from bot.api.auth import require_token
+
+
+def api_router() -> APIRouter:
+    router = APIRouter()
+    router.include_router(webhooks.router)  # before the token: the key is the credential
+    authenticated = APIRouter(dependencies=[Depends(require_token)])
+    authenticated.include_router(flows.router)
+    authenticated.include_router(executions.router)
+    router.include_router(authenticated)
+    return router

@@ -46,7 +46,10 @@ def require_token(
         raise HTTPException(
             401,
             "Invalid bearer token.",
-            headers={**_CHALLENGE, "WWW-Authenticate": _CHALLENGE["WWW-Authenticate"] + ', error="invalid_token"'},
+            headers={
+                **_CHALLENGE,
+                "WWW-Authenticate": _CHALLENGE["WWW-Authenticate"] + ', error="invalid_token"',
+            },
         )
 
 

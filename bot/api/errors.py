@@ -110,7 +110,10 @@ async def _link_error(request: Request, error: Exception) -> Response:
 async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     errors = [
-        {"message": item.get("msg", "invalid"), "path": ".".join(str(p) for p in item.get("loc", ()))}
+        {
+            "message": item.get("msg", "invalid"),
+            "path": ".".join(str(p) for p in item.get("loc", ())),
+        }
         for item in error.errors()
     ]
     summary = "; ".join(f"{e['path']}: {e['message']}" for e in errors)

@@ -42,7 +42,7 @@ def flow_json(deployed: DeployedFlow) -> dict[str, Any]:
 async def create_flow(request: Request, engine: EngineDep) -> dict[str, Any]:
     """A changed flow gets a new revision; the same YAML again keeps the revision it has."""
     source = await read_yaml(request)
-    deployed = await run_in_threadpool(engine.deploy_flow, source, "the flow")
+    deployed = await run_in_threadpool(engine.deploy_flow, source, "The posted YAML")
     return flow_json(deployed)
 
 
@@ -53,7 +53,7 @@ async def update_flow(
     namespace: str, flow_id: str, request: Request, engine: EngineDep
 ) -> dict[str, Any]:
     source = await read_yaml(request)
-    flow = await run_in_threadpool(engine.validate_flow, source, "the flow")
+    flow = await run_in_threadpool(engine.validate_flow, source, "The posted YAML")
     if (flow.namespace, flow.id) != (namespace, flow_id):
         raise HTTPException(
             422,
@@ -61,7 +61,7 @@ async def update_flow(
             f"'{namespace}.{flow_id}'.",
         )
     await run_in_threadpool(engine.get_flow, namespace, flow_id)  # 404 if it does not exist
-    deployed = await run_in_threadpool(engine.deploy_flow, source, "the flow")
+    deployed = await run_in_threadpool(engine.deploy_flow, source, "The posted YAML")
     return flow_json(deployed)
 
 

@@ -47,7 +47,8 @@ class FormField:
     input_type: str = "text"
     help: str | None = None
     hint: str | None = None
-    required: bool = False
+    required: bool = False  # must be filled in: required and without a default
+    optional: bool = False  # may be left empty (``required: false``)
     value: str = ""
     selected: list[str] = field(default_factory=list)
     options: list[tuple[str, str]] = field(default_factory=list)  # (value, label)
@@ -140,6 +141,7 @@ def _field(d: InputDefinition, prefix: str, raw: str | list[str]) -> FormField:
         widget="input",
         help=d.description if d.displayName and d.description else None,
         required=d.required and d.default_value is None,
+        optional=not d.required,
     )
     text = raw if isinstance(raw, str) else ""
     t = d.type
@@ -192,7 +194,10 @@ def _plain_attrs(d: InputDefinition, item: FormField) -> None:
     if t is InputType.DATETIME:
         item.attrs["step"] = "1"
         item.hint = "UTC"
-        bounds = {"min": _to_local(form_value(d, d.after)), "max": _to_local(form_value(d, d.before))}
+        bounds = {
+            "min": _to_local(form_value(d, d.after)),
+            "max": _to_local(form_value(d, d.before)),
+        }
     elif t in (InputType.DATE, InputType.TIME):
         if t is InputType.TIME:
             item.attrs["step"] = "1"

@@ -1,129 +1,53 @@
-"""Routes of the web UI (``/ui/...``) and the pages of signed resume links (``/resume/{token}``).
+"""Routes of the web UI (``/ui/...``): login, the executions list, one execution's page and
+the actions on it (resume, bulk resume, pause, kill).
 
-Server-rendered HTML (Jinja2, autoescaped), no JavaScript framework. The UI is behind
-``PAUSEBOT_API_TOKEN`` (see ``session.py``); a signed link needs no login, its token is the
-credential. Every decision goes through the engine, which refuses what is no longer allowed and
-says who decided first; this module only turns those answers into pages.
+Server-rendered HTML, no JavaScript framework. The UI is behind ``PAUSEBOT_API_TOKEN`` (see
+``session.py``). Every decision goes through the engine, which refuses what is no longer allowed
+and says who decided first; this module only turns those answers into pages. POSTs redirect
+(303), except a refused resume form, which comes back at once with the values as typed.
 
-The app (``bot/server.py``) provides ``request.app.state.engine``, ``.settings`` and ``.links``.
+The app (``bot/server.py``) includes ``router`` (which also carries the signed-link pages of
+``link_pages.py``) and provides ``request.app.state.engine``, ``.settings`` and ``.links``.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from bot.links import LinkError, ResumeLink
+from bot.ui import link_pages
 from bot.ui.fields import FormField, build_fields, read_form, to_values
+from bot.ui.pages import engine_of, in_threadpool, message, page, see_other
 from bot.ui.session import COOKIE_NAME, SESSION_TTL, Session, SessionKeys, clean_name
-from bot.ui.views import (
-    Decision,
-    actor_name,
-    can_kill,
-    can_pause,
-    decision_of,
-    display_value,
-    flat_items,
-    format_time,
-    is_active,
-    last_change,
-    pretty_json,
-    task_tree,
-)
+from bot.ui.views import can_kill, can_pause, decision_of, is_active, last_change, task_tree
 from engine.engine import Engine
-from engine.errors import (
-    ConflictError,
-    InputValidationError,
-    NotFoundError,
-    PausebotError,
-)
-from engine.inputs import InputDefinition, InputType
+from engine.errors import InputValidationError, NotFoundError, PausebotError
+from engine.inputs import InputDefinition
 from engine.model import Execution, TaskRun
 from engine.states import State
 from engine.tasks.pause import PauseTask
 
-log = logging.getLogger(__name__)
+router = APIRouter()  # what the app includes: the UI's pages and the link pages
+_ui = APIRouter(include_in_schema=False)  # HTML for people, not part of the API's OpenAPI
 
-router = APIRouter(include_in_schema=False)
-
-_HERE = Path(__file__).parent
-_STATIC = _HERE / "static"
+_STATIC = Path(__file__).parent / "static"
 _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 FLASH_COOKIE = "pausebot_flash"
 PAGE_SIZE = 25
-DECISION_INPUT = "approved"  # the BOOLEAN that approve/reject links set
-
-templates = Environment(
-    loader=FileSystemLoader(_HERE / "templates"),
-    autoescape=True,  # every value is text to show, never markup
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-templates.filters.update(
-    time=format_time, json=pretty_json, value=display_value, who=actor_name, flat=flat_items
-)
-
-# No inline script or style, no framing, and tokens in URLs never leak through a Referer.
-_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "X-Robots-Tag": "noindex, nofollow",
-}
-
-T = TypeVar("T")
-
-
-# --------------------------------------------------------------------------- plumbing
-
-
-def _engine(request: Request) -> Engine:
-    return request.app.state.engine  # type: ignore[no-any-return]
-
-
-def _page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
-    context.setdefault("user", None)
-    context.setdefault("csrf", "")
-    context.setdefault("flashes", [])
-    html = templates.get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status, headers=_HEADERS)
-
-
-def _message(request: Request, title: str, text: str, *, status: int, **context: Any) -> HTMLResponse:
-    return _page(request, "message.html", status=status, title=title, text=text, **context)
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 def _execution_path(execution: Execution) -> str:
     return "/ui/executions/" + "/".join(
         quote(part, safe="") for part in (execution.namespace, execution.flowId, execution.id)
     )
-
-
-async def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Engine methods are synchronous (database I/O): run them off the event loop."""
-    return await run_in_threadpool(function, *args, **kwargs)
 
 
 # --------------------------------------------------------------------------- auth
@@ -150,21 +74,25 @@ def _visitor(request: Request) -> _Visitor | Response:
     """The logged-in person, or the response to send instead (set-up page, login, bounce)."""
     keys = _keys(request)
     if keys is None:
-        return _not_configured(request)
+        return _not_configured()
     cookie = request.cookies.get(COOKIE_NAME)
     session = keys.read(cookie, datetime.now(UTC))
     if session is not None:
         return _Visitor(session, keys)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if request.method == "GET" and not cookie and request.headers.get("sec-fetch-site") == "cross-site":
+    if (
+        request.method == "GET"
+        and not cookie
+        and request.headers.get("sec-fetch-site") == "cross-site"
+    ):
         # SameSite=Strict cookies are not sent when arriving from Slack or a mail client; a
         # same-origin reload sends them, so logged-in people are not asked to log in again.
-        return _page(request, "bounce.html", target=target)
-    return _redirect("/ui/login?" + urlencode({"next": target}))
+        return page("bounce.html", title="Opening…", target=target)
+    return see_other("/ui/login?" + urlencode({"next": target}))
 
 
-def _not_configured(request: Request) -> HTMLResponse:
-    return _page(request, "not_configured.html", status=503, title="Set up the web UI")
+def _not_configured() -> HTMLResponse:
+    return page("not_configured.html", status=503, title="Set up the web UI")
 
 
 def _safe_next(value: str | None) -> str:
@@ -188,8 +116,7 @@ async def _checked_form(request: Request) -> tuple[_Visitor, FormData] | Respons
     form = await request.form()
     given = form.get("_csrf")
     if not visitor.keys.csrf_ok(visitor.session, given if isinstance(given, str) else None):
-        return _message(
-            request,
+        return message(
             "Form expired",
             "This form did not carry a valid security token (it may be older than your login, or "
             "come from another site). Go back, reload the page and try again.",
@@ -200,7 +127,9 @@ async def _checked_form(request: Request) -> tuple[_Visitor, FormData] | Respons
     return visitor, form
 
 
-def _with_flashes(request: Request, keys: SessionKeys, render: Callable[[list[Any]], Response]) -> Response:
+def _with_flashes(
+    request: Request, keys: SessionKeys, render: Callable[[list[Any]], Response]
+) -> Response:
     """Shows the messages left by the previous POST once, then forgets them."""
     flashes = keys.open_flash(request.cookies.get(FLASH_COOKIE))
     response = render(flashes)
@@ -209,9 +138,13 @@ def _with_flashes(request: Request, keys: SessionKeys, render: Callable[[list[An
     return response
 
 
-def _redirect_with(request: Request, visitor: _Visitor, url: str, *messages: tuple[str, str]) -> Response:
-    response = _redirect(url)
-    trimmed = [(level, text if len(text) <= 600 else text[:597] + "...") for level, text in messages]
+def _redirect_with(
+    request: Request, visitor: _Visitor, url: str, *messages: tuple[str, str]
+) -> Response:
+    response = see_other(url)
+    trimmed = [
+        (level, text if len(text) <= 600 else text[:597] + "...") for level, text in messages
+    ]
     response.set_cookie(
         FLASH_COOKIE,
         visitor.keys.seal_flash(trimmed[:6]),
@@ -227,13 +160,13 @@ def _redirect_with(request: Request, visitor: _Visitor, url: str, *messages: tup
 # --------------------------------------------------------------------------- login
 
 
-@router.get("/ui")
-@router.get("/ui/")
+@_ui.get("/ui")
+@_ui.get("/ui/")
 def ui_home() -> Response:
-    return _redirect("/ui/executions")
+    return see_other("/ui/executions")
 
 
-@router.get("/ui/static/{name}")
+@_ui.get("/ui/static/{name}")
 def ui_static(name: str) -> Response:
     path = _STATIC / name
     media_type = _STATIC_TYPES.get(path.suffix)
@@ -242,18 +175,18 @@ def ui_static(name: str) -> Response:
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "max-age=300"})
 
 
-@router.get("/ui/login")
-def login_page(request: Request, next: str | None = None) -> Response:  # noqa: A002
+@_ui.get("/ui/login")
+def login_page(request: Request, next: str | None = None) -> Response:
     if _keys(request) is None:
-        return _not_configured(request)
-    return _page(request, "login.html", title="Log in", next=_safe_next(next), name="", error=None)
+        return _not_configured()
+    return page("login.html", title="Log in", next=_safe_next(next), name="", error=None)
 
 
-@router.post("/ui/login")
+@_ui.post("/ui/login")
 async def login(request: Request) -> Response:
     keys = _keys(request)
     if keys is None:
-        return _not_configured(request)
+        return _not_configured()
     form = await request.form()
     token, raw_name, target = (str(form.get(k) or "") for k in ("token", "name", "next"))
     name = clean_name(raw_name)
@@ -263,12 +196,16 @@ async def login(request: Request) -> Response:
     elif not keys.token_matches(token):
         error = "That token is not the one this server was started with (PAUSEBOT_API_TOKEN)."
     if error:
-        return _page(
-            request, "login.html", status=401 if name else 422, title="Log in",
-            next=_safe_next(target), name=name, error=error,
+        return page(
+            "login.html",
+            status=401 if name else 422,
+            title="Log in",
+            next=_safe_next(target),
+            name=name,
+            error=error,
         )
     session = keys.issue(name, datetime.now(UTC))
-    response = _redirect(_safe_next(target))
+    response = see_other(_safe_next(target))
     response.set_cookie(
         COOKIE_NAME,
         session.cookie,
@@ -281,12 +218,12 @@ async def login(request: Request) -> Response:
     return response
 
 
-@router.post("/ui/logout")
+@_ui.post("/ui/logout")
 async def logout(request: Request) -> Response:
     checked = await _checked_form(request)
     if isinstance(checked, Response):
         return checked
-    response = _redirect("/ui/login")
+    response = see_other("/ui/login")
     response.delete_cookie(COOKIE_NAME, path="/ui")
     return response
 
@@ -321,18 +258,24 @@ class _Filters:
         )
 
     def query(self, **changes: Any) -> str:
-        values = {"state": self.state, "namespace": self.namespace, "flow": self.flow, "q": self.q, "page": self.page}
+        values = {
+            "state": self.state,
+            "namespace": self.namespace,
+            "flow": self.flow,
+            "q": self.q,
+            "page": self.page,
+        }
         values.update(changes)
         return urlencode({k: v for k, v in values.items() if v or k == "state"})
 
 
-@router.get("/ui/executions")
+@_ui.get("/ui/executions")
 def executions_page(request: Request) -> Response:
     visitor = _visitor(request)
     if not isinstance(visitor, _Visitor):
         return visitor
     filters = _Filters.of(request.query_params)
-    engine = _engine(request)
+    engine = engine_of(request)
     executions, total = engine.search_executions(
         states=[filters.state] if filters.state else [],
         namespace=filters.namespace or None,
@@ -342,12 +285,11 @@ def executions_page(request: Request) -> Response:
         size=PAGE_SIZE,
     )
     pages = max(1, -(-total // PAGE_SIZE))
-    flows = sorted({f"{d.flow.namespace}.{d.flow.id}" for d in engine.list_flows()})
+    deployed = [d.flow for d in engine.list_flows()]
     return _with_flashes(
         request,
         visitor.keys,
-        lambda flashes: _page(
-            request,
+        lambda flashes: page(
             "executions.html",
             title="Executions",
             user=visitor.session.name,
@@ -358,8 +300,8 @@ def executions_page(request: Request) -> Response:
             pages=pages,
             filters=filters,
             states=[s.value for s in State],
-            flow_ids=sorted({name.rsplit(".", 1)[1] for name in flows}),
-            namespaces=sorted({name.rsplit(".", 1)[0] for name in flows}),
+            flow_ids=sorted({flow.id for flow in deployed}),
+            namespaces=sorted({flow.namespace for flow in deployed}),
             path_of=_execution_path,
             last_change=last_change,
             back="/ui/executions?" + filters.query(),
@@ -367,7 +309,7 @@ def executions_page(request: Request) -> Response:
     )
 
 
-@router.post("/ui/executions/bulk-resume")
+@_ui.post("/ui/executions/bulk-resume")
 async def bulk_resume(request: Request) -> Response:
     checked = await _checked_form(request)
     if isinstance(checked, Response):
@@ -376,12 +318,21 @@ async def bulk_resume(request: Request) -> Response:
     back = _safe_next(str(form.get("_back") or ""))
     ids = [str(value) for value in form.getlist("ids") if str(value)]
     if not ids:
-        return _redirect_with(request, visitor, back, ("error", "Select at least one paused execution to resume."))
-    outcome = await _call(_engine(request).resume_many, ids, by=visitor.session.actor, via="bulk")
+        return _redirect_with(
+            request, visitor, back, ("error", "Select at least one paused execution to resume.")
+        )
+    outcome = await in_threadpool(
+        engine_of(request).resume_many, ids, by=visitor.session.actor, via="bulk"
+    )
     messages: list[tuple[str, str]] = []
     if outcome.resumed:
         count = len(outcome.resumed)
-        messages.append(("ok", f"Resumed {count} execution{'s' if count != 1 else ''} with their default values."))
+        messages.append(
+            (
+                "ok",
+                f"Resumed {count} execution{'s' if count != 1 else ''} with their default values.",
+            )
+        )
     for execution_id, why in list(outcome.refused.items())[:4]:
         messages.append(("error", f"{execution_id}: {why}"))
     if len(outcome.refused) > 4:
@@ -389,31 +340,33 @@ async def bulk_resume(request: Request) -> Response:
     return _redirect_with(request, visitor, back, *messages)
 
 
-@router.get("/ui/executions/{execution_id}")
+@_ui.get("/ui/executions/{execution_id}")
 def execution_short(request: Request, execution_id: str) -> Response:
     visitor = _visitor(request)
     if not isinstance(visitor, _Visitor):
         return visitor
     try:
-        execution = _engine(request).get_execution(execution_id)
+        execution = engine_of(request).get_execution(execution_id)
     except NotFoundError as error:
-        return _not_found(request, visitor, str(error))
-    return _redirect(_execution_path(execution))
+        return _not_found(visitor, str(error))
+    return see_other(_execution_path(execution))
 
 
-@router.get("/ui/executions/{namespace}/{flow_id}/{execution_id}")
+@_ui.get("/ui/executions/{namespace}/{flow_id}/{execution_id}")
 def execution_page(request: Request, namespace: str, flow_id: str, execution_id: str) -> Response:
     visitor = _visitor(request)
     if not isinstance(visitor, _Visitor):
         return visitor
     try:
-        execution = _engine(request).get_execution(execution_id)
+        execution = engine_of(request).get_execution(execution_id)
     except NotFoundError as error:
-        return _not_found(request, visitor, str(error))
+        return _not_found(visitor, str(error))
     if (execution.namespace, execution.flowId) != (namespace, flow_id):
-        return _redirect(_execution_path(execution))
+        return see_other(_execution_path(execution))
     return _with_flashes(
-        request, visitor.keys, lambda flashes: _execution_view(request, visitor, execution, flashes=flashes)
+        request,
+        visitor.keys,
+        lambda flashes: _execution_view(request, visitor, execution, flashes=flashes),
     )
 
 
@@ -442,7 +395,9 @@ def _pause_forms(
             continue
         task = found[0]
         submitted, errors = (retry[1], retry[2]) if retry and retry[0] == run.id else (None, None)
-        fields = build_fields(task.onResume or [], prefix=f"r-{run.id}", submitted=submitted, errors=errors)
+        fields = build_fields(
+            task.onResume or [], prefix=f"r-{run.id}", submitted=submitted, errors=errors
+        )
         forms.append(_PauseForm(task, run, fields))
     return forms
 
@@ -456,11 +411,14 @@ def _execution_view(
     retry: tuple[str, Mapping[str, Any], Mapping[str, str]] | None = None,
     status: int = 200,
 ) -> Response:
-    engine = _engine(request)
+    engine = engine_of(request)
     forms = _pause_forms(engine, execution, retry=retry)
-    decisions = {run.id: decision_of(execution, run) for run in execution.taskRunList if run.outputs.get("resumed")}
-    return _page(
-        request,
+    decisions = {
+        run.id: decision_of(execution, run)
+        for run in execution.taskRunList
+        if run.outputs.get("resumed")
+    }
+    return page(
         "execution.html",
         status=status,
         title=f"{execution.flowId} {execution.id}",
@@ -481,8 +439,8 @@ def _execution_view(
     )
 
 
-def _not_found(request: Request, visitor: _Visitor, text: str) -> HTMLResponse:
-    return _message(request, "Not found", text, status=404, user=visitor.session.name, csrf=visitor.csrf)
+def _not_found(visitor: _Visitor, text: str) -> HTMLResponse:
+    return message("Not found", text, status=404, user=visitor.session.name, csrf=visitor.csrf)
 
 
 async def _execution_for_action(
@@ -493,30 +451,30 @@ async def _execution_for_action(
         return checked
     visitor, form = checked
     try:
-        execution = await _call(_engine(request).get_execution, execution_id)
+        execution = await in_threadpool(engine_of(request).get_execution, execution_id)
     except NotFoundError as error:
-        return _not_found(request, visitor, str(error))
+        return _not_found(visitor, str(error))
     return visitor, form, execution
 
 
-@router.post("/ui/executions/{execution_id}/resume")
+@_ui.post("/ui/executions/{execution_id}/resume")
 async def resume(request: Request, execution_id: str) -> Response:
     found = await _execution_for_action(request, execution_id)
     if isinstance(found, Response):
         return found
     visitor, form, execution = found
-    engine = _engine(request)
+    engine = engine_of(request)
     task_run_id = str(form.get("_task_run") or "") or None
     definitions: list[InputDefinition] = []
     if task_run_id is not None:
         try:
-            paused = await _call(engine.paused_task, execution, task_run_id)
+            paused = await in_threadpool(engine.paused_task, execution, task_run_id)
         except NotFoundError as error:
-            return _not_found(request, visitor, str(error))
+            return _not_found(visitor, str(error))
         definitions = list(paused[0].onResume or []) if paused else []
     submitted = read_form(definitions, form)
     try:
-        await _call(
+        await in_threadpool(
             engine.resume_execution,
             execution.id,
             to_values(definitions, submitted),
@@ -526,34 +484,46 @@ async def resume(request: Request, execution_id: str) -> Response:
         )
     except InputValidationError as error:
         # Not a redirect: the page comes back with the values as typed and each error in place.
-        fresh = await _call(engine.get_execution, execution.id)
-        return await _call(
-            _execution_view, request, visitor, fresh,
+        fresh = await in_threadpool(engine.get_execution, execution.id)
+        return await in_threadpool(
+            _execution_view,
+            request,
+            visitor,
+            fresh,
             flashes=[("error", "Nothing was decided: please correct the fields marked below.")],
             retry=(task_run_id or "", submitted, error.by_field()),
             status=422,
         )
-    except ConflictError as error:
-        return _redirect_with(request, visitor, _execution_path(execution), ("error", str(error)))
     except NotFoundError as error:
-        return _not_found(request, visitor, str(error))
-    return _redirect_with(request, visitor, _execution_path(execution), ("ok", "Resumed. Thank you."))
+        return _not_found(visitor, str(error))
+    except PausebotError as error:  # already decided (says by whom), or not paused any more
+        return _redirect_with(request, visitor, _execution_path(execution), ("error", str(error)))
+    return _redirect_with(
+        request, visitor, _execution_path(execution), ("ok", "Resumed. Thank you.")
+    )
 
 
-@router.post("/ui/executions/{execution_id}/pause")
+@_ui.post("/ui/executions/{execution_id}/pause")
 async def pause(request: Request, execution_id: str) -> Response:
     found = await _execution_for_action(request, execution_id)
     if isinstance(found, Response):
         return found
     visitor, _form, execution = found
     try:
-        await _call(_engine(request).pause_execution, execution.id, by=visitor.session.actor, via="ui")
+        await in_threadpool(
+            engine_of(request).pause_execution, execution.id, by=visitor.session.actor, via="ui"
+        )
     except PausebotError as error:
         return _redirect_with(request, visitor, _execution_path(execution), ("error", str(error)))
-    return _redirect_with(request, visitor, _execution_path(execution), ("ok", "Paused. Resume it when you are ready."))
+    return _redirect_with(
+        request,
+        visitor,
+        _execution_path(execution),
+        ("ok", "Paused. Resume it when you are ready."),
+    )
 
 
-@router.post("/ui/executions/{execution_id}/kill")
+@_ui.post("/ui/executions/{execution_id}/kill")
 async def kill(request: Request, execution_id: str) -> Response:
     found = await _execution_for_action(request, execution_id)
     if isinstance(found, Response):
@@ -561,197 +531,17 @@ async def kill(request: Request, execution_id: str) -> Response:
     visitor, form, execution = found
     reason = " ".join(str(form.get("reason") or "").split())[:500] or None
     try:
-        await _call(
-            _engine(request).kill_execution, execution.id, by=visitor.session.actor, via="ui", reason=reason
+        await in_threadpool(
+            engine_of(request).kill_execution,
+            execution.id,
+            by=visitor.session.actor,
+            via="ui",
+            reason=reason,
         )
     except PausebotError as error:
         return _redirect_with(request, visitor, _execution_path(execution), ("error", str(error)))
     return _redirect_with(request, visitor, _execution_path(execution), ("ok", "Killed."))
 
 
-# --------------------------------------------------------------------------- signed links
-
-
-@dataclass
-class _LinkView:
-    link: ResumeLink
-    execution: Execution
-    run: TaskRun
-    task: PauseTask | None
-
-
-def _open_link(request: Request, token: str) -> _LinkView | tuple[str, str, int, Decision | None]:
-    """The link's pause, or (title, text, status, decision) explaining why it cannot decide."""
-    signer = getattr(request.app.state, "links", None)
-    if signer is None:
-        return ("Links are not enabled", "This server does not accept resume links (no link secret is configured).", 503, None)
-    engine = _engine(request)
-    try:
-        link = signer.verify(token, now=engine.clock.now())
-    except LinkError as error:
-        title = "Link expired" if error.status == 410 else "Invalid link"
-        return (title, str(error), error.status, None)
-    try:
-        execution = engine.get_execution(link.execution_id)
-        run = execution.task_run(link.task_run_id)
-        found = engine.paused_task(execution, link.task_run_id) if run else None
-    except NotFoundError:
-        return ("Not found", "The execution this link belongs to no longer exists.", 404, None)
-    if run is None:
-        return ("Not found", "The pause this link belongs to no longer exists.", 404, None)
-    if run.state.current != State.PAUSED:
-        decision = decision_of(execution, run)
-        text = (
-            f"This request was already {decision.sentence}." if decision
-            else f"This pause is no longer waiting (its task is {run.state.current.value})."
-        )
-        return ("Already decided", text, 410, decision)
-    return _LinkView(link, execution, run, found[0] if found else None)
-
-
-def _decision_input(task: PauseTask | None) -> InputDefinition | None:
-    for definition in (task.onResume or []) if task else []:
-        if definition.id == DECISION_INPUT and definition.type in (InputType.BOOLEAN, InputType.BOOL):
-            return definition
-    return None
-
-
-def _link_page(
-    request: Request,
-    token: str,
-    view: _LinkView,
-    *,
-    submitted: Mapping[str, Any] | None = None,
-    errors: Mapping[str, str] | None = None,
-    name: str = "",
-    reason: str = "",
-    status: int = 200,
-) -> HTMLResponse:
-    action = view.link.action
-    decision_input = _decision_input(view.task)
-    # A reject link on a pause without an `approved` input kills the execution: only a reason is asked.
-    kills = action == "reject" and decision_input is None
-    fixed = {}
-    if decision_input is not None and action in ("approve", "reject"):
-        fixed[decision_input.id] = "true" if action == "approve" else "false"
-    definitions = [] if kills or view.task is None else list(view.task.onResume or [])
-    fields = build_fields(definitions, prefix="link", submitted=submitted, errors=errors, fixed=fixed)
-    return _page(
-        request,
-        "link.html",
-        status=status,
-        title={"approve": "Approve", "reject": "Reject"}.get(action, "Resume") + f" {view.execution.flowId}",
-        token=token,
-        action=action,
-        kills=kills,
-        execution=view.execution,
-        run=view.run,
-        inputs=view.execution.inputs,
-        fields=fields,
-        errors=errors or {},
-        name=name,
-        reason=reason,
-    )
-
-
-@router.get("/resume/{token}")
-def link_page(request: Request, token: str) -> Response:
-    """Shows the form. Never decides anything: link scanners and chat unfurlers open links."""
-    view = _open_link(request, token)
-    if not isinstance(view, _LinkView):
-        title, text, status, decision = view
-        return _message(request, title, text, status=status, decision=decision)
-    return _link_page(request, token, view)
-
-
-@router.post("/resume/{token}", include_in_schema=True, tags=["links"])
-async def link_decide(request: Request, token: str) -> Response:
-    """Decides the link's pause: a JSON object of onResume values answers JSON; the page's form
-    answers HTML. 410 for a used, expired or already decided link, 403 for a tampered one."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/json" or content_type.endswith("+json"):
-        return await _link_decide_json(request, token)
-    if content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return JSONResponse(
-            {"message": "Send the onResume values as a JSON object (Content-Type: application/json)."},
-            status_code=415,
-        )
-    return await _link_decide_form(request, token)
-
-
-async def _link_decide_json(request: Request, token: str) -> Response:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return JSONResponse({"message": "The request body is not valid JSON."}, status_code=400)
-    if not isinstance(body, dict):
-        return JSONResponse({"message": "The request body must be a JSON object of onResume values."}, status_code=400)
-    try:
-        execution = await _call(_resume_with_link, request, token, body, None)
-    except InputValidationError as error:
-        return JSONResponse(
-            {"message": str(error), "errors": [e.as_dict() for e in error.errors]}, status_code=422
-        )
-    except (LinkError, PausebotError) as error:
-        status, message, decided = _link_failure(request, token, error)
-        return JSONResponse({"message": message, **({"decided": decided} if decided else {})}, status_code=status)
-    return JSONResponse(
-        {
-            "id": execution.id,
-            "namespace": execution.namespace,
-            "flowId": execution.flowId,
-            "state": execution.state.current.value,
-            "url": _engine(request).url_of(execution),
-        }
-    )
-
-
-async def _link_decide_form(request: Request, token: str) -> Response:
-    form = await request.form()
-    view = await _call(_open_link, request, token)
-    if not isinstance(view, _LinkView):
-        title, text, status, decision = view
-        return _message(request, title, text, status=status, decision=decision)
-    name = clean_name(str(form.get("_name") or ""))
-    reason = str(form.get("reason") or "").strip()
-    definitions = list(view.task.onResume or []) if view.task else []
-    kills = view.link.action == "reject" and _decision_input(view.task) is None
-    submitted = read_form(definitions, form) if not kills else {}
-    values: dict[str, Any] = {"reason": reason} if kills and reason else to_values(definitions, submitted)
-    by = {"id": f"link:{name}", "name": name} if name else None
-    try:
-        execution = await _call(_resume_with_link, request, token, values, by)
-    except InputValidationError as error:
-        return _link_page(
-            request, token, view, submitted=submitted, errors=error.by_field(), name=name,
-            reason=reason, status=422,
-        )
-    except (LinkError, PausebotError) as error:
-        status, message, _decided = _link_failure(request, token, error)
-        return _message(request, "Not decided", message, status=status)
-    run = execution.task_run(view.run.id)
-    decision = decision_of(execution, run) if run else None
-    return _page(
-        request, "link_done.html", title="Thank you", execution=execution, decision=decision,
-    )
-
-
-def _resume_with_link(request: Request, token: str, values: dict[str, Any], by: dict[str, Any] | None) -> Execution:
-    from bot.api.links import resume_with_link  # the one implementation of a link's decision
-
-    return resume_with_link(request.app.state, token, values, by=by)
-
-
-def _link_failure(request: Request, token: str, error: Exception) -> tuple[int, str, dict[str, Any] | None]:
-    """Status, message and the winning decision for a link that could not decide.
-
-    A link whose pause can no longer be decided (used, decided elsewhere, killed) is Gone: 410.
-    """
-    if isinstance(error, LinkError):
-        return error.status, str(error), None
-    if isinstance(error, NotFoundError):
-        return 404, str(error), None
-    if isinstance(error, ConflictError):
-        decided = error.as_dict() if hasattr(error, "as_dict") else None
-        return 410, str(error), decided
-    return 400, str(error), None
+router.include_router(_ui)
+router.include_router(link_pages.router)

@@ -11,7 +11,9 @@ from engine.model import Execution, TaskRun
 from engine.states import TERMINAL, State
 
 # Pages of executions in these states refresh themselves, so a resume is seen to finish.
-ACTIVE = frozenset({State.CREATED, State.QUEUED, State.RUNNING, State.RESTARTED, State.KILLING, State.RETRYING})
+ACTIVE = frozenset(
+    {State.CREATED, State.QUEUED, State.RUNNING, State.RESTARTED, State.KILLING, State.RETRYING}
+)
 PAUSABLE = frozenset({State.CREATED, State.RUNNING, State.RESTARTED})
 
 

@@ -1,0 +1,234 @@
+"""The Bolt AsyncApp, its listeners, the FastAPI route and the Socket Mode runner.
+
+Every Web API call (Bolt's per-request clients, the notifier, Socket Mode's
+``apps.connections.open``) goes to ``SLACK_API_URL``; ``respond()`` goes to the payload's
+``response_url``. Listeners acknowledge first and work after (Bolt's default
+``process_before_response=False`` keeps running them once the HTTP answer is sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request, Response
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.slack.authorization import Directory, Gatekeeper
+from bot.slack.blocks import (
+    APPROVE_ACTION,
+    DECIDE_CALLBACK,
+    OPEN_ACTION,
+    PAGE_ACTION,
+    REASON_CALLBACK,
+    REJECT_ACTION,
+)
+from bot.slack.decisions import Decider
+from bot.slack.inbox import HomeTab, paused_page
+from bot.slack.metrics import SlackMetrics
+from bot.slack.notifier import CONSUMER, Notifier
+from engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+SLASH_COMMAND = "/paused"
+
+
+class SlackBot:
+    """What ``bot.server`` mounts: ``router``, ``start()``/``stop()`` and ``run_socket_mode()``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        notifier_poll_interval: float = 5.0,
+    ) -> None:
+        assert settings.slack_bot_token is not None and settings.slack_signing_secret is not None
+        assert settings.slack_channel is not None
+        self.settings = settings
+        self.engine = engine
+        token = settings.slack_bot_token.get_secret_value()
+        retries: list[AsyncRetryHandler] = [
+            AsyncConnectionErrorRetryHandler(),
+            # Interactive calls happen after the ack, so one short wait on a 429 is affordable.
+            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
+        ]
+        self.client = AsyncWebClient(
+            token=token, base_url=settings.slack_api_url, retry_handlers=retries
+        )
+        self.app = AsyncApp(
+            name="pausebot",
+            client=self.client,
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            logger=logging.getLogger("bot.slack.bolt"),
+        )
+        self.metrics = SlackMetrics()
+        self.directory = Directory(self.client)
+        self.gatekeeper = Gatekeeper(
+            self.directory, forbid_self_approval=settings.slack_forbid_self_approval
+        )
+        self.decider = Decider(engine, self.gatekeeper, self.directory, self.metrics)
+        self.home = HomeTab(engine, self.client, self.gatekeeper, self.metrics)
+        # The notifier has its own client: it schedules 429 retries through the outbox instead of
+        # sleeping inside a call.
+        self.notifier = Notifier(
+            engine,
+            AsyncWebClient(token=token, base_url=settings.slack_api_url),
+            default_channel=settings.slack_channel,
+            metrics=self.metrics,
+            on_change=self.home.refresh_soon,
+            poll_interval=notifier_poll_interval,
+        )
+        self._register()
+        self.handler = _SlashCommandSafeHandler(self.app)
+        self.router = APIRouter()
+        self.router.add_api_route(
+            EVENTS_PATH, self._events, methods=["POST"], include_in_schema=False
+        )
+
+    # -- the contract used by bot.server ---------------------------------------------------------
+    async def start(self) -> None:
+        await self.notifier.start()
+
+    async def stop(self) -> None:
+        await self.notifier.stop()
+        await self.home.stop()
+
+    async def run_socket_mode(self) -> None:
+        """Serves Slack over a WebSocket (``SLACK_APP_TOKEN``) until cancelled."""
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        if self.settings.slack_app_token is None:
+            raise RuntimeError("Socket Mode needs SLACK_APP_TOKEN (an xapp- app-level token)")
+        app_token = self.settings.slack_app_token.get_secret_value()
+        handler = AsyncSocketModeHandler(
+            self.app,
+            app_token,
+            web_client=AsyncWebClient(token=app_token, base_url=self.settings.slack_api_url),
+        )
+        await handler.connect_async()
+        log.info("Slack: connected over Socket Mode")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await handler.close_async()
+
+    def delivery_status(self) -> dict[str, int]:
+        """Outbox figures for health and metrics (blocking: call from a thread)."""
+        store = self.engine.store
+        return {
+            "backlog": store.outbox_backlog(CONSUMER),
+            "failed": store.failed_deliveries(CONSUMER),
+        }
+
+    async def _events(self, request: Request) -> Response:
+        return await self.handler.handle(request)
+
+    # -- listeners -----------------------------------------------------------------------------------
+    def _register(self) -> None:
+        app = self.app
+        app.action(APPROVE_ACTION)(self._approve_clicked)
+        app.action(REJECT_ACTION)(self._reject_clicked)
+        app.action(OPEN_ACTION)(_ack_only)
+        app.action({"action_id": _starts_with(PAGE_ACTION)})(self._page_clicked)
+        app.view(DECIDE_CALLBACK)(self.decider.submit_form)
+        app.view(REASON_CALLBACK)(self.decider.submit_reason)
+        app.command(SLASH_COMMAND)(self._paused_command)
+        app.event("app_home_opened")(self._home_opened)
+
+    async def _approve_clicked(
+        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
+        await ack()
+        await self.decider.click(body, client, respond, rejecting=False)
+
+    async def _reject_clicked(
+        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
+        await ack()
+        await self.decider.click(body, client, respond, rejecting=True)
+
+    async def _paused_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()
+        message = await paused_page(
+            self.engine, self.gatekeeper, command["user_id"], command.get("text") or "", 1
+        )
+        await respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
+
+    async def _page_clicked(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        try:
+            target = json.loads((body.get("actions") or [{}])[0].get("value") or "{}")
+            query, page = str(target.get("q") or ""), int(target.get("p") or 1)
+        except (ValueError, TypeError, AttributeError):
+            return
+        message = await paused_page(self.engine, self.gatekeeper, body["user"]["id"], query, page)
+        await respond(
+            text=message.text,
+            blocks=message.blocks,
+            response_type="ephemeral",
+            replace_original=True,
+        )
+
+    async def _home_opened(self, event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user_id = str(event.get("user"))
+        self.home.seen(user_id)
+        await self.home.publish(user_id)
+
+
+async def _ack_only(ack: Any) -> None:
+    await ack()
+
+
+def _starts_with(prefix: str) -> Any:
+    import re
+
+    return re.compile("^" + re.escape(prefix) + r"(\.|$)")
+
+
+class _SlashCommandSafeHandler(AsyncSlackRequestHandler):
+    """Bolt's handler, plus a fix for a slash command whose text contains "payload".
+
+    Bolt's body parser takes any form body containing the substring ``payload`` for an
+    interactivity payload and, finding no ``payload`` field, yields ``{}`` (then answers 404).
+    We re-parse such a body as the plain form it is; the raw body, which the signature is
+    checked against, is untouched.
+    """
+
+    async def handle(
+        self, req: Request, addition_context_properties: dict[str, Any] | None = None
+    ) -> Response:
+        if req.method != "POST":
+            return await super().handle(req, addition_context_properties)
+        body = await req.body()
+        request = to_async_bolt_request(req, body, addition_context_properties)
+        _repair_slash_command(request)
+        return to_starlette_response(await self.app.async_dispatch(request))
+
+
+def _repair_slash_command(request: AsyncBoltRequest) -> None:
+    raw = request.raw_body
+    if request.body or not raw or raw.startswith("{") or "payload" not in raw:
+        return
+    form = dict(parse_qsl(raw, keep_blank_values=True))
+    if "command" in form and "payload" not in form:
+        request.body = form
+        request.context = build_async_context(AsyncBoltContext(dict(request.context)), form)

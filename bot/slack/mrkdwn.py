@@ -1,0 +1,111 @@
+"""Safe mrkdwn: escaping, truncation that never cuts an entity, mentions and dates.
+
+Slack treats only ``&``, ``<`` and ``>`` as control characters in mrkdwn; escaping them stops
+flow or user text from injecting ``<!channel>``, ``<@U…>`` or disguised ``<https://evil|ok>``
+links. Mentions are built from ids only, never from names.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.clock import parse_iso
+
+ELLIPSIS = "…"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{8,}$")  # handles are lower case; ids long
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    """Plain text cut to ``limit`` characters, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)] + ELLIPSIS
+
+
+def escape_truncated(text: str, limit: int) -> str:
+    """Escaped mrkdwn of at most ``limit`` characters that never ends inside ``&amp;``."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    cut = _PARTIAL_ENTITY.sub("", escaped[: max(0, limit - 1)])
+    return cut + ELLIPSIS
+
+
+def fit(mrkdwn: str, limit: int) -> str:
+    """Trims already-built mrkdwn (our own markup around escaped text) to ``limit``."""
+    if len(mrkdwn) <= limit:
+        return mrkdwn
+    cut = mrkdwn[: max(0, limit - 1)]
+    # Never leave half a link, mention or date token, nor half an entity.
+    opening = cut.rfind("<")
+    if opening > cut.rfind(">"):
+        cut = cut[:opening]
+    return _PARTIAL_ENTITY.sub("", cut) + ELLIPSIS
+
+
+def is_user_id(value: str) -> bool:
+    return bool(_USER_ID.match(value))
+
+
+def is_group_id(value: str) -> bool:
+    return bool(_GROUP_ID.match(value))
+
+
+def actor(by: dict[str, Any] | None, via: str | None) -> str:
+    """Who decided, as mrkdwn: a real mention for a Slack user, else the escaped name."""
+    if not by:
+        return "the timer" if via == "timer" else "someone"
+    user_id = str(by.get("id") or "")
+    if via == "slack" and is_user_id(user_id):
+        return f"<@{user_id}>"
+    return escape(str(by.get("name") or user_id or "someone"))
+
+
+def actor_plain(by: dict[str, Any] | None, via: str | None) -> str:
+    if not by:
+        return "the timer" if via == "timer" else "someone"
+    return str(by.get("name") or by.get("id") or "someone")
+
+
+def assignee(entry: str) -> str:
+    """One ``assignment`` entry as mrkdwn: mentions for ids, escaped text for the rest."""
+    if is_user_id(entry):
+        return f"<@{entry}>"
+    if is_group_id(entry):
+        return f"<!subteam^{entry}>"
+    return escape(entry)
+
+
+def when(moment: str | datetime | None) -> str:
+    """A date Slack renders in the reader's time zone, with a UTC fallback."""
+    parsed = _parse(moment)
+    if parsed is None:
+        return "at an unknown time"
+    epoch = int(parsed.timestamp())
+    return f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|{plain_when(parsed)}>"
+
+
+def plain_when(moment: str | datetime | None) -> str:
+    parsed = _parse(moment)
+    if parsed is None:
+        return "an unknown time"
+    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _parse(moment: str | datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    if isinstance(moment, datetime):
+        return moment
+    try:
+        return parse_iso(moment)
+    except ValueError:
+        return None

@@ -1,0 +1,427 @@
+"""The outbox consumer that keeps Slack true: posts the approval message when a Pause is reached
+and updates every message posted for a pause when anything decides it.
+
+Delivery rules:
+
+- Events are claimed from the engine's outbox with a lease, so replicas never share one, and the
+  engine's commit listener wakes this loop at once (the poll only catches other replicas' work
+  and due retries).
+- Messages are rendered from the execution's *current* state, never from the event, so updates
+  are idempotent and their order does not matter: a late ``resumed`` shows what is true now.
+- Each message is posted once: its channel and ``ts`` are recorded as a notice right after
+  ``chat.postMessage``, and a post is skipped when its task run already has a notice (a restart
+  re-delivering the event, or a second replica). A pause decided before we got to it is not
+  posted at all.
+- 429 waits for ``Retry-After``; 5xx and network errors back off exponentially; permanent errors
+  (``channel_not_found``, ``not_in_channel``, ``invalid_auth`` …) fail the delivery at once, are
+  logged on the execution and counted. Nothing is retried more than ``max_attempts`` times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack import texts
+from bot.slack.blocks import approval_message, pause_message
+from bot.slack.metrics import SlackMetrics
+from bot.slack.pauses import Pause, PauseGone, pause_of
+from engine.clock import Clock
+from engine.engine import Engine
+from engine.errors import ExecutionNotFound
+from engine.model import Execution
+from engine.store.store import NewEvent, OutboxEvent
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "slack"
+# What a Web API call can raise: Slack's answer, or the transport failing on the way.
+SLACK_CALL_ERRORS = (SlackApiError, SlackClientError, aiohttp.ClientError, OSError, TimeoutError)
+PAUSE_EVENTS = frozenset({"paused", "resumed", "killed", "finished"})
+UPDATE_EVENTS = frozenset({"resumed", "killed", "finished"})
+
+# Errors that will not go away by trying again (the bot is misconfigured, or the message is bad).
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "not_allowed_token_type",
+        "team_access_not_granted",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "invalid_arguments",
+    }
+)
+# chat.update errors that only mean this one message cannot be updated any more.
+MESSAGE_GONE_ERRORS = frozenset(
+    {
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+        "channel_not_found",
+        "is_archived",
+    }
+)
+SERVER_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+AUTH_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "missing_scope",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SlackFailure:
+    """What went wrong with one Web API call, classified for the retry decision."""
+
+    kind: str  # ratelimited | server | network | permanent | gone
+    code: str
+    retry_after: float | None = None
+
+
+class DeliveryFailed(Exception):
+    def __init__(self, failure: SlackFailure, what: str, channel: str | None = None) -> None:
+        self.failure, self.what, self.channel = failure, what, channel
+        super().__init__(f"{what}: {failure.code}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    event: OutboxEvent
+    status: str  # done | retry | failed
+    error: str = ""
+    at: datetime | None = None
+    log_line: str | None = None  # written on the execution's log when the delivery fails
+
+
+def classify(error: BaseException) -> SlackFailure:
+    if isinstance(error, SlackApiError):
+        response: Any = error.response
+        status = getattr(response, "status_code", None) or getattr(response, "status", None) or 0
+        try:
+            code = str(response.get("error") or status)
+        except (AttributeError, TypeError):
+            code = str(status)
+        headers = getattr(response, "headers", None) or {}
+        if status == 429 or code == "ratelimited":
+            return SlackFailure("ratelimited", "ratelimited", _retry_after(headers))
+        if status >= 500 or code in SERVER_ERRORS:
+            return SlackFailure("server", code)
+        if code in PERMANENT_ERRORS:
+            return SlackFailure("permanent", code)
+        return SlackFailure("unknown", code)
+    if isinstance(error, SlackClientError | aiohttp.ClientError | OSError | TimeoutError):
+        return SlackFailure("network", type(error).__name__)
+    raise error
+
+
+class Notifier:
+    def __init__(
+        self,
+        engine: Engine,
+        client: AsyncWebClient,
+        *,
+        default_channel: str,
+        metrics: SlackMetrics,
+        clock: Clock | None = None,
+        on_change: Callable[[], None] | None = None,
+        poll_interval: float = 5.0,
+        batch_size: int = 20,
+        lease: timedelta = timedelta(seconds=60),
+        max_attempts: int = 8,
+    ) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.client = client
+        self.default_channel = default_channel
+        self.metrics = metrics
+        self.clock = clock or engine.clock
+        self.on_change = on_change
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._next_retry: datetime | None = None
+        self._listening = False
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        await asyncio.to_thread(self.store.register_consumer, CONSUMER, self.clock.now())
+        if not self._listening:
+            self.engine.add_listener(self._on_commit)
+            self._listening = True
+        self._task = asyncio.create_task(self._run(), name="pausebot-slack-notifier")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    def wake(self) -> None:
+        """Look at the outbox now (thread-safe)."""
+        if self._loop is not None and self._wake is not None and self._task is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def _on_commit(self, execution_id: str, events: Sequence[NewEvent]) -> None:
+        if any(event.kind in PAUSE_EVENTS for event in events):
+            self.wake()
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            self._wake.clear()
+            try:
+                handled = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Slack notifier: delivery round failed; trying again shortly")
+                handled = 0
+            if handled >= self.batch_size:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._sleep_for())
+            except TimeoutError:
+                pass
+
+    def _sleep_for(self) -> float:
+        if self._next_retry is None:
+            return self.poll_interval
+        due_in = (self._next_retry - self.clock.now()).total_seconds()
+        return max(0.05, min(self.poll_interval, due_in))
+
+    # -- one round --------------------------------------------------------------------------------
+    async def run_once(self) -> int:
+        """Claims what is due, delivers it, records the outcomes. Returns the number of events."""
+        events = await asyncio.to_thread(
+            self.store.claim_events,
+            CONSUMER,
+            self.clock.now(),
+            limit=self.batch_size,
+            lease=self.lease,
+        )
+        if not events:
+            return 0
+        outcomes = await self.deliver(events)
+        await self.settle(outcomes)
+        return len(events)
+
+    async def deliver(self, events: Sequence[OutboxEvent]) -> list[Outcome]:
+        """Does the Slack work for claimed events; records nothing in the outbox."""
+        by_execution: dict[str, list[OutboxEvent]] = {}
+        for event in events:
+            by_execution.setdefault(event.execution_id, []).append(event)
+        outcomes: list[Outcome] = []
+        for execution_id, group in by_execution.items():
+            outcomes.extend(await self._deliver_execution(execution_id, group))
+        if self.on_change is not None and any(e.kind in PAUSE_EVENTS for e in events):
+            self.on_change()
+        return outcomes
+
+    async def settle(self, outcomes: Sequence[Outcome]) -> None:
+        now = self.clock.now()
+        for outcome in outcomes:
+            event = outcome.event
+            if outcome.status == "done":
+                await asyncio.to_thread(self.store.finish_delivery, CONSUMER, event.id, now)
+            elif outcome.status == "retry":
+                assert outcome.at is not None
+                await asyncio.to_thread(
+                    self.store.retry_delivery, CONSUMER, event.id, now, outcome.at, outcome.error
+                )
+                if (
+                    self._next_retry is None
+                    or outcome.at < self._next_retry
+                    or self._next_retry <= now
+                ):
+                    self._next_retry = outcome.at
+            else:
+                await asyncio.to_thread(
+                    self.store.fail_delivery, CONSUMER, event.id, now, outcome.error
+                )
+                if outcome.log_line:
+                    await asyncio.to_thread(
+                        self.engine.log_on_execution, event.execution_id, "ERROR", outcome.log_line
+                    )
+
+    # -- the Slack work -------------------------------------------------------------------------------
+    async def _deliver_execution(
+        self, execution_id: str, group: list[OutboxEvent]
+    ) -> list[Outcome]:
+        try:
+            execution = await asyncio.to_thread(self.engine.get_execution, execution_id)
+        except ExecutionNotFound:
+            return [Outcome(e, "done") for e in group]
+        outcomes: list[Outcome] = []
+        for index, event in enumerate(group):
+            try:
+                if event.kind == "paused" and event.task_run_id and not event.payload.get("manual"):
+                    await self._post(execution, event.task_run_id)
+                elif event.kind in UPDATE_EVENTS:
+                    await self._update_all(execution)
+            except DeliveryFailed as failed:
+                outcome = self._failed(event, failed)
+                outcomes.append(outcome)
+                if outcome.status == "retry":
+                    # Later events of this execution wait too, so they stay in order.
+                    outcomes.extend(
+                        Outcome(later, "retry", outcome.error, outcome.at)
+                        for later in group[index + 1 :]
+                    )
+                    return outcomes
+                continue
+            outcomes.append(Outcome(event, "done"))
+        return outcomes
+
+    async def _post(self, execution: Execution, task_run_id: str) -> None:
+        notices = await asyncio.to_thread(self.store.notices, CONSUMER, execution.id)
+        if any(run_id == task_run_id for run_id, _ in notices):
+            return  # posted before a restart or by another replica
+        try:
+            pause = await asyncio.to_thread(pause_of, self.engine, execution, task_run_id)
+        except PauseGone:
+            return
+        if not pause.is_waiting:
+            return  # decided before we got to it (a fast API answer, a backlog): nothing to ask
+        channel = pause.channel(self.default_channel)
+        message = approval_message(pause)
+        try:
+            response = await self.client.chat_postMessage(
+                channel=channel,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SLACK_CALL_ERRORS as error:
+            raise DeliveryFailed(classify(error), "post the approval message", channel) from None
+        ref = {"channel": response["channel"], "ts": response["ts"], "requested": channel}
+        await asyncio.to_thread(
+            self.store.add_notice, CONSUMER, execution.id, task_run_id, ref, self.clock.now()
+        )
+        self.metrics.inc("messages_posted_total")
+        log.info("Slack: posted the approval for %s/%s in %s", execution.id, task_run_id, channel)
+
+    async def _update_all(self, execution: Execution) -> None:
+        notices = await asyncio.to_thread(self.store.notices, CONSUMER, execution.id)
+        if not notices:
+            return
+        # The freshest state: an event can be delivered long after it was emitted.
+        execution = await asyncio.to_thread(self.engine.get_execution, execution.id)
+        for task_run_id, ref in notices:
+            if task_run_id is None:
+                continue
+            try:
+                pause: Pause = await asyncio.to_thread(
+                    pause_of, self.engine, execution, task_run_id
+                )
+            except PauseGone:
+                continue
+            message = pause_message(pause)
+            try:
+                await self.client.chat_update(
+                    channel=ref["channel"], ts=ref["ts"], text=message.text, blocks=message.blocks
+                )
+            except SLACK_CALL_ERRORS as error:
+                failure = classify(error)
+                if failure.code in MESSAGE_GONE_ERRORS:
+                    log.warning(
+                        "Slack: message %s in %s can no longer be updated (%s)",
+                        ref["ts"],
+                        ref["channel"],
+                        failure.code,
+                    )
+                    continue
+                raise DeliveryFailed(
+                    failure, "update the approval message", ref.get("requested") or ref["channel"]
+                ) from None
+            self.metrics.inc("messages_updated_total")
+
+    def _failed(self, event: OutboxEvent, failed: DeliveryFailed) -> Outcome:
+        failure = failed.failure
+        now = self.clock.now()
+        attempts = event.attempts + 1
+        error = f"{failed.what}: {failure.code}"
+        if (
+            failure.kind in ("ratelimited", "server", "network", "unknown")
+            and attempts < self.max_attempts
+        ):
+            if failure.kind == "ratelimited":
+                delay = failure.retry_after if failure.retry_after is not None else 1.0
+            else:
+                delay = min(300.0, 2.0**event.attempts) * (1 + random.random() / 4)
+            self.metrics.inc("delivery_retries_total", reason=failure.kind)
+            log.warning(
+                "Slack: could not %s (%s); retrying in %.1f s", failed.what, failure.code, delay
+            )
+            return Outcome(event, "retry", error, now + timedelta(seconds=delay))
+        self.metrics.inc("delivery_failures_total", error=failure.code)
+        channel = failed.channel or self.default_channel
+        log.error(
+            "Slack: giving up on event %s of execution %s: could not %s in %s: %s",
+            event.id,
+            event.execution_id,
+            failed.what,
+            channel,
+            failure.code,
+        )
+        return Outcome(
+            event,
+            "failed",
+            error,
+            log_line=texts.log_delivery_failed(failed.what, channel, failure.code),
+        )
+
+
+def _retry_after(headers: Any) -> float | None:
+    try:
+        value = headers.get("Retry-After") or headers.get("retry-after")
+    except AttributeError:
+        return None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+__all__ = ["CONSUMER", "Notifier", "classify"]

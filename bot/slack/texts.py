@@ -1,0 +1,355 @@
+"""Every sentence the Slack bot says, as named functions (Bolt's habit: one module of texts).
+
+Functions returning mrkdwn escape the raw text they are given (flow names, descriptions, user
+names, reasons); arguments documented as *mrkdwn* (``who``, ``when``) are already formatted by
+``bot.slack.mrkdwn`` and are inserted as they are. Plain-text functions (labels, titles, buttons)
+return text Slack shows literally.
+"""
+
+from __future__ import annotations
+
+from bot.slack.mrkdwn import escape
+
+# -- buttons and titles (plain text; buttons <= 75, modal titles and submits <= 24) ------------
+
+APPROVE = "Approve"
+REJECT = "Reject"
+OPEN_IN_PAUSEBOT = "Open in pausebot"
+OPEN_WEB_FORM = "Open the web form"
+CANCEL = "Cancel"
+CLOSE = "Close"
+YES = "Yes"
+NO = "No"
+NEXT_PAGE = "Older"
+PREVIOUS_PAGE = "Newer"
+MODAL_TITLE_APPROVE = "Approve"
+MODAL_TITLE_REJECT = "Reject"
+MODAL_TITLE_NOTICE = "pausebot"
+REASON_LABEL = "Why are you rejecting it?"
+REASON_HINT = "The execution is stopped (killed); your reason is recorded with your name."
+REASON_MISSING = "Please say why you are rejecting it."
+SECRET_MASK = "••••••"
+
+
+def approval_header(flow: str) -> str:
+    return f"Approval needed: {flow}"
+
+
+def approval_fallback(flow: str, description: str | None) -> str:
+    """The notification text (plain); Slack shows it where blocks cannot be shown."""
+    return f"Approval needed: {flow}" + (f": {description}" if description else "")
+
+
+def decided_fallback(flow: str, outcome: str) -> str:
+    return f"{flow}: {outcome}"
+
+
+# -- message fields (mrkdwn) -------------------------------------------------------------------
+
+FIELD_FLOW = "*Flow*"
+FIELD_EXECUTION = "*Execution*"
+FIELD_STARTED_BY = "*Started by*"
+FIELD_DEADLINE = "*Deadline*"
+FIELD_INPUTS = "*Inputs*"
+FIELD_VALUES = "*Values given*"
+
+
+def started_by(who: str, via: str | None) -> str:
+    """``who`` is mrkdwn."""
+    return who + _via(via)
+
+
+def nobody_known() -> str:
+    return "unknown"
+
+
+def deadline(when: str, target: str | None) -> str:
+    """``when`` is mrkdwn."""
+    then = {
+        "SUCCESS": "then it continues",
+        "WARNING": "then it continues with a warning",
+        "FAILED": "then it fails",
+        "CANCELLED": "then it is cancelled",
+    }.get(target or "SUCCESS", f"then {escape(str(target))}")
+    return f"{when}, {then}"
+
+
+def no_form_note() -> str:
+    return "Approve resumes it at once: there is nothing to fill in."
+
+
+def form_note(count: int) -> str:
+    return f"Approve opens a form with {count} field{'s' if count != 1 else ''}."
+
+
+def web_form_note() -> str:
+    return "Some of its fields can only be filled in pausebot's web form."
+
+
+def assignment_note(who: list[str]) -> str:
+    """``who`` are mrkdwn mentions or escaped addresses."""
+    return "Only " + _join(who) + " may decide."
+
+
+def more_values(count: int) -> str:
+    return f"… and {count} more in pausebot."
+
+
+def more_inputs(count: int) -> str:
+    return f"… and {count} more"
+
+
+# -- outcomes (mrkdwn; ``who`` and ``when`` are mrkdwn) --------------------------------------------
+
+
+def approved_by(who: str, when: str, via: str | None) -> str:
+    return f":white_check_mark: *Approved* by {who}{_via(via)} · {when}"
+
+
+def rejected_by(who: str, when: str, via: str | None) -> str:
+    return f":no_entry_sign: *Rejected* by {who}{_via(via)} · {when}"
+
+
+def killed_by(who: str, when: str, via: str | None, reason: str | None) -> str:
+    line = f":no_entry: *Stopped* by {who}{_via(via)} · {when}"
+    return line + ("\n>" + escape(reason).replace("\n", "\n>") if reason else "")
+
+
+def timed_out(when: str, target: str | None) -> str:
+    outcome = {
+        "SUCCESS": "it continued",
+        "WARNING": "it continued with a warning",
+        "FAILED": "it failed",
+        "CANCELLED": "it was cancelled",
+    }.get(target or "SUCCESS", escape(str(target)))
+    return f":hourglass: *Timed out* · {when}: {outcome}"
+
+
+def no_longer_waiting(state: str) -> str:
+    return f":grey_question: No longer waiting (task run {escape(state)})."
+
+
+def execution_ended(state: str) -> str:
+    emoji = {"SUCCESS": ":large_green_circle:", "WARNING": ":large_yellow_circle:"}.get(
+        state, ":red_circle:"
+    )
+    return f"{emoji} The execution ended: *{escape(state)}*."
+
+
+def outcome_summary(action: str, who_plain: str) -> str:
+    """Plain text for the notification fallback of an updated message."""
+    return f"{action} by {who_plain}"
+
+
+def _via(via: str | None) -> str:
+    return f" via {escape(SURFACES.get(via, via))}" if via else ""
+
+
+SURFACES = {
+    "slack": "Slack",
+    "api": "the API",
+    "ui": "the web UI",
+    "cli": "the CLI",
+    "link": "a signed link",
+    "bulk": "a bulk resume",
+    "webhook": "a webhook",
+    "timer": "the timer",
+}
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+# -- modals (plain text unless said otherwise) -------------------------------------------------
+
+
+def modal_intro(flow: str, description: str | None) -> str:
+    """mrkdwn."""
+    head = f"*{escape(flow)}*"
+    return head + (f"\n{escape(description)}" if description else "")
+
+
+def rejecting_with_form() -> str:
+    return "You are rejecting it: check the answer below and submit."
+
+
+def web_form_only(count: int) -> str:
+    """mrkdwn."""
+    return (
+        f"This pause asks for {count} value{'s' if count != 1 else ''} Slack cannot show "
+        "(files, secrets or very large fields). Please decide in pausebot's web form."
+    )
+
+
+def web_form_rest(count: int) -> str:
+    """mrkdwn."""
+    return (
+        f"{count} more field{'s' if count != 1 else ''} keep their defaults here; "
+        "to change them, use the web form."
+    )
+
+
+def hint_range(low: str | None, high: str | None) -> str | None:
+    if low is not None and high is not None:
+        return f"Between {low} and {high}."
+    if low is not None:
+        return f"At least {low}."
+    if high is not None:
+        return f"At most {high}."
+    return None
+
+
+def hint_dates(after: str | None, before: str | None) -> str | None:
+    if after is not None and before is not None:
+        return f"Between {after} and {before}."
+    if after is not None:
+        return f"On or after {after}."
+    if before is not None:
+        return f"On or before {before}."
+    return None
+
+
+HINT_DURATION = "An ISO-8601 duration, such as PT30M (30 minutes) or P1DT2H."
+HINT_JSON = "JSON."
+HINT_YAML = "YAML."
+HINT_ARRAY = 'A JSON array, such as ["a", "b"].'
+HINT_DATETIME = "In your time zone; stored in UTC."
+PLACEHOLDER_DURATION = "PT30M"
+
+
+def hint_pattern(pattern: str) -> str:
+    return f"Must match {pattern}"
+
+
+def hint_choices(choices: list[str], custom: bool) -> str:
+    listed = ", ".join(choices)
+    return f"One of: {listed}" + (" (or a value of your own)." if custom else ".")
+
+
+def hint_depends(inputs: list[str]) -> str:
+    return "Only needed depending on " + ", ".join(inputs) + "; leave it empty otherwise."
+
+
+# -- answers to the clicker (mrkdwn, ephemeral or in a small modal) ----------------------------
+
+
+def done_approved(flow: str) -> str:
+    return f"You approved *{escape(flow)}*; it continues."
+
+
+def done_rejected_with_answer(flow: str) -> str:
+    return f"You rejected *{escape(flow)}*; the flow carries on with your answer."
+
+
+def done_killed(flow: str) -> str:
+    return f"You rejected *{escape(flow)}*; the execution was stopped."
+
+
+def already_decided(action: str, who: str, when: str, via: str | None) -> str:
+    """``who`` and ``when`` are mrkdwn. ``action``: approved, rejected, stopped, timed out."""
+    if action == "timed out":
+        return f"This pause already timed out · {when}."
+    return f"Already {action} by {who}{_via(via)} · {when}."
+
+
+def already_decided_plain(action: str, who: str, when: str, via: str | None) -> str:
+    if action == "timed out":
+        return f"This pause already timed out at {when}."
+    via_text = f" via {SURFACES.get(via, via)}" if via else ""
+    return f"Already {action} by {who} at {when}{via_text}."
+
+
+def execution_gone() -> str:
+    return "This execution no longer exists."
+
+
+def not_a_pause() -> str:
+    return "This pause can no longer be decided."
+
+
+def bad_button() -> str:
+    return "This button is no longer valid."
+
+
+def trigger_expired() -> str:
+    return "Slack took too long to open the form. Please click again."
+
+
+def refused_not_assigned(who: list[str]) -> str:
+    """``who`` are mrkdwn mentions or escaped addresses."""
+    return "You may not decide this pause: only " + _join(who) + " may."
+
+
+def refused_self_approval() -> str:
+    return "You started this execution, so someone else has to decide it."
+
+
+def refused_lookup_failed(error: str) -> str:
+    return (
+        f"I could not check who may decide this pause (Slack said `{escape(error)}`). "
+        "Please try again in a moment."
+    )
+
+
+def engine_refused(message: str) -> str:
+    return escape(message)
+
+
+def something_failed() -> str:
+    return "Something went wrong on pausebot's side; the pause was not decided. Please try again."
+
+
+# -- /paused (mrkdwn) ----------------------------------------------------------------------------
+
+
+def paused_heading(total: int, query: str) -> str:
+    what = f"{total} paused execution{'s' if total != 1 else ''}"
+    return what + (f" matching `{escape(query)}`" if query else "") + ", newest first"
+
+
+def paused_none(query: str) -> str:
+    if query:
+        return f"Nothing paused matches `{escape(query)}`."
+    return "Nothing is paused. :tada:"
+
+
+def page_of(page: int, pages: int) -> str:
+    return f"Page {page} of {pages}"
+
+
+def paused_usage() -> str:
+    return (
+        "Filter with `namespace:company.team`, `flow:deploy_approval` or any text "
+        "(matched against ids, namespaces and flows)."
+    )
+
+
+# -- App Home ----------------------------------------------------------------------------------
+
+HOME_HEADER = "Waiting for you"
+
+
+def home_intro() -> str:
+    return "Pauses you may decide, newest first. This page updates whenever one changes."
+
+
+def home_empty() -> str:
+    return "Nothing is waiting for you. :tada:"
+
+
+def home_more(count: int) -> str:
+    return f"{count} more: use `/paused` or the web UI."
+
+
+# -- the execution's log (plain) -----------------------------------------------------------------
+
+
+def log_delivery_failed(what: str, channel: str, error: str) -> str:
+    return f"Slack: could not {what} in {channel}: {error}. Invite the bot or fix the channel."
+
+
+def log_refusal(name: str, user_id: str, why: str) -> str:
+    return f"Slack: {name} ({user_id}) was refused: {why}."

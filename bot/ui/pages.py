@@ -1,0 +1,69 @@
+"""Rendering shared by the UI and the link pages: the Jinja2 environment (autoescaped: every
+value is text to show, never markup), the security headers every page carries, and redirects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.concurrency import run_in_threadpool
+
+from bot.ui.views import actor_name, display_value, flat_items, format_time, pretty_json
+from engine.engine import Engine
+
+T = TypeVar("T")
+
+templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,  # a typo in a template fails the tests instead of showing nothing
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates.filters.update(
+    time=format_time, json=pretty_json, value=display_value, who=actor_name, flat=flat_items
+)
+
+# No inline script or style, no framing, and tokens in URLs never leak through a Referer.
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+
+
+def page(template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("title", "pausebot")
+    context.setdefault("user", None)  # the logged-in name, for the header
+    context.setdefault("csrf", "")
+    context.setdefault("flashes", [])  # (level, text) messages left by the previous POST
+    html = templates.get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status, headers=HEADERS)
+
+
+def message(title: str, text: str, *, status: int, **context: Any) -> HTMLResponse:
+    return page("message.html", status=status, title=title, text=text, **context)
+
+
+def see_other(url: str) -> RedirectResponse:
+    """Redirect-after-POST (and after GETs that only point elsewhere)."""
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def engine_of(request: Request) -> Engine:
+    return request.app.state.engine  # type: ignore[no-any-return]
+
+
+async def in_threadpool(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Engine methods are synchronous (database I/O): run them off the event loop."""
+    return await run_in_threadpool(function, *args, **kwargs)
