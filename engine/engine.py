@@ -13,9 +13,11 @@ surface: "cli", "api", "slack", "ui", "link", "timer", "bulk", "webhook".
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -364,14 +366,7 @@ class Engine:
                 action=action,
             )
         if execution.state.current == State.KILLED:
-            return AlreadyDecided(
-                execution.id,
-                by=execution.killedBy,
-                on=execution.state.entered(State.KILLED),
-                via=None,
-                to="KILLED",
-                action="killed",
-            )
+            return _killed(execution)
         return ConflictError(
             f"Task run '{run.id}' of execution '{execution.id}' is {run.state.current.value}, not PAUSED.",
             execution_id=execution.id,
@@ -384,14 +379,7 @@ class Engine:
             if run.outputs.get("resumed"):
                 return self._decided(execution, run)
         if execution.state.current == State.KILLED:
-            return AlreadyDecided(
-                execution.id,
-                by=execution.killedBy,
-                on=execution.state.entered(State.KILLED),
-                via=None,
-                to="KILLED",
-                action="killed",
-            )
+            return _killed(execution)
         return ConflictError(
             f"Execution '{execution.id}' is not paused, can't resume it (state {execution.state.current.value}).",
             execution_id=execution.id,
@@ -481,14 +469,7 @@ class Engine:
                 self._run_to_resume(execution, task_run_id)  # raises unless still PAUSED
             if execution.state.current in TERMINAL:
                 if execution.state.current == State.KILLED:
-                    raise AlreadyDecided(
-                        execution_id,
-                        by=execution.killedBy,
-                        on=execution.state.entered(State.KILLED),
-                        via=None,
-                        to="KILLED",
-                        action="killed",
-                    )
+                    raise _killed(execution)
                 raise ConflictError(
                     f"Execution '{execution_id}' already ended with {execution.state.current.value}.",
                     execution_id=execution_id,
@@ -608,11 +589,33 @@ class Engine:
                     self._notify(execution_id, step.events)
                 if not step.dispatch:
                     break
-                results = self._execute(execution, flow, step.dispatch)
+                with self._heartbeat(execution_id, owner):
+                    results = self._execute(execution, flow, step.dispatch)
         finally:
             if claimed:
                 self.store.release_execution(execution_id, owner)
         return execution
+
+    @contextmanager
+    def _heartbeat(self, execution_id: str, owner: str) -> Iterator[None]:
+        """Keeps the lease alive while tasks run, so a slow task is not taken over (and run
+        twice) by another runner; a runner that dies stops renewing and loses it."""
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(LEASE.total_seconds() / 3):
+                try:
+                    self.store.extend_lease(execution_id, owner, self.clock.now(), LEASE)
+                except Exception:
+                    log.warning("could not renew the lease of %s", execution_id, exc_info=True)
+
+        beat = threading.Thread(target=renew, name=f"lease-{execution_id[:8]}", daemon=True)
+        beat.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beat.join()
 
     def _execute(
         self, execution: Execution, flow: Flow, runs: list[TaskRun]
@@ -695,6 +698,18 @@ class Engine:
         with self.store.transaction(now) as tx:
             tx.load_execution(execution_id, lock=False)  # unknown ids raise ExecutionNotFound
             tx.append_logs([LogEntry(execution_id, None, None, level.upper(), message, now)])
+
+
+def _killed(execution: Execution) -> AlreadyDecided:
+    """The answer to anyone deciding an execution that was killed: who killed it, and when."""
+    return AlreadyDecided(
+        execution.id,
+        by=execution.killedBy,
+        on=execution.state.entered(State.KILLED),
+        via=None,
+        to="KILLED",
+        action="killed",
+    )
 
 
 def _who(by: Actor | None) -> str:

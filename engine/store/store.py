@@ -458,37 +458,16 @@ class Store:
         self, execution_id: str, owner: str, now: datetime, lease: timedelta
     ) -> bool:
         """Takes the lease unless a live runner holds it. Exactly one claimer wins."""
-        with self.writer.begin() as connection:
-            result = connection.execute(
-                update(ex_t)
-                .where(
-                    ex_t.c.id == execution_id,
-                    or_(
-                        ex_t.c.lease_until.is_(None),
-                        ex_t.c.lease_until < now,
-                        ex_t.c.lease_owner == owner,
-                    ),
-                )
-                .values(lease_owner=owner, lease_until=now + lease)
-            )
-            return result.rowcount == 1
+        with self.transaction(now) as tx:
+            return tx.claim_execution(execution_id, owner, lease)
 
-    def renew_lease(self, execution_id: str, owner: str, until: datetime) -> bool:
-        with self.writer.begin() as connection:
-            result = connection.execute(
-                update(ex_t)
-                .where(ex_t.c.id == execution_id, ex_t.c.lease_owner == owner)
-                .values(lease_until=until)
-            )
-            return result.rowcount == 1
+    def extend_lease(self, execution_id: str, owner: str, now: datetime, lease: timedelta) -> None:
+        with self.transaction(now) as tx:
+            tx.extend_lease(execution_id, owner, lease)
 
     def release_execution(self, execution_id: str, owner: str) -> None:
-        with self.writer.begin() as connection:
-            connection.execute(
-                update(ex_t)
-                .where(ex_t.c.id == execution_id, ex_t.c.lease_owner == owner)
-                .values(lease_owner=None, lease_until=None)
-            )
+        with self.transaction(datetime.now(UTC)) as tx:
+            tx.release_execution(execution_id, owner)
 
     # -- logs ---------------------------------------------------------------------------
     def list_logs(self, execution_id: str, *, min_level: str | None = None) -> list[LogEntry]:
