@@ -91,6 +91,10 @@ class Engine:
         self._listeners: list[CommitListener] = []
         self._flows = lru_cache(maxsize=512)(self._load_flow_revision)
         self._revisions: dict[tuple[str, str, int], Flow] = {}
+        self._leases_held: dict[tuple[str, str], int] = {}
+        self._leases_lock = threading.Lock()
+        self._lease_keeper: threading.Thread | None = None
+        self._closed = threading.Event()
 
     # -- wiring -------------------------------------------------------------------------
     def add_listener(self, listener: CommitListener) -> None:
@@ -108,6 +112,7 @@ class Engine:
         return execution_url(self.settings.public_url, execution)
 
     def close(self) -> None:
+        self._closed.set()
         self.store.close()
 
     # -- flows --------------------------------------------------------------------------
@@ -599,23 +604,33 @@ class Engine:
     @contextmanager
     def _heartbeat(self, execution_id: str, owner: str) -> Iterator[None]:
         """Keeps the lease alive while tasks run, so a slow task is not taken over (and run
-        twice) by another runner; a runner that dies stops renewing and loses it."""
-        stop = threading.Event()
-
-        def renew() -> None:
-            while not stop.wait(LEASE.total_seconds() / 3):
-                try:
-                    self.store.extend_lease(execution_id, owner, self.clock.now(), LEASE)
-                except Exception:
-                    log.warning("could not renew the lease of %s", execution_id, exc_info=True)
-
-        beat = threading.Thread(target=renew, name=f"lease-{execution_id[:8]}", daemon=True)
-        beat.start()
+        twice) by another runner; a runner that dies stops renewing and loses it. One shared
+        thread renews every lease held, so the hot path only touches a set."""
+        key = (execution_id, owner)
+        with self._leases_lock:
+            self._leases_held[key] = self._leases_held.get(key, 0) + 1
+            if self._lease_keeper is None:
+                self._lease_keeper = threading.Thread(
+                    target=self._keep_leases, name="pausebot-leases", daemon=True
+                )
+                self._lease_keeper.start()
         try:
             yield
         finally:
-            stop.set()
-            beat.join()
+            with self._leases_lock:
+                self._leases_held[key] -= 1
+                if not self._leases_held[key]:
+                    del self._leases_held[key]
+
+    def _keep_leases(self) -> None:
+        while not self._closed.wait(LEASE.total_seconds() / 3):
+            with self._leases_lock:
+                held = list(self._leases_held)
+            for execution_id, owner in held:
+                try:
+                    self.store.extend_lease(execution_id, owner, self.clock.now(), LEASE)
+                except Exception:  # the next beat tries again
+                    log.warning("could not renew the lease of %s", execution_id, exc_info=True)
 
     def _execute(
         self, execution: Execution, flow: Flow, runs: list[TaskRun]
