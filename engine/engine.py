@@ -46,7 +46,7 @@ from engine.executor import (
 )
 from engine.expressions import render_condition
 from engine.flows import Flow, parse_flow
-from engine.inputs import parse_duration, parse_inputs
+from engine.inputs import InputType, parse_duration, parse_inputs
 from engine.model import Execution, TaskRun, new_id
 from engine.states import TERMINAL, State
 from engine.store.store import LogEntry, NewEvent, Store
@@ -181,7 +181,10 @@ class Engine:
         if flow.disabled:
             raise ConflictError(f"Flow '{namespace}.{flow_id}' is disabled.")
         values = parse_inputs(
-            flow.inputs, inputs or {}, evaluate_condition=self._condition_evaluator(flow)
+            flow.inputs,
+            inputs or {},
+            evaluate_condition=self._condition_evaluator(flow),
+            reject_unknown=True,
         )
         now = self.clock.now()
         execution = Execution(
@@ -194,6 +197,7 @@ class Engine:
             trigger=trigger,
             startedBy=by,
             startedVia=via,
+            secretInputs=[d.id for d in flow.inputs if d.type == InputType.SECRET],
         )
         execution.move(State.CREATED, now)
         with self.store.transaction(now) as tx:
@@ -234,7 +238,7 @@ class Engine:
         size: int = 25,
     ) -> tuple[list[Execution], int]:
         size = max(1, min(size, 500))
-        page = max(1, page)
+        page = max(1, min(page, 1_000_000))  # an offset any database can take
         return self.store.search_executions(
             states=[s.upper() for s in states],
             namespace=namespace,
@@ -322,6 +326,7 @@ class Engine:
                     task.onResume or [],
                     values or {},
                     evaluate_condition=self._condition_evaluator(flow),
+                    reject_unknown=True,
                 )
                 events.append(
                     resolve_pause(
@@ -528,6 +533,45 @@ class Engine:
             self._save(tx, stored.version, execution, events, now=now, wake_at=None)
         self._notify(execution.id, events)
         return execution
+
+    def fail_execution(self, execution_id: str, reason: str) -> None:
+        """Ends an execution the engine cannot advance (a bug or data it cannot store), so it
+        fails visibly with the reason in its log instead of being retried forever."""
+        now = self.clock.now()
+        with self.store.transaction(now) as tx:
+            stored = tx.load_execution(execution_id)
+            execution = stored.execution
+            if execution.state.current in TERMINAL:
+                return
+            for run in execution.taskRunList:
+                if run.state.current not in TERMINAL:
+                    run.move(
+                        State.KILLED if run.state.current == State.CREATED else State.FAILED, now
+                    )
+            if execution.state.current in (State.RESTARTED, State.KILLING):
+                execution.move(
+                    State.RUNNING if execution.state.current == State.RESTARTED else State.KILLED,
+                    now,
+                )
+            if execution.state.current not in TERMINAL:
+                execution.move(State.FAILED, now)
+            execution.finalState = execution.state.current
+            message = f"pausebot could not advance this execution and stopped it: {reason}"[:4000]
+            events = [
+                NewEvent(
+                    "finished",
+                    execution.id,
+                    None,
+                    {
+                        "namespace": execution.namespace,
+                        "flowId": execution.flowId,
+                        "state": execution.state.current.value,
+                    },
+                )
+            ]
+            self._save(tx, stored.version, execution, events, now=now, wake_at=None)
+            tx.append_logs([LogEntry(execution.id, None, None, "ERROR", message, now)])
+        self._notify(execution_id, events)
 
     def _save(
         self,

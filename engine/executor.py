@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from engine.clock import iso, parse_iso
 from engine.errors import ExpressionError, InputValidationError, PausebotError
 from engine.expressions import env_variables, render_value
-from engine.inputs import parse_duration, parse_inputs
+from engine.inputs import InputType, parse_duration, parse_inputs
 from engine.model import Execution, TaskRun
 from engine.states import TERMINAL, State, worst
 from engine.store.store import LogEntry, NewEvent
@@ -139,6 +139,9 @@ def resolve_pause(
     assert run.state.current == State.PAUSED
     if task.onResume is not None:
         run.outputs["onResume"] = values or {}
+        run.secretOutputs = [
+            f"onResume.{d.id}" for d in task.onResume if d.type == InputType.SECRET
+        ]
     run.outputs["resumed"] = {"by": by, "on": iso(now), "to": to.value, "via": via}
     run.deadline = None
     run.deadlineTarget = None

@@ -109,21 +109,40 @@ def _walk(tasks: list[Task]) -> Iterator[Task]:
 
 Path = tuple[Any, ...]
 
+# Flows come from people and from the API: a small document must not be able to cost much.
+MAX_SOURCE_CHARS = 1_000_000
+MAX_NODES = 100_000  # counted with every alias expanded ("billion laughs")
+MAX_DEPTH = 100
+
 
 def parse_flow(source: str, source_name: str = "flow") -> Flow:
     """Parse and validate a flow; raises ``FlowValidationError`` listing every problem found."""
+    if len(source) > MAX_SOURCE_CHARS:
+        raise FlowValidationError(
+            [Problem(f"the document is larger than {MAX_SOURCE_CHARS:,} characters")], source_name
+        )
     try:
         root = yaml.compose(source, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
         raise FlowValidationError([_yaml_problem(error)], source_name) from None
+    except RecursionError:
+        raise FlowValidationError(
+            [Problem("the document is nested too deeply")], source_name
+        ) from None
     if root is None:
         raise FlowValidationError([Problem("the document is empty", line=1, column=1)], source_name)
+    too_big = _measure(root)
+    if too_big:
+        raise FlowValidationError([too_big], source_name)
     marks: dict[Path, tuple[int, int]] = {}
     problems: list[Problem] = []
-    _index_marks(root, (), marks, problems)
+    _index_marks(root, (), marks, problems, set())
     if problems:
         raise FlowValidationError(problems, source_name)
-    data = yaml.safe_load(source)
+    try:
+        data = yaml.safe_load(source)
+    except yaml.YAMLError as error:  # e.g. a !!python/object tag the safe loader refuses
+        raise FlowValidationError([_yaml_problem(error)], source_name) from None
     if not isinstance(data, dict):
         line, column = marks.get((), (1, 1))
         raise FlowValidationError(
@@ -159,13 +178,67 @@ def _yaml_problem(error: yaml.YAMLError) -> Problem:
     return Problem(message)
 
 
+def _measure(root: yaml.Node) -> Problem | None:
+    """Refuses documents too deep, or too large once aliases are expanded, before anything
+    walks them naively. Sizes are memoised per node, so this costs the unique nodes only."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, children_done = stack.pop()
+        if depth > MAX_DEPTH:
+            mark = node.start_mark
+            return Problem(
+                f"the document is nested more than {MAX_DEPTH} levels deep",
+                line=mark.line + 1,
+                column=mark.column + 1,
+            )
+        children = _children(node)
+        if children_done:
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[id(node)] > MAX_NODES:
+                return Problem(
+                    f"the document has more than {MAX_NODES:,} values once its aliases are expanded"
+                )
+            continue
+        if id(node) in sizes:
+            continue
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in children if id(child) not in sizes)
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
 def _index_marks(
-    node: yaml.Node, path: Path, marks: dict[Path, tuple[int, int]], problems: list[Problem]
+    node: yaml.Node,
+    path: Path,
+    marks: dict[Path, tuple[int, int]],
+    problems: list[Problem],
+    visited: set[int],
 ) -> None:
     marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if id(node) in visited:
+        return  # an alias of a node already indexed: its own location is enough
+    visited.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(
+                    Problem(
+                        "keys must be plain names, not lists or mappings",
+                        path=_format_path(path),
+                        line=key_node.start_mark.line + 1,
+                        column=key_node.start_mark.column + 1,
+                    )
+                )
+                continue
             key = key_node.value
             if key in seen:
                 problems.append(
@@ -181,10 +254,10 @@ def _index_marks(
                 key_node.start_mark.line + 1,
                 key_node.start_mark.column + 1,
             )
-            _index_marks(value_node, (*path, key), marks, problems)
+            _index_marks(value_node, (*path, key), marks, problems, visited)
     elif isinstance(node, yaml.SequenceNode):
         for index, child in enumerate(node.value):
-            _index_marks(child, (*path, index), marks, problems)
+            _index_marks(child, (*path, index), marks, problems, visited)
 
 
 def _format_path(path: Path) -> str:

@@ -375,16 +375,22 @@ def parse_inputs(
     *,
     use_defaults: bool = True,
     evaluate_condition: Callable[[str, dict[str, Any]], bool] | None = None,
+    reject_unknown: bool = False,
 ) -> dict[str, Any]:
     """Validate and type submitted values; returns a nested dict (dotted ids become maps).
 
     ``raw`` maps input ids to strings (forms, CLI) or typed values (JSON bodies); dotted ids may be
-    flat keys or nested maps. Undeclared keys are ignored. Every problem of the request is raised
-    at once as one :class:`InputValidationError`, so a form can mark all bad fields together.
+    flat keys or nested maps. Undeclared keys are ignored as in Kestra, unless
+    ``reject_unknown``: then each one is an error (a misspelt ``approvedd=false`` must not
+    resume with the default ``approved=true``). Every problem of the request is raised at once
+    as one :class:`InputValidationError`, so a form can mark all bad fields together.
     """
     order = {d.id: i for i, d in enumerate(definitions)}
     by_id: dict[str, InputDefinition] = {}
     errors: list[tuple[int, FieldError]] = []
+    if reject_unknown:
+        for key in _unknown_keys(raw, {d.id for d in definitions}):
+            errors.append((len(definitions), FieldError(key, _unknown_message(key, definitions))))
     for index, d in enumerate(definitions):
         if d.id in by_id:
             errors.append((index, FieldError(d.id, "is declared more than once")))
@@ -452,6 +458,30 @@ def parse_inputs(
         errors.sort(key=lambda pair: pair[0])
         raise InputValidationError([e for _, e in errors])
     return nested
+
+
+def _unknown_keys(raw: Mapping[str, Any], ids: set[str], prefix: str = "") -> list[str]:
+    unknown: list[str] = []
+    for key, value in raw.items():
+        full = f"{prefix}{key}"
+        if full in ids or value is None or value == "":
+            continue  # an empty stray field carries no decision
+        if isinstance(value, Mapping) and any(i.startswith(full + ".") for i in ids):
+            unknown.extend(_unknown_keys(value, ids, full + "."))
+        else:
+            unknown.append(full)
+    return unknown
+
+
+def _unknown_message(key: str, definitions: Sequence[InputDefinition]) -> str:
+    import difflib
+
+    ids = [d.id for d in definitions]
+    if not ids:
+        return "is not an input here (this one takes no values)"
+    close = difflib.get_close_matches(key, ids, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"is not an input here ({hint}expected: {', '.join(ids)})"
 
 
 def _is_empty(value: Any) -> bool:
@@ -645,7 +675,10 @@ def _parse_datetime(value: Any, got: str) -> datetime:
             f"needs a timezone: add Z or an offset (e.g. 2024-07-01T10:00:00Z or "
             f"2024-07-01T12:00:00+02:00), {got}"
         )
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise _Invalid(f"is outside the range of dates, {got}") from None
 
 
 def _parse_time(value: Any, got: str) -> time:

@@ -25,6 +25,18 @@ def new_id() -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(22))
 
 
+MASK = "******"
+
+
+def _mask(values: dict[str, Any], dotted: str) -> None:
+    *parents, leaf = dotted.split(".")
+    node: Any = values
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict) and node.get(leaf) is not None:
+        node[leaf] = MASK
+
+
 class _Doc(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", validate_assignment=False)
 
@@ -84,6 +96,7 @@ class TaskRun(_Doc):
     deadlineTarget: State | None = None  # the state the Pause resolves to at the deadline
     wakeAt: str | None = None  # Sleep end, or next retry attempt
     description: str | None = None  # a Pause's rendered description, shown to deciders
+    secretOutputs: list[str] = Field(default_factory=list)  # dotted paths masked when shown
 
     def move(self, new: State, when: datetime) -> None:
         if self.state.histories:
@@ -91,7 +104,7 @@ class TaskRun(_Doc):
         self.state.move(new, when)
 
     def to_api(self) -> dict[str, Any]:
-        data = self.model_dump(mode="json", exclude={"state"})
+        data = self.model_dump(mode="json", exclude={"state", "secretOutputs"})
         data["state"] = self.state.to_api()
         return data
 
@@ -117,6 +130,7 @@ class Execution(_Doc):
     killedBy: dict[str, Any] | None = None
     killReason: str | None = None
     finalState: State | None = None  # decided before afterExecution runs
+    secretInputs: list[str] = Field(default_factory=list)  # SECRET input ids, masked when shown
 
     def move(self, new: State, when: datetime) -> None:
         if self.state.histories:
@@ -149,13 +163,34 @@ class Execution(_Doc):
                 result[run.taskId] = run.outputs
         return result
 
+    def masked(self) -> Execution:
+        """A copy fit to show people: SECRET inputs and onResume values replaced by a mask.
+        Expressions keep using the real values (as Kestra decrypts secrets in the run context)."""
+        if not self.secretInputs and not any(run.secretOutputs for run in self.taskRunList):
+            return self
+        copy = self.model_copy(deep=True)
+        for path in copy.secretInputs:
+            _mask(copy.inputs, path)
+        for run in copy.taskRunList:
+            for path in run.secretOutputs:
+                _mask(run.outputs, path)
+        return copy
+
     def to_api(self, *, url: str | None = None) -> dict[str, Any]:
-        data = self.model_dump(
+        shown = self.masked()
+        data = shown.model_dump(
             mode="json",
-            exclude={"state", "taskRunList", "pausedManually", "finalState", "variables"},
+            exclude={
+                "state",
+                "taskRunList",
+                "pausedManually",
+                "finalState",
+                "variables",
+                "secretInputs",
+            },
         )
         data["state"] = self.state.to_api()
-        data["taskRunList"] = [run.to_api() for run in self.taskRunList]
+        data["taskRunList"] = [run.to_api() for run in shown.taskRunList]
         if url is not None:
             data["url"] = url
         return data

@@ -4,11 +4,15 @@ poll only catches deadlines, sleeps and work committed by other replicas."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy.exc import OperationalError
 
 from engine.engine import Engine
 from engine.model import new_id
@@ -17,6 +21,9 @@ from engine.store.store import NewEvent
 log = logging.getLogger(__name__)
 
 _WAKING_EVENTS = {"created", "resumed", "killed"}
+BACKOFF = 0.5  # seconds before the first retry of an execution that failed to advance
+MAX_BACKOFF = 60.0
+MAX_ATTEMPTS = 3  # then an execution that keeps failing (not the database) is failed
 
 
 class Runner:
@@ -35,6 +42,7 @@ class Runner:
         self._wakeups: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._in_flight: set[str] = set()
         self._again: set[str] = set()
+        self._failures: dict[str, int] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,6 +78,26 @@ class Runner:
             return self._idle.wait_for(lambda: not self._in_flight, timeout=timeout)
 
     # -- the loop -------------------------------------------------------------------------
+    def _after_failure(self, execution_id: str, error: Exception) -> None:
+        """Backs off, so a failing execution doesn't spin the runner; an error that is not the
+        database being unavailable fails the execution after a few attempts."""
+        count = self._failures.get(execution_id, 0) + 1
+        self._failures[execution_id] = count
+        try:
+            if not isinstance(error, OperationalError) and count >= MAX_ATTEMPTS:
+                self._failures.pop(execution_id, None)
+                self.engine.fail_execution(execution_id, f"{type(error).__name__}: {error}")
+                return
+            delay = min(MAX_BACKOFF, BACKOFF * 2 ** (count - 1))
+            self.engine.store.postpone_execution(
+                execution_id, self.engine.clock.now() + timedelta(seconds=delay)
+            )
+        except Exception:
+            log.exception("could not record the failure of execution %s", execution_id)
+            with contextlib.suppress(Exception):  # at least stop spinning on it
+                until = self.engine.clock.now() + timedelta(seconds=MAX_BACKOFF)
+                self.engine.store.postpone_execution(execution_id, until)
+
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
@@ -122,8 +150,10 @@ class Runner:
             while True:
                 try:
                     self.engine.advance(execution_id, self.owner)
-                except Exception:
+                    self._failures.pop(execution_id, None)
+                except Exception as error:
                     log.exception("advancing execution %s failed", execution_id)
+                    self._after_failure(execution_id, error)
                 with self._lock:
                     if execution_id in self._again and not self._stopping.is_set():
                         self._again.discard(execution_id)

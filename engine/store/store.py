@@ -54,6 +54,11 @@ notice_t = cast(Table, NoticeRow.__table__)
 token_t = cast(Table, UsedTokenRow.__table__)
 
 
+def _text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL; a log line that quotes user input may."""
+    return value.replace("\x00", "\ufffd")
+
+
 def utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything we store is UTC."""
     if moment is None:
@@ -203,7 +208,7 @@ class Transaction:
                         "task_run_id": e.task_run_id,
                         "task_id": e.task_id,
                         "level": e.level,
-                        "message": e.message,
+                        "message": _text(e.message),
                         "timestamp": e.timestamp,
                     }
                     for e in entries
@@ -460,6 +465,13 @@ class Store:
         """Takes the lease unless a live runner holds it. Exactly one claimer wins."""
         with self.transaction(now) as tx:
             return tx.claim_execution(execution_id, owner, lease)
+
+    def postpone_execution(self, execution_id: str, until: datetime) -> None:
+        """Moves the next wake-up of an execution the runner failed to advance (back-off)."""
+        with self.transaction(until) as tx:
+            tx.connection.execute(
+                update(ex_t).where(ex_t.c.id == execution_id).values(wake_at=until)
+            )
 
     def extend_lease(self, execution_id: str, owner: str, now: datetime, lease: timedelta) -> None:
         with self.transaction(now) as tx:

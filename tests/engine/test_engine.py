@@ -508,3 +508,49 @@ def test_model_release_needs_both_sign_offs(engine: Engine) -> None:
     engine.resume_execution(one_no.id, {"approved": "false"}, by=BOB)
     done = run_on(engine, one_no.id)
     assert done.state.current == State.FAILED and "release" not in task_states(done)
+
+
+def test_misspelt_decision_is_refused_not_defaulted(engine: Engine) -> None:
+    execution = start(engine, (EXAMPLES / "deploy_approval.yml").read_text())
+    with pytest.raises(InputValidationError) as error:
+        engine.resume_execution(execution.id, {"approvedd": "false"}, by=ADA)
+    assert error.value.by_field() == {
+        "approvedd": "is not an input here (did you mean 'approved'? expected: approved, window, comment)"
+    }
+    assert engine.get_execution(execution.id).state.current == State.PAUSED
+    with pytest.raises(InputValidationError) as error:
+        engine.start_execution("company.platform", "deploy_approval", {"servce": "x"})
+    assert "did you mean 'service'?" in error.value.by_field()["servce"]
+    # Empty stray fields (a form's leftovers) carry no decision and are ignored.
+    engine.resume_execution(execution.id, {"approved": "true", "stray": ""}, by=ADA)
+
+
+def test_secrets_are_masked_when_shown_but_usable_in_expressions(engine: Engine) -> None:
+    source = """id: secret
+namespace: n
+inputs:
+  - id: pw
+    type: SECRET
+tasks:
+  - id: ask
+    type: io.kestra.plugin.core.flow.Pause
+    onResume:
+      - id: otp
+        type: SECRET
+      - id: note
+        type: STRING
+  - id: use
+    type: io.kestra.plugin.core.output.OutputValues
+    values:
+      both: "{{ inputs.pw }}-{{ outputs.ask.onResume.otp }}"
+"""
+    execution = start(engine, source, {"pw": "hunter2"})
+    engine.resume_execution(execution.id, {"otp": "123456", "note": "hi"}, by=ADA)
+    done = run_on(engine, execution.id)
+    shown = done.to_api()
+    assert shown["inputs"] == {"pw": "******"}
+    ask = next(r for r in shown["taskRunList"] if r["taskId"] == "ask")
+    assert ask["outputs"]["onResume"] == {"otp": "******", "note": "hi"}
+    # Expressions see the real values (what a flow does with them is its author's choice).
+    assert done.taskRunList[-1].outputs["values"]["both"] == "hunter2-123456"
+    assert done.inputs == {"pw": "hunter2"}

@@ -124,3 +124,33 @@ def test_webhook_trigger_lookup() -> None:
         "triggers:\n  - id: hook\n    type: io.kestra.plugin.core.trigger.Webhook\n    key: s3cr3t\n"
     )
     assert flow.webhook("s3cr3t") is not None and flow.webhook("nope") is None
+
+
+def test_hostile_documents_are_refused_cheaply() -> None:
+    lines = ["id: x", "namespace: n", "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for level in range(1, 10):
+        lines.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 10) + "]")
+    lines.append("tasks: *a9")
+    assert "aliases are expanded" in problems("\n".join(lines))[0][3]  # "billion laughs"
+    assert "nested" in problems("id: x\nnamespace: n\ntasks: " + "[" * 3000 + "]" * 3000)[0][3]
+    tag = problems("id: x\nnamespace: n\ntasks: !!python/object/apply:os.system ['true']\n")
+    assert "could not determine a constructor" in tag[0][3] and tag[0][1] == 3
+    assert "plain names" in problems("id: x\nnamespace: n\n? [1, 2]\n: v\ntasks: []\n")[0][3]
+    assert "special characters" in problems("id: x\x00\n")[0][3]
+    assert "larger than" in problems("id: x\n" + "#" * 1_000_001)[0][3]
+
+
+def test_aliases_within_limits_still_work() -> None:
+    flow = parse_flow(
+        """id: x
+namespace: n
+variables:
+  common: &common {team: payments}
+  again: *common
+tasks:
+  - id: l
+    type: io.kestra.plugin.core.log.Log
+    message: hi
+"""
+    )
+    assert flow.variables["again"] == {"team": "payments"}

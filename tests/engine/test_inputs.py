@@ -1017,3 +1017,29 @@ class TestVacationSeed:
             "request.start_date": "2024-07-01",
             "slack_webhook_uri": "https://reqres.in/api/slack",
         }
+
+
+def test_unknown_keys_are_rejected_on_request() -> None:
+    definitions = [
+        InputDefinition(id="request.name", type="STRING"),
+        InputDefinition(id="config", type="JSON", required=False),
+    ]
+    nested = {"request": {"name": "Ada"}, "config": {"any": {"shape": 1}}}
+    assert parse_inputs(definitions, nested, reject_unknown=True)["request"] == {"name": "Ada"}
+    with pytest.raises(InputValidationError) as error:
+        parse_inputs(
+            definitions, {"request": {"name": "Ada", "nmae": "x"}, "extra": 1}, reject_unknown=True
+        )
+    assert set(error.value.by_field()) == {"request.nmae", "extra"}
+    assert parse_inputs(definitions, {"request.name": "Ada", "extra": 1}) == {
+        "request": {"name": "Ada"},
+        "config": None,
+    }
+
+
+def test_datetime_out_of_range_is_a_field_error() -> None:
+    with pytest.raises(InputValidationError) as error:
+        parse_inputs(
+            [InputDefinition(id="at", type="DATETIME")], {"at": "9999-12-31T23:59:59-23:59"}
+        )
+    assert "outside the range" in error.value.by_field()["at"]

@@ -133,3 +133,40 @@ def test_lease_is_kept_alive_while_a_slow_task_runs(
         server.shutdown()
         server.server_close()
         engine.close()
+
+
+def test_an_execution_that_cannot_be_advanced_fails_instead_of_spinning(database_url: str) -> None:
+    from sqlalchemy import delete
+
+    from engine.store.models import FlowRow
+
+    engine = Engine(database_url)
+    runner = Runner(engine, poll_interval=0.05)
+    try:
+        engine.deploy_flow((EXAMPLES / "pause_resume.yml").read_text())
+        execution = engine.start_execution("company.team", "pause_resume")
+        with engine.store.writer.begin() as connection:  # the revision it needs is gone
+            connection.execute(delete(FlowRow.__table__))
+        runner.start()
+        failed = wait_for(engine, execution.id, {State.FAILED}, timeout=10)
+        assert failed.state.current == State.FAILED
+        messages = [e.message for e in engine.logs(execution.id)]
+        assert any("could not advance this execution" in m and "not found" in m for m in messages)
+    finally:
+        runner.stop()
+        engine.close()
+
+
+def test_nul_characters_in_logged_text_are_stored(database_url: str) -> None:
+    engine = Engine(database_url)
+    try:
+        engine.deploy_flow(
+            "id: nul\nnamespace: n\ninputs:\n  - id: text\n    type: STRING\ntasks:\n"
+            "  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: '{{ inputs.text }}'\n"
+        )
+        execution = engine.start_execution("n", "nul", {"text": "a\x00b"})
+        done = engine.run_until_blocked(execution.id)
+        assert done.state.current == State.SUCCESS
+        assert [e.message for e in engine.logs(execution.id)] == ["a\ufffdb"]
+    finally:
+        engine.close()
