@@ -15,7 +15,16 @@ syntax and output towards Pebble:
 * ``finalize`` prints values the way Kestra does; filters and functions carry Pebble/Kestra names.
 
 Not supported (Pebble features with no cheap equivalent): the ``..`` range operator, ``#{}``
-string interpolation, ``jq``, localized date styles (``full``/``long``/...), Java method calls.
+string interpolation, ``jq``, localized date styles (``full``/``long``/...), Java method calls;
+nor Jinja's HTML/debug helpers ``lipsum``, ``pprint``, ``urlize`` and ``xmlattr`` (unboundable).
+
+Templates come from flow authors and run inside the engine (sometimes with a database transaction
+open), so a render is bounded: no single value longer than ``_MAX_SEQUENCE`` characters/items is
+built (``*``, ``+``, ``~``, padding and joining filters and str methods, ``format``), the rendered
+text is at most ``_MAX_OUTPUT`` characters, and a per-render budget (shared by nested ``render()``
+calls) counts loop iterations, calls and built items (``_MAX_STEPS``), built characters
+(``_MAX_BUILT``) and wall-clock time (``_MAX_RENDER_SECONDS``, a backstop). The loop counter is
+compiled in: every ``{% for %}`` iterable goes through ``environment.pebble_iterate``.
 """
 
 from __future__ import annotations
@@ -27,19 +36,23 @@ import json
 import math
 import os
 import re
+import types
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, MappingView, Sequence, Sized
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
+from time import monotonic
 from typing import Any, cast
 from urllib.parse import quote_plus, unquote_plus
 from zoneinfo import ZoneInfo
 
+from jinja2 import filters as jinja_filters
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
-from jinja2.environment import Template
+from jinja2.environment import Environment, Template
 from jinja2.exceptions import (
+    FilterArgumentError,
     SecurityError,
     TemplateError,
     TemplateRuntimeError,
@@ -49,16 +62,25 @@ from jinja2.exceptions import (
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 from jinja2.parser import Parser
-from jinja2.runtime import ChainableUndefined, Context, StrictUndefined, Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import missing, pass_context
+from jinja2.runtime import ChainableUndefined, Context, LoopContext, StrictUndefined, Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from jinja2.utils import Namespace, missing, pass_context, pass_environment
+from markupsafe import EscapeFormatter, Markup
 
 from engine.errors import ExpressionError
 
 ENV_PREFIX = "PAUSEBOT_ENV_"
 _FALSY = frozenset({"false", "0", "-0", ""})
-_MAX_SEQUENCE = 1_000_000  # largest str/list a template may build with `*`
-_MAX_POWER_BITS = 100_000  # largest integer `**` may produce (about 30,000 digits)
+# Resource limits: templates are written by flow authors and rendered inside the engine.
+_MAX_SEQUENCE = 1_000_000  # longest str (characters) or list (items) one operation may build
+_MAX_OUTPUT = 10_000_000  # longest rendered text, block or printed JSON value (characters)
+_MAX_STEPS = 1_000_000  # loop iterations + calls + built list items, per render
+_MAX_BUILT = 50_000_000  # characters all operations of one render may build together
+_MAX_RENDER_SECONDS = 5.0  # wall-clock backstop for work no counter sees (slices, `in`, sorts)
+_MAX_POWER_BITS = 100_000  # largest integer `**` or `*` may produce (about 30,000 digits)
+_MAX_DECIMAL_DIGITS = 4_300  # Decimals converted to int (Python's own int/str digit limit)
+_MAX_CACHED_NESTED = 1_000  # longest template built at render time (render()) kept compiled
+_MAX_CACHED_PATTERN = 100  # longest date pattern kept compiled
 _MAX_RENDER_DEPTH = 10  # nested render() calls (guards self-referencing variables)
 _MAX_REPEAT = 10  # re-renders of render(recursive=true)
 
@@ -207,6 +229,13 @@ class _PebbleParser(Parser):
             else:
                 return node
 
+    def parse_for(self) -> nodes.For:
+        # Every loop draws its items through environment.pebble_iterate, which counts them
+        # against the render's step budget (nested loops over range(100000) would never end).
+        node = super().parse_for()
+        node.iter = _tagged(self, _ITERATE, [cast(nodes.Expr, node.iter)], node.iter.lineno)
+        return node
+
     def parse_concat(self) -> nodes.Expr:
         node = super().parse_concat()
         if isinstance(node, nodes.Concat):
@@ -244,6 +273,7 @@ class _PebbleParser(Parser):
 
 
 _CONCAT = "__pebble_concat__"
+_ITERATE = "__pebble_iterate__"
 
 
 def _tagged(parser: Parser, tag: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
@@ -259,7 +289,7 @@ def _tag_of(node: nodes.Call) -> str | None:
     if not isinstance(node.node, nodes.InternalName) or not node.args:
         return None
     tag = node.args[0]
-    if isinstance(tag, nodes.Const) and tag.value in (_COALESCE, _CONCAT):
+    if isinstance(tag, nodes.Const) and tag.value in (_COALESCE, _CONCAT, _ITERATE):
         return cast(str, tag.value)
     return None
 
@@ -277,6 +307,10 @@ class _PebbleCodeGenerator(CodeGenerator):
             self.write(", lambda: ")
             self.visit(right, frame)
             self.write(f", {bool(cast(nodes.Const, flag).value)!r})")
+        elif tag == _ITERATE:
+            self.write("environment.pebble_iterate(")
+            self.visit(node.args[1], frame)
+            self.write(")")
         elif tag == _CONCAT:
             # `~` stringifies like printing does (`'x' ~ true` is "xtrue", not "xTrue").
             self.write("environment.pebble_concat((")
@@ -362,26 +396,81 @@ def to_text(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return _java_double(value)
-    if isinstance(value, (Mapping, list, tuple, set, frozenset)):
-        return to_json(value)
+    if isinstance(value, (Mapping, list, tuple, set, frozenset, MappingView, Namespace)):
+        return to_json(value)  # never str(): Python's repr of aliased containers is unbounded
     if isinstance(value, (datetime, date, time)):
         return _iso(value)
     return str(value)  # an Undefined raises here
 
 
 def to_json(value: Any) -> str:
-    """Compact JSON (no spaces, like Jackson), unicode kept as is."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    """Compact JSON (no spaces, like Jackson), unicode kept as is.
+
+    At most ``_MAX_OUTPUT`` characters: a list holding the same long string a thousand times is
+    small in memory but huge once printed. Values surely below the limit are encoded in one go;
+    others piece by piece, counting."""
+    if _surely_short(value):
+        text = _JSON.encode(value)
+    else:
+        pieces: list[str] = []
+        length = 0
+        for piece in _JSON.iterencode(value):
+            length += len(piece)
+            if length > _MAX_OUTPUT:
+                raise _LimitExceeded(f"the printed value is larger than {_MAX_OUTPUT:,} characters")
+            pieces.append(piece)
+        text = "".join(pieces)
+    _spend().charge(len(text))
+    return text
+
+
+def _surely_short(value: Any) -> bool:
+    """A cheap upper bound of the JSON length of plain JSON types (anything else: False)."""
+    left = _MAX_OUTPUT
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            left -= 6 * len(item) + 2  # control characters are escaped as \u0000
+        elif kind is dict:
+            left -= 2 + 2 * len(item)
+            for key, member in item.items():
+                stack.append(key)
+                stack.append(member)
+        elif kind is list or kind is tuple:
+            left -= 2 + len(item)
+            stack.extend(item)
+        elif kind is int:
+            left -= item.bit_length() // 3 + 2
+        elif kind is float or kind is bool or item is None:
+            left -= 24
+        else:
+            return False  # dates, Decimals, sets, other objects: see _json_default
+        if left < 0:
+            return False
+    return True
 
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, (datetime, date, time)):
         return _iso(value)
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, (set, frozenset)):
-        return list(value)
+        small = value.is_finite() and value.adjusted() <= _MAX_DECIMAL_DIGITS
+        if small and value == value.to_integral_value():
+            return int(value)
+        return float(value)  # int() of 1E+999999 would take seconds
+    if isinstance(value, (set, frozenset, MappingView)):
+        return list(cast(Iterable[Any], value))
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, Namespace):
+        attributes = getattr(value, "_Namespace__attrs", None)
+        return dict(attributes) if isinstance(attributes, dict) else type(value).__name__
     return str(value)  # an Undefined raises here
+
+
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default)
 
 
 def _iso(value: datetime | date | time) -> str:
@@ -414,14 +503,208 @@ def has_expression(text: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+# Resource limits
+# ---------------------------------------------------------------------------------------------
+
+
+class _LimitExceeded(TemplateRuntimeError):
+    """A render went over one of the resource limits; the message names the limit."""
+
+
+_CLOCK_EVERY = 1_000  # steps between two looks at the clock
+
+
+class _Budget:
+    """What one render has spent so far; nested ``render()`` calls share their caller's."""
+
+    __slots__ = ("built", "checkpoint", "deadline", "steps")
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.built = 0
+        self.deadline = monotonic() + _MAX_RENDER_SECONDS
+        self.checkpoint = 0  # the next step count at which check() runs
+
+    def step(self, count: int = 1) -> None:
+        self.steps += count
+        if self.steps >= self.checkpoint:
+            self.check()
+
+    def check(self) -> None:
+        if self.steps > _MAX_STEPS:
+            raise _LimitExceeded(
+                f"template exceeded {_MAX_STEPS:,} loop iterations "
+                "(calls and items of built lists count as iterations)"
+            )
+        if monotonic() > self.deadline:
+            raise _LimitExceeded(
+                f"template took longer than {_MAX_RENDER_SECONDS:g} seconds to render"
+            )
+        self.checkpoint = min(self.steps + _CLOCK_EVERY, _MAX_STEPS + 1)
+
+    def charge(self, characters: int) -> None:
+        self.built += characters
+        if self.built > _MAX_BUILT:
+            raise _LimitExceeded(f"template built more than {_MAX_BUILT:,} characters")
+
+
+_budget: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar(
+    "pausebot_render_budget", default=None
+)
+
+
+def _spend() -> _Budget:
+    """The current render's budget (a throwaway one outside renders)."""
+    return _budget.get() or _Budget()
+
+
+def _counted(iterator: Iterator[Any], budget: _Budget) -> Iterator[Any]:
+    for item in iterator:
+        budget.steps += 1  # budget.step(), inlined: this runs for every loop iteration
+        if budget.steps >= budget.checkpoint:
+            budget.check()
+        yield item
+
+
+_SIZED = (str, bytes, list, tuple, dict, set, frozenset)
+
+
+def _check_length(
+    length: int, what: str, inputs: Iterable[Any] = (), unit: str = "characters"
+) -> None:
+    """Refuse to build more than ``_MAX_SEQUENCE`` characters (or items), unless the result is no
+    longer than one of the inputs: transforming big data is fine, growing it is not."""
+    if length <= _MAX_SEQUENCE:
+        return
+    if length > max((len(value) for value in inputs if isinstance(value, _SIZED)), default=0):
+        raise _LimitExceeded(f"{what}: the result would be larger than {_MAX_SEQUENCE:,} {unit}")
+
+
+def _unit(value: Any) -> str:
+    return "characters" if isinstance(value, (str, bytes)) else "items"
+
+
+def _checked(result: Any, what: str, inputs: Sequence[Any]) -> Any:
+    """Bound and account for a value a filter, method or operator built."""
+    if isinstance(result, (str, bytes)):
+        _check_length(len(result), what, inputs)
+        _spend().charge(len(result))
+    elif isinstance(result, (list, tuple, dict, set, frozenset)):
+        _check_length(len(result), what, inputs, "items")
+        _spend().step(len(result))
+    elif isinstance(result, Iterator):  # lazy filters (map, select, ...): count the items drawn
+        return _counted(result, _spend())
+    return result
+
+
+def _check_method(
+    owner: Any, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, ...]:
+    """Refuse a str/bytes/int method call whose result would be huge, before it is built.
+    Returns the arguments to call with (``join`` gets its items as a list)."""
+    if isinstance(owner, int):
+        length = args[0] if args else kwargs.get("length", 1)
+        if name == "to_bytes" and _is_int(length):
+            _check_length(length, name, unit="bytes")
+        return args
+    size: int | None = None
+    if name in ("center", "ljust", "rjust", "zfill") and args and _is_int(args[0]):
+        size = max(len(owner), args[0])
+    elif name == "expandtabs":
+        tabsize = args[0] if args else kwargs.get("tabsize", 8)
+        if _is_int(tabsize):
+            tab = "\t" if isinstance(owner, str) else b"\t"
+            size = len(owner) + owner.count(tab) * max(tabsize, 0)
+    elif name == "replace" and len(args) >= 2:
+        old, new = args[0], args[1]
+        count = args[2] if len(args) > 2 else kwargs.get("count", -1)
+        if isinstance(old, (str, bytes)) and isinstance(new, (str, bytes)):
+            hits = owner.count(old) if old else len(owner) + 1
+            if _is_int(count) and count >= 0:
+                hits = min(hits, count)
+            size = len(owner) + hits * (len(new) - len(old))
+    elif name == "join" and args:
+        items = list(_counted(iter(args[0]), _spend()))
+        lengths = [len(item) for item in items if isinstance(item, (str, bytes))]
+        size = sum(lengths) + len(owner) * max(len(items) - 1, 0)
+        if size > max(lengths, default=0):
+            _check_length(size, name, (owner,))
+        return (items, *args[1:])
+    elif name == "translate" and args:
+        table = args[0]
+        values: Iterable[Any] = ()
+        if isinstance(table, Mapping):
+            values = table.values()
+        elif isinstance(table, (list, tuple)):
+            values = table
+        longest = max((len(v) for v in values if isinstance(v, (str, bytes))), default=1)
+        size = len(owner) * max(longest, 1)
+    if size is not None:
+        _check_length(size, name, (owner,))
+    return args
+
+
+_DIGITS = re.compile(r"\d+")
+_SCALARS = (str, int, float, Decimal, date, time, type(None), Undefined)
+
+
+def _printable(value: Any) -> Any:
+    """Containers (and other objects) print the Kestra way, never as Python's unbounded repr."""
+    return value if isinstance(value, _SCALARS) else to_text(value)
+
+
+def _check_width(number: str, what: str) -> None:
+    digits = number.lstrip("-")
+    if digits and (len(digits) > 7 or int(digits) > _MAX_SEQUENCE):
+        raise _LimitExceeded(
+            f"{what}: the result would be larger than {_MAX_SEQUENCE:,} characters"
+        )
+
+
+class _BoundedFormatter(SandboxedFormatter):
+    """``str.format`` in templates: widths and the result are bounded, containers print as JSON."""
+
+    def __init__(self, env: Environment, **kwargs: Any) -> None:
+        super().__init__(env, **kwargs)
+        self._length = 0
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        return super().convert_field(_printable(value), conversion)
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        for number in _DIGITS.findall(format_spec):  # widths and precisions
+            _check_width(number, "format")
+        text = super().format_field(_printable(value), format_spec)
+        self._length += len(text)
+        _check_length(self._length, "format", (value,))
+        return text
+
+
+class _BoundedEscapeFormatter(_BoundedFormatter, EscapeFormatter):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
 # The environment
 # ---------------------------------------------------------------------------------------------
 
 
+class _PebbleTemplate(Template):
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        if _budget.get() is not None:  # a nested render() spends its caller's budget
+            return super().render(*args, **kwargs)
+        token = _budget.set(_Budget())
+        try:
+            return super().render(*args, **kwargs)
+        finally:
+            _budget.reset(token)
+
+
 class _PebbleEnvironment(ImmutableSandboxedEnvironment):
     code_generator_class = _PebbleCodeGenerator
+    template_class = _PebbleTemplate
     # Intercepted so they can be bounded (and are never constant-folded at compile time).
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         return _PebbleParser(self, source, name, filename).parse()
@@ -437,13 +720,78 @@ class _PebbleEnvironment(ImmutableSandboxedEnvironment):
             if left.bit_length() * right > _MAX_POWER_BITS:  # 10 ** 10 ** 10 would never end
                 raise SecurityError("the power is too large")
         elif operator == "*":
+            both_int = _is_int(left) and _is_int(right)
+            if both_int and left.bit_length() + right.bit_length() > _MAX_POWER_BITS:
+                raise SecurityError("the product is too large")  # squaring in a loop would blow up
             for sequence, count in ((left, right), (right, left)):
-                repeats = isinstance(sequence, (str, list, tuple)) and _is_int(count)
-                if repeats and len(sequence) * count > _MAX_SEQUENCE:
-                    raise SecurityError("the repeated value would be too large")
+                if isinstance(sequence, (str, list, tuple)) and _is_int(count):
+                    _check_length(len(sequence) * count, "'*'", (sequence,), _unit(sequence))
+        elif operator == "+":
+            if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
+                _check_length(len(left) + len(right), "'+'", (left, right), _unit(left))
         elif operator == "%" and isinstance(left, str):
             raise SecurityError("string formatting with % is not supported")
-        return super().call_binop(context, operator, left, right)
+        result = super().call_binop(context, operator, left, right)
+        if operator in ("*", "+"):
+            return _checked(result, repr(operator), (left, right))
+        return result
+
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        # Every call is a step: macros and blocks can recurse with a fan-out and no loop at all.
+        _spend().step()
+        if isinstance(obj, LoopContext) and args:  # `loop(children)` in a recursive for-loop
+            args = (self.pebble_iterate(args[0]), *args[1:])
+        owner = getattr(obj, "__self__", None)
+        if isinstance(owner, (str, bytes, int)) and isinstance(
+            obj, (types.BuiltinMethodType, types.MethodType)
+        ):
+            args = _check_method(owner, obj.__name__, args, kwargs)
+            result = super().call(context, obj, *args, **kwargs)
+            return _checked(result, obj.__name__, (owner, *args))
+        return super().call(context, obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """``str.format``/``format_map`` with bounded widths and result (see _BoundedFormatter)."""
+        if not isinstance(value, (types.MethodType, types.BuiltinMethodType)):
+            return None
+        owner = value.__self__
+        if value.__name__ not in ("format", "format_map") or not isinstance(owner, str):
+            return None
+        is_map = value.__name__ == "format_map"
+
+        def wrapper(*args: Any, **kwargs: Any) -> str:
+            values: Mapping[str, Any] = kwargs
+            if is_map:
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one argument")
+                values, args = args[0], ()
+            formatter = (
+                _BoundedEscapeFormatter(self, escape=owner.escape)
+                if isinstance(owner, Markup)
+                else _BoundedFormatter(self)
+            )
+            text = type(owner)(formatter.vformat(owner, args, values))
+            return cast(str, _checked(text, "format", (owner,)))
+
+        return functools.update_wrapper(wrapper, value)
+
+    @staticmethod
+    def concat(pieces: Iterable[str]) -> str:  # type: ignore[override]
+        """Joins rendered output (the template, blocks, macro bodies): bounded as it goes."""
+        kept: list[str] = []
+        length = 0
+        for piece in pieces:
+            length += len(piece)
+            if length > _MAX_OUTPUT:
+                raise _LimitExceeded(f"rendered text is larger than {_MAX_OUTPUT:,} characters")
+            kept.append(piece)
+        _spend().charge(length)
+        return "".join(kept)
+
+    @staticmethod
+    def pebble_iterate(iterable: Iterable[Any]) -> Iterator[Any]:
+        """Every ``{% for %}`` iterable: its items are counted against the step budget."""
+        return _counted(iter(iterable), _spend())
 
     @staticmethod
     def pebble_coalesce(
@@ -459,7 +807,11 @@ class _PebbleEnvironment(ImmutableSandboxedEnvironment):
 
     @staticmethod
     def pebble_concat(values: Iterable[Any]) -> str:
-        return "".join(to_text(value) for value in values)
+        texts = [to_text(value) for value in values]
+        _check_length(sum(map(len, texts)), "'~'", texts)
+        text = "".join(texts)
+        _spend().charge(len(text))
+        return text
 
 
 def _is_int(value: Any) -> bool:
@@ -482,8 +834,16 @@ ENVIRONMENT = _PebbleEnvironment(
 
 
 @functools.lru_cache(maxsize=2048)
-def _compile(source: str) -> Template:
+def _compile_cached(source: str) -> Template:
     return ENVIRONMENT.from_string(source)  # the _PebbleOperators extension pre-processes
+
+
+def _compile(source: str) -> Template:
+    # Flow templates are few: cached. Strings a template builds and hands to render() can be
+    # many and long: only short ones are kept, so renders cannot fill the cache with megabytes.
+    if _render_depth.get() and len(source) > _MAX_CACHED_NESTED:
+        return ENVIRONMENT.from_string(source)
+    return _compile_cached(source)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -753,12 +1113,20 @@ def _tokenize_pattern(pattern: str) -> list[str | tuple[str, int]]:
     return tokens
 
 
-@functools.lru_cache(maxsize=256)
 def _compile_pattern(pattern: str) -> tuple[str | Callable[[datetime], str], ...]:
+    if len(pattern) > _MAX_CACHED_PATTERN:  # patterns come from templates: keep the cache small
+        return _compile_pattern_uncached(pattern)
+    return _compile_pattern_cached(pattern)
+
+
+def _compile_pattern_uncached(pattern: str) -> tuple[str | Callable[[datetime], str], ...]:
     return tuple(
         token if isinstance(token, str) else _field(pattern, *token)
         for token in _tokenize_pattern(pattern)
     )
+
+
+_compile_pattern_cached = functools.lru_cache(maxsize=256)(_compile_pattern_uncached)
 
 
 def _padded(get: Callable[[datetime], int], width: int) -> Callable[[datetime], str]:
@@ -943,8 +1311,13 @@ _STRPTIME = {
 }
 
 
-@functools.lru_cache(maxsize=64)
 def _strptime_pattern(pattern: str) -> str:
+    if len(pattern) > _MAX_CACHED_PATTERN:
+        return _strptime_pattern_uncached(pattern)
+    return _strptime_pattern_cached(pattern)
+
+
+def _strptime_pattern_uncached(pattern: str) -> str:
     """``existingFormat``: the common pattern letters, translated to strptime directives."""
     out: list[str] = []
     for token in _tokenize_pattern(pattern):
@@ -963,6 +1336,9 @@ def _strptime_pattern(pattern: str) -> str:
         else:
             raise _FilterError(f"existingFormat {pattern!r}: {letter * count!r} is not supported")
     return "".join(out)
+
+
+_strptime_pattern_cached = functools.lru_cache(maxsize=64)(_strptime_pattern_uncached)
 
 
 _TIME_UNITS = {
@@ -1025,7 +1401,7 @@ def _f_date_add(
     if value is None:
         return None
     try:
-        count = int(amount)
+        count = _as_int(amount, "dateAdd")
     except (TypeError, ValueError):
         raise _FilterError(f"dateAdd: amount must be an integer, got {amount!r}") from None
     if count != amount and not isinstance(amount, str):
@@ -1149,7 +1525,11 @@ def _f_join(value: Any, separator: str = "") -> str | None:
         return None
     if isinstance(_require(value), str):
         return value
-    return to_text(separator).join(to_text(item) for item in value)
+    glue = to_text(separator)
+    texts = [to_text(item) for item in _counted(iter(value), _spend())]
+    length = sum(map(len, texts)) + len(glue) * max(len(texts) - 1, 0)
+    _check_length(length, "join", texts)  # a list of 1000 references to one long string
+    return glue.join(texts)
 
 
 def _f_split(value: Any, delimiter: str, limit: int | None = None) -> list[str] | None:
@@ -1194,10 +1574,34 @@ def _replace_in(value: Any, pairs: list[tuple[str, str]], regexp: bool) -> Any:
     for old, new in pairs:
         if regexp:
             pattern = re.sub(r"\(\?<(?=[A-Za-z])", "(?P<", old)  # Java named groups
-            text = re.sub(pattern, _java_replacement(new), text)
+            text = _regex_replace(text, pattern, _java_replacement(new))
         else:
-            text = text.replace(old, new)
+            text = _replace_text(text, old, new)
     return text
+
+
+def _replace_text(text: str, old: str, new: str, count: int = -1) -> str:
+    hits = text.count(old) if old else len(text) + 1
+    if count >= 0:
+        hits = min(hits, count)
+    _check_length(len(text) + hits * (len(new) - len(old)), "replace", (text,))
+    _spend().charge(len(text))
+    return text.replace(old, new, count)
+
+
+def _regex_replace(text: str, pattern: str, template: str) -> str:
+    """``re.sub``, with the result bounded as it grows (an empty pattern matches everywhere)."""
+    budget, growth = _spend(), 0
+
+    def expand(match: re.Match[str]) -> str:
+        nonlocal growth
+        budget.step()
+        piece = match.expand(template)
+        growth += len(piece) - (match.end() - match.start())
+        _check_length(len(text) + growth, "replace", (text,))
+        return piece
+
+    return re.sub(pattern, expand, text)
 
 
 def _f_replace(value: Any, pairs: Any, *args: Any, regexp: bool = False) -> Any:
@@ -1212,8 +1616,15 @@ def _f_replace(value: Any, pairs: Any, *args: Any, regexp: bool = False) -> Any:
         return _replace_in(value, items, regexp)
     if not args:
         raise _FilterError("replace: expected a map of {'old': 'new'} pairs or two strings")
-    count = int(args[1]) if len(args) > 1 else -1
-    return to_text(value).replace(to_text(pairs), to_text(args[0]), count)
+    count = _as_int(args[1], "replace") if len(args) > 1 else -1
+    return _replace_text(to_text(value), to_text(pairs), to_text(args[0]), count)
+
+
+def _as_int(value: Any, what: str) -> int:
+    # int(Decimal("1E+999999")) takes half a minute; such a number is no count anyway.
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > _MAX_DECIMAL_DIGITS:
+        raise _FilterError(f"{what}: {value} has more than {_MAX_DECIMAL_DIGITS:,} digits")
+    return int(value)
 
 
 def _slugify(text: str) -> str:
@@ -1323,6 +1734,147 @@ def _f_abbreviate(value: Any, length: int) -> str | None:
     return text[:length] if length <= 3 else text[: length - 3] + "..."
 
 
+# Jinja's own filters that pad, repeat or convert: bounded versions.
+
+
+def _f_center(value: Any, width: int = 80) -> str:
+    text = to_text(value)
+    if _is_int(width):
+        _check_length(width, "center", (text,))
+    return text.center(width)
+
+
+def _f_indent(value: Any, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
+    prefix = len(width) if isinstance(width, str) else width if _is_int(width) else 0
+    if prefix > 0:  # every line gets the prefix
+        text = value if isinstance(value, str) else ""
+        lines = len(text.splitlines()) + 1
+        _check_length(len(text) + 1 + lines * prefix, "indent", (text,))
+    return jinja_filters.do_indent(value, width, first, blank)
+
+
+@pass_environment
+def _f_wordwrap(
+    environment: Environment,
+    value: str,
+    width: int = 79,
+    break_long_words: bool = True,
+    wrapstring: str | None = None,
+    break_on_hyphens: bool = True,
+) -> str:
+    separator = environment.newline_sequence if wrapstring is None else wrapstring
+    # Wrapped lines never contain "\n" (paragraphs are split on line breaks first), so wrap
+    # with "\n", count the breaks, and only then insert a long wrapstring.
+    wrapped = jinja_filters.do_wordwrap(
+        environment, value, width, break_long_words, "\n", break_on_hyphens
+    )
+    breaks = wrapped.count("\n")
+    _spend().step(breaks)
+    if separator == "\n":
+        return wrapped
+    _check_length(len(wrapped) + breaks * (len(separator) - 1), "wordwrap", (value,))
+    return wrapped.replace("\n", separator)
+
+
+_PRINTF = re.compile(
+    r"%(?:\((?P<key>[^)]*)\))?(?P<flags>[-#0 +]*)(?P<width>\*|\d*)"
+    r"(?:\.(?P<precision>\*|\d*))?[hlL]?(?P<kind>.?)",
+    re.DOTALL,
+)
+
+
+def _f_format(value: Any, *args: Any, **kwargs: Any) -> str:
+    """printf-style ``'%s, %s!' | format(a, b)`` (Python's ``%``), converted one field at a time
+    so widths and the result stay bounded; lists and maps print as JSON."""
+    if args and kwargs:
+        raise FilterArgumentError("can't handle positional and keyword arguments at the same time")
+    text = to_text(value)
+    markup = isinstance(text, Markup)
+    positional: tuple[Any, ...] = (kwargs,) if kwargs else args  # `text % (kwargs or args)`
+    inputs = (text, *args, *kwargs.values())
+    used, position, length = 0, 0, 0
+    out: list[str] = []
+
+    def take() -> Any:
+        nonlocal used
+        if used >= len(positional):
+            raise TypeError("not enough arguments for format string")
+        used += 1
+        return positional[used - 1]
+
+    def star(number: str | None) -> str | None:
+        if number != "*":
+            return number
+        given = take()
+        if not _is_int(given):
+            raise TypeError("* wanted int")
+        return str(given)
+
+    for match in _PRINTF.finditer(text):
+        key, flags, width, precision, kind = match.group(
+            "key", "flags", "width", "precision", "kind"
+        )
+        if not kind:
+            raise ValueError("incomplete format")
+        literal = text[position : match.start()]
+        out.append(literal)
+        position = match.end()
+        width, precision = star(width), star(precision)
+        for number in (width, precision):
+            _check_width(number or "", "format")
+        spec = f"%{flags}{width}" + (f".{precision}" if precision is not None else "") + kind
+        arguments: tuple[Any, ...] = ()
+        if kind != "%":
+            if key is not None and not kwargs:
+                raise TypeError("format requires a mapping")
+            argument = _printable(kwargs[key] if key is not None else take())
+            if kind in "diouxXc" and isinstance(argument, Decimal):
+                _as_int(argument, "format")  # refuses Decimals too large to convert
+            arguments = (argument,)
+        piece = (Markup(spec) if markup else spec) % arguments
+        out.append(piece)
+        length += len(literal) + len(piece)
+        _check_length(length, "format", inputs)
+    if not kwargs and used < len(args):
+        raise TypeError("not all arguments converted during string formatting")
+    out.append(text[position:])
+    return (Markup("") if markup else "").join(out)
+
+
+def _f_batch(value: Any, linecount: int, fill_with: Any = None) -> Iterator[list[Any]]:
+    if fill_with is not None and _is_int(linecount):  # the last batch is filled up
+        _check_length(linecount, "batch", unit="items")
+    return jinja_filters.do_batch(value, linecount, fill_with)
+
+
+@pass_environment
+def _f_sum(
+    environment: Environment,
+    iterable: Iterable[Any],
+    attribute: str | int | None = None,
+    start: Any = 0,
+) -> Any:
+    if isinstance(start, str):
+        raise TypeError("sum() can't sum strings [use ''.join(seq) instead]")
+    values: Iterator[Any] = iter(iterable)
+    if attribute is not None:
+        values = map(jinja_filters.make_attrgetter(environment, attribute), values)
+    budget, total = _spend(), start
+    for value in values:
+        budget.step()
+        if isinstance(total, (list, tuple)) and isinstance(value, (list, tuple)):
+            _check_length(len(total) + len(value), "sum", unit="items")
+            budget.step(len(total) + len(value))  # every addition copies the list
+        total = total + value
+    return total
+
+
+def _f_int(value: Any, default: int = 0, base: int = 10) -> int:
+    if isinstance(value, Decimal):
+        _as_int(value, "int")
+    return jinja_filters.do_int(value, default, base)
+
+
 def _t_null(value: Any) -> bool:
     return _require(value) is None
 
@@ -1423,8 +1975,20 @@ ENVIRONMENT.filters.update(
         "urldecode": _text_filter(unquote_plus),
         "abbreviate": _f_abbreviate,
         "string": to_text,
+        # Jinja's own, bounded
+        "center": _f_center,
+        "indent": _f_indent,
+        "wordwrap": _f_wordwrap,
+        "format": _f_format,
+        "batch": _f_batch,
+        "sum": _f_sum,
+        "int": _f_int,
     }
 )
+# HTML and debugging helpers Pebble does not have: each can print an aliased container (Python's
+# repr) or repeat an argument without bound, so they are not offered.
+for _name in ("pprint", "urlize", "xmlattr"):
+    del ENVIRONMENT.filters[_name]
 ENVIRONMENT.tests.update({"null": _t_null, "empty": _t_empty})
 ENVIRONMENT.globals.update(
     {
@@ -1436,6 +2000,56 @@ ENVIRONMENT.globals.update(
         "printContext": _fn_print_context,
     }
 )
+del ENVIRONMENT.globals["lipsum"]  # lipsum(10**6) writes a million paragraphs
+
+_UNBUILT = (int, float, bool, type(None), Decimal, date, time)
+# Filters that only pick a value out of their input (no new value is built).
+_SELECTING_FILTERS = frozenset({"attr", "d", "default", "first", "last", "max", "min", "random"})
+# Filters on text: other values are printed the Kestra way first (Python's str() of a list that
+# holds one long string a thousand times is unbounded).
+_TEXT_INPUT_FILTERS = frozenset(
+    {
+        "center",
+        "e",
+        "escape",
+        "forceescape",
+        "format",
+        "indent",
+        "safe",
+        "striptags",
+        "truncate",
+        "wordcount",
+        "wordwrap",
+    }
+)
+
+
+def _guard_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """Every filter: a str/list result larger than the limits is refused (and what it built is
+    charged to the render's budget); a lazy result (map, select, ...) counts the items drawn."""
+    offset = 0 if getattr(function, "jinja_pass_arg", None) is None else 1  # context/env first
+    text_input = name in _TEXT_INPUT_FILTERS
+    selecting = name in _SELECTING_FILTERS
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if text_input and len(args) > offset and not isinstance(args[offset], str):
+            args = (*args[:offset], to_text(args[offset]), *args[offset + 1 :])
+        result = function(*args, **kwargs)
+        if type(result) is str and len(result) <= _MAX_SEQUENCE:  # the common case, made quick
+            _spend().charge(len(result))
+            return result
+        if selecting or isinstance(result, _UNBUILT):
+            return result
+        for argument in args:
+            if result is argument:  # passed through (default, trim of trimmed text, ...)
+                return result
+        return _checked(result, name, (*args[offset:], *kwargs.values()))
+
+    return functools.update_wrapper(guarded, function)
+
+
+for _name, _function in list(ENVIRONMENT.filters.items()):
+    ENVIRONMENT.filters[_name] = _guard_filter(_name, _function)
 
 __all__ = [
     "ENVIRONMENT",

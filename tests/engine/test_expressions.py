@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from engine import expressions
 from engine.errors import ExpressionError
 from engine.expressions import (
     env_variables,
@@ -757,3 +758,287 @@ def test_repeated_renders_use_the_cache(ctx: dict[str, Any]) -> None:
     template = "{{ inputs.count ?? 0 }}-{{ flow.id }}"
     assert [render(template, ctx) for _ in range(3)] == ["3-vacation"] * 3
     assert render(template, {**ctx, "flow": {"id": "other"}}) == "3-other"
+
+
+# --- resource limits -----------------------------------------------------------------------------
+
+TOO_LONG = "the result would be larger than 1,000,000 characters"
+TOO_MANY_STEPS = "template exceeded 1,000,000 loop iterations"
+PRINTED_TOO_LONG = "the printed value is larger than 10,000,000 characters"
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        # padding, filters and str methods
+        ("{{ 'x' | center(10**9) }}", f"center: {TOO_LONG}"),
+        ("{{ 'x'.center(10**9) }}", f"center: {TOO_LONG}"),
+        ("{{ 'x'.ljust(10**9) }}", f"ljust: {TOO_LONG}"),
+        ("{{ 'x'.rjust(10**9, '-') }}", f"rjust: {TOO_LONG}"),
+        ("{{ '1'.zfill(10**9) }}", f"zfill: {TOO_LONG}"),
+        ("{{ ('\\t' * 1000000).expandtabs(1000) }}", f"expandtabs: {TOO_LONG}"),
+        ("{{ 'x' | indent(10**9) }}", f"indent: {TOO_LONG}"),
+        ("{{ ('a\\n' * 400000) | indent(100) }}", f"indent: {TOO_LONG}"),
+        ("{{ ('a ' * 2000) | wordwrap(1, wrapstring='x' * 1000) }}", f"wordwrap: {TOO_LONG}"),
+        ("{{ ('x' * 999999).translate({120: 'yy'}) }}", f"translate: {TOO_LONG}"),
+        ("{{ (1).to_bytes(10**9, 'big') }}", "to_bytes: the result would be larger than 1,000,000"),
+        # formatting
+        ("{{ '{:>1000000000}'.format(1) }}", f"format: {TOO_LONG}"),
+        ("{{ '{:{}}'.format('x', 10**9) }}", f"format: {TOO_LONG}"),
+        ("{{ ('{0}' * 1000).format('x' * 999999) }}", f"format: {TOO_LONG}"),
+        ("{{ '{a}'.format_map({'a': 'x' * 999999}) * 2 }}", f"'*': {TOO_LONG}"),
+        ("{{ '%1000000000s' | format(1) }}", f"format: {TOO_LONG}"),
+        ("{{ '%.1000000000d' | format(1) }}", f"format: {TOO_LONG}"),
+        ("{{ '%*s' | format(10**9, 'x') }}", f"format: {TOO_LONG}"),
+        ("{{ ('%s' * 1000) | format(*(['x' * 999999] * 1000)) }}", f"format: {TOO_LONG}"),
+        # joining and replacing
+        ("{{ (['x' * 999999] * 1000) | join }}", f"join: {TOO_LONG}"),
+        ("{{ ('x' * 999999).join(['a'] * 1000) }}", f"join: {TOO_LONG}"),
+        ("{{ ('x' * 999999).replace('x', 'yy') }}", f"replace: {TOO_LONG}"),
+        ("{{ ('x' * 999999).replace('', 'y') }}", f"replace: {TOO_LONG}"),
+        ("{{ ('x' * 999999) | replace('x', 'yy') }}", f"replace: {TOO_LONG}"),
+        ("{{ ('x' * 999999) | replace({'x': 'yy'}) }}", f"replace: {TOO_LONG}"),
+        ("{{ ('x' * 999999) | replace({'': 'y'}, regexp=true) }}", f"replace: {TOO_LONG}"),
+        # operators, also when doubling a value in a loop
+        ("{{ 'a' * 100000000 }}", f"'*': {TOO_LONG}"),
+        ("{{ [1] * 100000000 }}", "'*': the result would be larger than 1,000,000 items"),
+        ("{{ ('x' * 999999) ~ ('x' * 999999) }}", f"'~': {TOO_LONG}"),
+        ("{{ ('x' * 999999) + ('x' * 999999) }}", f"'+': {TOO_LONG}"),
+        ("{{ inputs.big + inputs.big }}", "'+': the result would be larger than 1,000,000 items"),
+        (
+            (
+                "{% set ns = namespace(s='x') %}{% for i in range(40) %}"
+                "{% set ns.s = ns.s ~ ns.s %}{% endfor %}"
+            ),
+            f"'~': {TOO_LONG}",
+        ),
+        (
+            (
+                "{% set ns = namespace(x=3) %}{% for i in range(40) %}"
+                "{% set ns.x = ns.x * ns.x %}{% endfor %}"
+            ),
+            "the product is too large",
+        ),
+        ("{{ [1] | batch(10**9, 0) | list }}", "batch: the result would be larger than 1,000,000"),
+        ("{{ '1e999999' | number('BIGDECIMAL') | int }}", "int: 1E+999999 has more than 4,300"),
+    ],
+)
+def test_huge_values_are_refused(ctx: dict[str, Any], template: str, message: str) -> None:
+    ctx["inputs"]["big"] = [1] * 600_000
+    assert message in failure(template, ctx).reason
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        # One long string referenced a thousand times is small in memory, huge once printed.
+        "{{ ['x' * 999999] * 1000 }}",
+        "{{ (['x' * 999999] * 1000) | string }}",
+        "{{ (['x' * 999999] * 1000) | e }}",
+        "{{ '%s' | format(['x' * 999999] * 1000) }}",
+        "{{ '{}'.format(['x' * 999999] * 1000) }}",
+        "{{ 'a' ~ (['x' * 999999] * 1000) }}",
+        "{{ dict.fromkeys(range(1000), 'x' * 999999).items() }}",
+        "{{ namespace(a=['x' * 999999] * 1000) }}",
+    ],
+)
+def test_printing_aliased_values_is_bounded(ctx: dict[str, Any], template: str) -> None:
+    assert PRINTED_TOO_LONG in failure(template, ctx).reason
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        (
+            "{% for i in range(20) %}{{ 'x' * 999999 }}{% endfor %}",
+            "rendered text is larger than 10,000,000 characters",
+        ),
+        (
+            "{% set x %}{% for i in range(20) %}{{ 'x' * 999999 }}{% endfor %}{% endset %}",
+            "rendered text is larger than 10,000,000 characters",
+        ),
+        (
+            (
+                "{% macro m() %}{% for i in range(20) %}{{ 'x' * 999999 }}{% endfor %}{% endmacro %}"
+                "{{ m() | length }}"
+            ),
+            "rendered text is larger than 10,000,000 characters",
+        ),
+        (
+            "{% for i in range(100) %}{% set x = ('x' * 999999) ~ 'y' %}{% endfor %}",
+            "template built more than 50,000,000 characters",
+        ),
+    ],
+)
+def test_output_and_built_text_are_bounded(
+    ctx: dict[str, Any], template: str, message: str
+) -> None:
+    assert message in failure(template, ctx).reason
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        "{% for i in range(100000) %}{% for j in range(100000) if false %}{% endfor %}{% endfor %}",
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% else %}{% endfor %}{% endfor %}",
+        "{{ ([range(100000)] * 1000) | map('list') | list | length }}",
+        "{{ ([[1] * 999999] * 1000) | sum(start=[]) | length }}",
+        (
+            "{% set ns = namespace(l=[1]) %}{% for i in range(40) %}"
+            "{% set ns.l = ns.l + ns.l %}{% endfor %}"
+        ),
+    ],
+)
+def test_loops_share_one_step_budget(ctx: dict[str, Any], template: str) -> None:
+    assert TOO_MANY_STEPS in failure(template, ctx).reason
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        # Calls fan out without loops; lazy filters iterate inside one expression.
+        (
+            "{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}"
+            "{{ f(40) }}"
+        ),
+        (
+            "{% for x in [1] recursive %}{% if loop.depth < 3 %}{{ loop(range(100000)) }}{% endif %}"
+            "{% endfor %}"
+        ),
+        (
+            "{% set ns = namespace(d=0) %}{% block b %}{% set ns.d = ns.d + 1 %}"
+            "{% if ns.d < 40 %}{{ self.b() }}{{ self.b() }}{% endif %}{% set ns.d = ns.d - 1 %}"
+            "{% endblock %}"
+        ),
+        "{{ [1] | slice(10**9) | list }}",
+        "{{ range(100000) | map('string') | map('string') | select | list | length }}",
+        "{{ (['a'] * 999999) | join }}",
+        "{{ ('a ' * 50000) | wordwrap(1) | length }}",
+        "{{ ('a' * 50000) | replace({'': '-'}, regexp=true) | length }}",
+    ],
+)
+def test_calls_and_filters_count_as_steps(
+    ctx: dict[str, Any], template: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(expressions, "_MAX_STEPS", 20_000)  # keeps the test quick
+    assert "template exceeded 20,000 loop iterations" in failure(template, ctx).reason
+
+
+def test_nested_renders_share_the_budget(ctx: dict[str, Any]) -> None:
+    loop = "{% for i in range(100) %}{% for j in range(6000) %}{% endfor %}{% endfor %}done"
+    context = {**ctx, "vars": {"loop": loop}}
+    assert render("{{ render(vars.loop) }}", context) == "done"
+    reason = failure("{{ render(vars.loop) }}{{ render(vars.loop) }}", context).reason
+    assert reason.startswith("render('{% for i in range(100) %}")
+    assert TOO_MANY_STEPS in reason
+    assert render("{{ render(vars.loop) }}", context) == "done"  # the next render starts afresh
+
+
+def test_render_time_is_bounded(ctx: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(expressions, "_MAX_RENDER_SECONDS", 0.0)
+    reason = failure("{% for i in range(5000) %}{% endfor %}", ctx).reason
+    assert reason == "template took longer than 0 seconds to render"
+
+
+def test_templates_built_at_render_time_are_not_cached(ctx: dict[str, Any]) -> None:
+    before = expressions._compile_cached.cache_info().currsize
+    template = "{% for i in range(50) %}{{ render('{{ 7 }}' ~ ('.' * 2000) ~ i)[:1] }}{% endfor %}"
+    assert render(template, ctx) == "7" * 50
+    assert expressions._compile_cached.cache_info().currsize <= before + 1
+
+
+@pytest.mark.parametrize(
+    ("template", "fragment"),
+    [
+        ("{{ lipsum(1000000) }}", "'lipsum' is undefined"),
+        ("{{ [1] | pprint }}", "No filter named 'pprint'"),
+        ("{{ 'www.example.com' | urlize }}", "No filter named 'urlize'"),
+        ("{{ {'a': 1} | xmlattr }}", "No filter named 'xmlattr'"),
+    ],
+)
+def test_unbounded_jinja_helpers_are_not_offered(
+    ctx: dict[str, Any], template: str, fragment: str
+) -> None:
+    assert fragment in failure(template, ctx).reason
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{ '%s, %s!' | format('Hello', 'World') }}", "Hello, World!"),
+        ("{{ '%(a)s-%(b)05d' | format(a='x', b=3) }}", "x-00003"),
+        (
+            "{{ '%5.2f%%|%-4s|%*d|%c%r' | format(3.14159, 'ab', 4, 42, 65, 'x') }}",
+            " 3.14%|ab  |  42|A'x'",
+        ),
+        ("{{ '%s' | format([1, 'a']) }}", '[1,"a"]'),
+        ("{{ '{} {name} {:>3}'.format(1, 2, name='x') }}", "1 x   2"),
+        ("{{ '{!r}'.format('b') }} {{ '{a}'.format_map({'a': [1]}) }}", "'b' [1]"),
+        ("{{ 'abc' | center(7) }}|{{ 'x'.ljust(3) }}|{{ '7'.zfill(3) }}", "  abc  |x  |007"),
+        ("{{ 'a\nb' | indent(2) }}|{{ 'a\nb' | indent('> ', first=true) }}", "a\n  b|> a\n> b"),
+        ("{{ 'aaa bbb ccc' | wordwrap(4, wrapstring='<br>') }}", "aaa<br>bbb<br>ccc"),
+        ("{{ 'aaa bbb' | wordwrap(4) }}", "aaa\nbbb"),
+        ("{{ [1, 2, 3, 4, 5] | batch(2, 0) | list }}", "[[1,2],[3,4],[5,0]]"),
+        ("{{ [1, 2, 3] | sum }} {{ [[1], [2]] | sum(start=[]) }}", "6 [1,2]"),
+        ("{{ [{'p': 2}, {'p': 3}] | sum(attribute='p') }}", "5"),
+        ("{{ '42' | int + 1 }} {{ 3.7 | int }}", "43 3"),
+        (
+            "{{ [3, 1, 2] | sort | join(',') }} {{ [1, 2, 3, 4] | select('odd') | list }}",
+            "1,2,3 [1,3]",
+        ),
+        ("{{ range(3) | map('string') | join('-') }}", "0-1-2"),
+        ("{{ 'a-b'.replace('-', '+') }} {{ ','.join(['a', 'b']) }}", "a+b a,b"),
+        ("{{ [1] + [2] }} {{ 'a' + 'b' }} {{ 1 + 2 }} {{ (2 ** 64) * 2 }}", f"[1,2] ab 3 {2**65}"),
+        ("{{ {'a': 1}.items() }} {{ namespace(a=1) }}", '[["a",1]] {"a":1}'),
+        ("{{ 'x<' | e }} {{ [1] | e }} {{ 'a b c' | wordcount }}", "x&lt; [1] 3"),
+        ("{{ 'abcdef' | truncate(5, true, '..', 0) }}", "abc.."),
+    ],
+)
+def test_bounded_filters_and_methods_still_work(template: str, expected: str) -> None:
+    assert render(template, {}) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        (
+            (
+                "{% for x in [1, 2, 3] %}{{ loop.index }}/{{ loop.length }}"
+                "{{ loop.last ? '.' : ',' }}{% endfor %}"
+            ),
+            "1/3,2/3,3/3.",
+        ),
+        (
+            "{% for x in [1, 2, 3] %}{{ loop.revindex }}{{ loop.cycle('a', 'b') }}{% endfor %}",
+            "3a2b1a",
+        ),
+        ("{% for x in [] %}x{% else %}none{% endfor %}", "none"),
+        ("{% for x in [1, 2, 3, 4] if x is even %}{{ x }}{% endfor %}", "24"),
+        ("{% for k, v in {'a': 1, 'b': 2}.items() %}{{ k }}={{ v }};{% endfor %}", "a=1;b=2;"),
+        (
+            (
+                "{% for n in [{'c': [{'c': []}]}] recursive %}[{{ loop.depth }}{{ loop(n.c) }}]"
+                "{% endfor %}"
+            ),
+            "[1[2]]",
+        ),
+        ("{% macro hi(n) %}hi {{ n }}{% endmacro %}{{ hi('bob') }}", "hi bob"),
+        ("{% macro w() %}<{{ caller() }}>{% endmacro %}{% call w() %}in{% endcall %}", "<in>"),
+        ("{% set x %}{% for i in range(3) %}{{ i }}{% endfor %}{% endset %}{{ x }}", "012"),
+        ("{% filter upper %}abc{% endfilter %}", "ABC"),
+        ("{% for i in range(1000) %}{% for j in range(900) %}{% endfor %}{% endfor %}ok", "ok"),
+        ("{{ ('x' * 999999) | length }}", "999999"),
+    ],
+)
+def test_loops_and_blocks_still_work(template: str, expected: str) -> None:
+    assert render(template, {}) == expected
+
+
+def test_big_data_can_still_be_transformed() -> None:
+    # Limits stop templates from growing values, not from reading big outputs.
+    body = "a" * 2_000_000
+    assert render("{{ body | upper | length }}", {"body": body}) == "2000000"
+    assert render("{{ body.replace('a', 'b') | length }}", {"body": body}) == "2000000"
+    assert len(render("{{ body }}", {"body": body})) == 2_000_000
+    assert render("{{ rows | length }}", {"rows": [{"n": i} for i in range(200_000)]}) == "200000"
