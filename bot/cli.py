@@ -68,8 +68,9 @@ def _actor() -> dict[str, Any]:
 
 
 class _State:
-    def __init__(self, database: str | None) -> None:
+    def __init__(self, database: str | None, database_from: str = "PAUSEBOT_DATABASE_URL") -> None:
         self.database = database
+        self.database_from = database_from  # where the URL came from, for error messages
         self._engine: Any = None
 
     @property
@@ -77,6 +78,7 @@ class _State:
         if self._engine is None:
             import os
 
+            from bot.config import database_url_problem
             from engine.engine import Engine
             from engine.executor import Settings
             from engine.store.database import default_database_url
@@ -84,8 +86,12 @@ class _State:
             settings = Settings(
                 public_url=os.environ.get("PAUSEBOT_PUBLIC_URL", "http://localhost:8080")
             )
+            url = self.database or default_database_url()
+            problem = database_url_problem(url, self.database_from)
+            if problem is not None:
+                _fail(problem, EXIT_USAGE)
             with _errors():
-                self._engine = Engine(self.database or default_database_url(), settings=settings)
+                self._engine = Engine(url, settings=settings)
         return self._engine
 
 
@@ -113,7 +119,13 @@ def _parse_pairs(pairs: Sequence[str]) -> dict[str, Any]:
 @click.pass_context
 def cli(ctx: click.Context, database: str | None) -> None:
     """pausebot: human approvals inside automated workflows."""
-    ctx.obj = _State(database)
+    source = ctx.get_parameter_source("database")
+    ctx.obj = _State(
+        database,
+        "--database"
+        if source == click.core.ParameterSource.COMMANDLINE
+        else "PAUSEBOT_DATABASE_URL",
+    )
     import logging
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -455,13 +467,17 @@ def serve(state: _State, host: str, port: int, socket_mode: bool) -> None:
 
     import uvicorn
 
-    from bot.config import ConfigError, load_settings
+    from bot.config import ConfigError, database_url_problem, load_settings
+    from bot.logs import install_access_log_redaction
     from bot.server import StartupError, create_app
 
     try:
         settings = load_settings(**({"database_url": state.database} if state.database else {}))
     except ConfigError as error:
         _fail(str(error), EXIT_USAGE)
+    problem = database_url_problem(settings.resolved_database_url(), state.database_from)
+    if problem is not None:
+        _fail(problem, EXIT_USAGE)
     if socket_mode and (not settings.slack_enabled or settings.slack_app_token is None):
         _fail(
             "--socket-mode needs Slack: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, "
@@ -472,11 +488,16 @@ def serve(state: _State, host: str, port: int, socket_mode: bool) -> None:
         logging.getLogger(name).setLevel(logging.INFO)
     try:
         app = create_app(settings, socket_mode=socket_mode)
-    except StartupError as error:
+    except (StartupError, ConfigError) as error:
         _fail(str(error), EXIT_USAGE)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, timeout_graceful_shutdown=10, log_level="info")
+    # The access log stays on (method, path, status of every request), without the credentials
+    # some paths carry: resume link tokens, webhook keys. create_app installs the filter too;
+    # again here, after uvicorn.Config has configured logging.
+    config = uvicorn.Config(
+        app, host=host, port=port, timeout_graceful_shutdown=10, log_level="info"
     )
+    install_access_log_redaction()
+    server = uvicorn.Server(config)
     # uvicorn re-raises the signal that stopped it once it has shut down cleanly; with Python's
     # default handlers that turns a graceful SIGTERM into status 143 and Ctrl-C into a traceback.
     for handled in (signal.SIGTERM, signal.SIGINT):

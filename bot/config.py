@@ -7,6 +7,7 @@ never appear in logs or reprs.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,17 +36,11 @@ class ConfigError(Exception):
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+class _SlackPresence(BaseSettings):
+    """The settings whose combination is checked (``slack_problems``). They cannot be invalid on
+    their own, so ``load_settings`` can read them even when other settings are invalid."""
 
-    database_url: str | None = Field(default=None, validation_alias="PAUSEBOT_DATABASE_URL")
-    flows_dir: Path | None = Field(default=None, validation_alias="PAUSEBOT_FLOWS_DIR")
-    api_token: SecretStr | None = Field(default=None, validation_alias="PAUSEBOT_API_TOKEN")
-    public_url: str = Field(default="http://localhost:8080", validation_alias="PAUSEBOT_PUBLIC_URL")
-    link_secret: SecretStr | None = Field(default=None, validation_alias="PAUSEBOT_LINK_SECRET")
-    link_ttl: str = Field(default="P7D", validation_alias="PAUSEBOT_LINK_TTL")
-    max_body_bytes: int = Field(default=1_048_576, validation_alias="PAUSEBOT_MAX_BODY_BYTES", gt=0)
-    runner_workers: int = Field(default=4, validation_alias="PAUSEBOT_RUNNER_WORKERS", ge=1, le=64)
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(
@@ -55,6 +50,42 @@ class Settings(BaseSettings):
     slack_channel: str | None = Field(
         default=None, validation_alias=AliasChoices("PAUSEBOT_SLACK_CHANNEL", "SLACK_CHANNEL")
     )
+
+
+def slack_problems(settings: _SlackPresence) -> list[str]:
+    """Slack settings that make no sense together (half a configuration)."""
+    given = {
+        "SLACK_BOT_TOKEN": settings.slack_bot_token,
+        "SLACK_SIGNING_SECRET": settings.slack_signing_secret,
+    }
+    present = [name for name, value in given.items() if value is not None]
+    problems = []
+    if present and len(present) != len(given):
+        missing = [name for name in given if name not in present]
+        problems.append(
+            f"Slack is half configured: {', '.join(present)} set but {', '.join(missing)} missing"
+        )
+    if settings.slack_app_token is not None and not present:
+        problems.append(
+            "SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are missing"
+        )
+    if present and not settings.slack_channel:
+        problems.append(
+            "Slack is configured but PAUSEBOT_SLACK_CHANNEL (the default channel) is missing"
+        )
+    return problems
+
+
+class Settings(_SlackPresence):
+    database_url: str | None = Field(default=None, validation_alias="PAUSEBOT_DATABASE_URL")
+    flows_dir: Path | None = Field(default=None, validation_alias="PAUSEBOT_FLOWS_DIR")
+    api_token: SecretStr | None = Field(default=None, validation_alias="PAUSEBOT_API_TOKEN")
+    public_url: str = Field(default="http://localhost:8080", validation_alias="PAUSEBOT_PUBLIC_URL")
+    link_secret: SecretStr | None = Field(default=None, validation_alias="PAUSEBOT_LINK_SECRET")
+    link_ttl: str = Field(default="P7D", validation_alias="PAUSEBOT_LINK_TTL")
+    max_body_bytes: int = Field(default=1_048_576, validation_alias="PAUSEBOT_MAX_BODY_BYTES", gt=0)
+    runner_workers: int = Field(default=4, validation_alias="PAUSEBOT_RUNNER_WORKERS", ge=1, le=64)
+
     slack_api_url: str = Field(default=SLACK_API_DEFAULT, validation_alias="SLACK_API_URL")
     # Forbid approving an execution you started yourself (four-eyes principle).
     slack_forbid_self_approval: bool = Field(
@@ -97,24 +128,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:
-        given = {
-            "SLACK_BOT_TOKEN": self.slack_bot_token,
-            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
-        }
-        present = [name for name, value in given.items() if value is not None]
-        if present and len(present) != len(given):
-            missing = [name for name in given if name not in present]
-            raise ValueError(
-                f"Slack is half configured: {', '.join(present)} set but {', '.join(missing)} missing"
-            )
-        if self.slack_app_token is not None and not present:
-            raise ValueError(
-                "SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are missing"
-            )
-        if present and not self.slack_channel:
-            raise ValueError(
-                "Slack is configured but PAUSEBOT_SLACK_CHANNEL (the default channel) is missing"
-            )
+        # Runs only once every field is valid; load_settings lists these problems either way.
+        problems = slack_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -137,18 +154,48 @@ class Settings(BaseSettings):
         return default if default.is_dir() else None
 
 
+def database_url_problem(url: str, name: str = "PAUSEBOT_DATABASE_URL") -> str | None:
+    """Why ``url`` cannot be used, as one line that never shows its password; None when it can
+    be, as far as can be told without connecting (unparsable, unknown database or driver)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import ArgumentError
+
+    from engine.store.database import normalise_url
+
+    try:
+        create_engine(normalise_url(url)).dispose()  # loads the dialect and driver; no connection
+    except (ArgumentError, ValueError, ImportError) as error:
+        detail = str(error)
+        found = re.match(r"[^:/?#]+://[^:@/?#]*:([^@/?#]*)@", url)
+        if found and found.group(1) and found.group(1) in detail:
+            # The library quoted a part of the URL that holds its password: say less.
+            detail = "check the host and port, and percent-encode the password"
+        if isinstance(error, ImportError):
+            return f"invalid {name}: its database driver is not installed ({detail})"
+        if isinstance(error, ArgumentError):
+            return f"invalid {name}: {detail}"
+        return f"invalid {name}: it cannot be parsed ({detail})"
+    return None
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Reads the environment; raises ``ConfigError`` listing every problem at once."""
+    """Reads the environment; raises ``ConfigError`` listing every problem at once: each invalid
+    setting, and the settings that make no sense together (which pydantic checks only once every
+    field is valid, so they are checked here again)."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         problems = []
         for item in error.errors(include_url=False):
             where = item.get("loc") or ()
+            if not where:
+                continue  # the cross-field check: listed below, one problem per line
             message = str(item["msg"]).removeprefix("Value error, ")
             problems.append(
                 f"{where[0]}: {message}"
-                if where and "PAUSEBOT" not in message and "SLACK" not in message
+                if "PAUSEBOT" not in message and "SLACK" not in message
                 else message
             )
-        raise ConfigError(problems) from None
+    given = {k: v for k, v in overrides.items() if k in _SlackPresence.model_fields}
+    problems.extend(slack_problems(_SlackPresence(**given)))  # type: ignore[arg-type]
+    raise ConfigError(problems)

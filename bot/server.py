@@ -35,7 +35,8 @@ from bot.api import api_router
 from bot.api.bodies import BodySizeLimit
 from bot.api.errors import install_error_handlers
 from bot.api.links import make_link_signer, pause_links_hook
-from bot.config import Settings, load_settings
+from bot.config import Settings, database_url_problem, load_settings
+from bot.logs import install_access_log_redaction
 from bot.metrics import Metrics
 from bot.slack import build_slack
 from bot.ui.routes import router as ui_router
@@ -70,6 +71,9 @@ def _safe_url(url: str) -> str:
 def open_engine(settings: Settings) -> Engine:
     """The engine on ``PAUSEBOT_DATABASE_URL``, migrations applied."""
     url = settings.resolved_database_url()
+    problem = database_url_problem(url)
+    if problem is not None:
+        raise StartupError(problem)
     try:
         return Engine(url, settings=EngineSettings(public_url=settings.public_url))
     except SQLAlchemyError as error:
@@ -131,6 +135,7 @@ def create_app(
     """The service. Pass ``engine`` to run on one you built (a test's manual clock); its public
     URL is set from ``settings`` and it is left open on shutdown. Raises ``StartupError``."""
     settings = settings if settings is not None else load_settings()
+    install_access_log_redaction()  # however the app is served: `pausebot serve`, uvicorn, tests
     owns_engine = engine is None
     if engine is None:
         engine = open_engine(settings)

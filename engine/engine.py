@@ -32,6 +32,7 @@ from engine.errors import (
     InputValidationError,
     PausebotError,
     TaskFailure,
+    TaskRunNotFound,
 )
 from engine.executor import (
     Settings,
@@ -353,10 +354,7 @@ class Engine:
         if task_run_id is not None:
             run = execution.task_run(task_run_id)
             if run is None:
-                raise ConflictError(
-                    f"Execution '{execution.id}' has no task run '{task_run_id}'.",
-                    execution_id=execution.id,
-                )
+                raise TaskRunNotFound(execution.id, task_run_id)
             if run.state.current != State.PAUSED:
                 raise self._decided(execution, run)
             return run

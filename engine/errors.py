@@ -6,7 +6,8 @@ exit codes in ``bot/cli``). Messages are written for the person who will read th
     ├── FlowValidationError        invalid flow YAML; ``problems`` carry path, line and column
     ├── NotFoundError              unknown flow or execution (HTTP 404)
     │   ├── FlowNotFound
-    │   └── ExecutionNotFound
+    │   ├── ExecutionNotFound
+    │   └── TaskRunNotFound        a task run id that is not part of the execution
     ├── InputValidationError       invalid input or onResume values; one ``FieldError`` per field (422)
     ├── ConflictError              the execution is not in a state that allows this (409)
     │   └── AlreadyDecided         someone else resumed/killed the pause first: says who and when
@@ -73,6 +74,12 @@ class ExecutionNotFound(NotFoundError):
     def __init__(self, execution_id: str) -> None:
         self.execution_id = execution_id
         super().__init__(f"Execution '{execution_id}' not found.")
+
+
+class TaskRunNotFound(NotFoundError):
+    def __init__(self, execution_id: str, task_run_id: str) -> None:
+        self.execution_id, self.task_run_id = execution_id, task_run_id
+        super().__init__(f"Execution '{execution_id}' has no task run '{task_run_id}'.")
 
 
 @dataclass(frozen=True)
@@ -168,4 +175,5 @@ __all__ = [
     "PausebotError",
     "Problem",
     "TaskFailure",
+    "TaskRunNotFound",
 ]

@@ -7,6 +7,7 @@ default tenant) by ``bot.server``.
     flows.py       /flows
     executions.py  /executions (start, read, search, resume, bulk resume, pause, kill), /logs
     webhooks.py    /executions/webhook/... (the Webhook trigger; its key is the credential)
+    params.py      identifiers and filter text from paths and queries (no control characters)
     links.py       signed resume links: the secret, ``pause.*`` in expressions, resume_with_link
 """
 
@@ -16,12 +17,14 @@ from fastapi import APIRouter, Depends
 
 from bot.api import executions, flows, webhooks
 from bot.api.auth import require_token
+from bot.api.params import check_path_ids
 
 
 def api_router() -> APIRouter:
     router = APIRouter()
-    router.include_router(webhooks.router)  # before the token: the key is the credential
-    authenticated = APIRouter(dependencies=[Depends(require_token)])
+    # Before the token: the key is the credential.
+    router.include_router(webhooks.router, dependencies=[Depends(check_path_ids)])
+    authenticated = APIRouter(dependencies=[Depends(require_token), Depends(check_path_ids)])
     authenticated.include_router(flows.router)
     authenticated.include_router(executions.router)
     router.include_router(authenticated)

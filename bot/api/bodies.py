@@ -2,12 +2,15 @@
 
 Input values (flow inputs, onResume values) come as multipart form data (Kestra's format, what
 ``curl -F approved=true`` sends), a URL-encoded form, or a JSON object. Anything else is a 415
-that says what to send; malformed JSON is a 400 that says where it broke.
+that says what to send; malformed JSON (or JSON pausebot cannot hold, see ``load_json``) is
+a 400 that says where it broke.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -104,15 +107,88 @@ def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-def parse_json(raw: bytes) -> Any:
+MAX_JSON_DEPTH = 64  # arrays and objects inside each other; real payloads stay far below
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class JsonBodyError(ValueError):
+    """Why a JSON body is refused, as a sentence for the client. ``syntax``: it is not JSON at
+    all (rather than JSON that pausebot cannot hold)."""
+
+    def __init__(self, message: str, *, syntax: bool = False) -> None:
+        super().__init__(message)
+        self.syntax = syntax
+
+
+def load_json(raw: bytes | str) -> Any:
+    """Parses a JSON body that the rest of pausebot can hold: strict JSON in UTF-8 (no NaN or
+    Infinity, which PostgreSQL refuses to store), at most ``MAX_JSON_DEPTH`` levels deep (deeper
+    documents cannot be stored or rendered, and very deep ones exhaust the parser's recursion),
+    without unpaired surrogates (``"\\ud800"``, which no database or encoder accepts).
+
+    Raises ``JsonBodyError``: every request JSON goes through here, so none can reach the
+    database or a template and fail there as a 500."""
     try:
-        return json.loads(raw)
+        data = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
     except UnicodeDecodeError:
-        raise HTTPException(400, "Malformed JSON: the body is not UTF-8.") from None
+        raise JsonBodyError("Malformed JSON: the body is not UTF-8.", syntax=True) from None
     except json.JSONDecodeError as error:
-        raise HTTPException(
-            400, f"Malformed JSON: {error.msg} at line {error.lineno}, column {error.colno}."
+        raise JsonBodyError(
+            f"Malformed JSON: {error.msg} at line {error.lineno}, column {error.colno}.",
+            syntax=True,
         ) from None
+    except RecursionError:
+        raise JsonBodyError(_too_deep()) from None
+    except JsonBodyError as error:  # NaN, Infinity, 1e400
+        raise JsonBodyError(f"Malformed JSON: {error}") from None
+    except ValueError:  # Python refuses integers of more than 4300 digits
+        raise JsonBodyError("Malformed JSON: a number has too many digits.") from None
+    check_json(data)
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise JsonBodyError(f"{name} is not a valid JSON number.")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise JsonBodyError(f"the number {text[:40]} is too large.")
+    return number
+
+
+def _too_deep() -> str:
+    return f"The JSON body is nested too deeply: at most {MAX_JSON_DEPTH} levels are accepted."
+
+
+def check_json(data: Any) -> None:
+    """The depth and text checks of ``load_json`` on a parsed document (without recursion)."""
+    pending: list[tuple[Any, int]] = [(data, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise JsonBodyError(_too_deep())
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    raise JsonBodyError(_surrogate())
+                pending.append((item, depth + 1))
+        elif isinstance(value, str) and _SURROGATE.search(value):
+            raise JsonBodyError(_surrogate())
+
+
+def _surrogate() -> str:
+    return "Malformed JSON: a string holds an unpaired surrogate escape (such as \\ud800)."
+
+
+def parse_json(raw: bytes) -> Any:
+    """``load_json`` for a route: a refused body is a 400 that says why."""
+    try:
+        return load_json(raw)
+    except JsonBodyError as error:
+        raise HTTPException(400, str(error)) from None
 
 
 async def read_values(request: Request, *, what: str = "input values") -> dict[str, Any]:

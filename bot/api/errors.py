@@ -15,10 +15,12 @@ Bodies are shaped like Kestra's (Micronaut ``JsonError``) so Kestra clients show
     other PausebotError           400
     LinkError                     403 (tampered) / 410 (expired)
     request validation (FastAPI)  422    _embedded.errors[] with path such as "query.size"
+    a value the database refuses  400    (SQLAlchemy DataError: NUL in text, a number out of range)
     database unreachable          503
 
 Nothing a client sends should reach the last-resort 500 handler; it exists so that a bug answers
-in the same JSON shape (and is logged with its traceback) instead of a bare text page.
+in the same JSON shape (and is logged with its traceback) instead of a bare text page. Logged
+paths are redacted (``bot.logs``): a resume link or webhook key in a log would be a credential.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.links import LinkError
+from bot.logs import redact_path
 from engine.errors import (
     AlreadyDecided,
     ConflictError,
@@ -132,12 +135,50 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 
 async def _database_error(request: Request, error: Exception) -> Response:
-    log.error("database unavailable while serving %s: %s", request.url.path, error)
+    assert isinstance(error, OperationalError)
+    log.error(
+        "database unavailable while serving %s: %s",
+        redact_path(request.url.path),
+        database_reason(error),
+    )
     return error_response(request, 503, "The database is unavailable; try again shortly.")
 
 
+def database_reason(error: StatementError) -> str:
+    """The driver's one-line reason, without the statement and its parameters (which may hold
+    secret input values) that ``str(error)`` appends."""
+    lines = str(error.orig if error.orig is not None else error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def refused_value(error: Exception) -> bool:
+    """Whether a database error is about a value of the request rather than a bug: a
+    ``DataError`` (PostgreSQL: NUL in text, integer out of range, invalid JSON), or a value
+    that could not even be converted for the driver."""
+    if isinstance(error, DataError):
+        return True
+    return (
+        isinstance(error, StatementError)
+        and not isinstance(error, DBAPIError)
+        and isinstance(error.orig, ValueError | TypeError | OverflowError)
+    )
+
+
+async def _statement_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StatementError)
+    if not refused_value(error):
+        raise error  # a bug: the last-resort handler answers 500 and logs the traceback
+    reason = database_reason(error)
+    log.warning(
+        "the database refused a value while serving %s: %s", redact_path(request.url.path), reason
+    )
+    return error_response(request, 400, f"The database refused a value of this request: {reason}")
+
+
 async def _unexpected(request: Request, error: Exception) -> Response:
-    log.exception("unexpected error while serving %s", request.url.path, exc_info=error)
+    log.exception(
+        "unexpected error while serving %s", redact_path(request.url.path), exc_info=error
+    )
     return error_response(request, 500, f"Internal server error: {type(error).__name__}")
 
 
@@ -147,4 +188,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_error)
+    app.add_exception_handler(StatementError, _statement_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -19,7 +19,9 @@ from starlette.concurrency import run_in_threadpool
 from bot.api.auth import Actor
 from bot.api.bodies import media_type, parse_json, read_values
 from bot.api.deps import EngineDep
+from bot.api.params import check_filter_text, has_control
 from engine.engine import BulkOutcome, Engine
+from engine.errors import ExecutionNotFound, NotFoundError
 from engine.flows import Flow
 from engine.inputs import InputDefinition
 from engine.model import Execution
@@ -30,6 +32,9 @@ from engine.tasks.pause import PauseTask
 router = APIRouter(tags=["executions"])
 
 BULK_MAX = 1000
+# Bounds that keep LIMIT/OFFSET inside what every database accepts (a 64-bit OFFSET overflows).
+MAX_PAGE = 1_000_000
+MAX_PAGE_SIZE = 500
 _FORM_BODY: dict[str, Any] = {
     "requestBody": {
         "required": False,
@@ -67,6 +72,9 @@ def _filter(
     flow_id: Annotated[str | None, Query(alias="flowId")] = None,
     q: Annotated[str | None, Query(description="Text in the id, namespace or flow id.")] = None,
 ) -> ExecutionFilter:
+    check_filter_text("namespace", namespace)
+    check_filter_text("flowId", flow_id)
+    check_filter_text("q", q)
     return ExecutionFilter(namespace or None, flow_id or None, q or None)
 
 
@@ -94,6 +102,10 @@ def _labels(values: list[str]) -> dict[str, str]:
         key = key.strip()
         if not sep or not key:
             raise HTTPException(422, f"Invalid label {item!r}: labels are given as key:value.")
+        if has_control(item):
+            raise HTTPException(
+                422, f"Invalid label {item!r}: control characters (such as NUL) are not allowed."
+            )
         if key.startswith("system.") and key != "system.correlationId":
             raise HTTPException(422, f"Label {key!r} is reserved for the system.")
         labels[key] = value
@@ -107,8 +119,8 @@ def _labels(values: list[str]) -> dict[str, str]:
 def search_executions(
     engine: EngineDep,
     where: Annotated[ExecutionFilter, Depends(_filter_with_state)],
-    page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=500)] = 25,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
 ) -> dict[str, Any]:
     found, total = engine.search_executions(
         states=where.states,
@@ -143,8 +155,19 @@ async def resume_by_ids(request: Request, engine: EngineDep, actor: Actor) -> di
         raise HTTPException(422, 'The body must be a JSON array of execution ids: ["id1", "id2"].')
     if len(ids) > BULK_MAX:
         raise HTTPException(422, f"At most {BULK_MAX} ids per request, got {len(ids)}.")
-    outcome = await run_in_threadpool(partial(engine.resume_many, ids, by=actor, via="bulk"))
-    return _bulk_answer(outcome)
+    return _bulk_answer(await run_in_threadpool(partial(resume_ids, engine, ids, by=actor)))
+
+
+def resume_ids(engine: Engine, ids: list[str], *, by: dict[str, Any]) -> BulkOutcome:
+    """``engine.resume_many``, except that an id with a control character is refused as unknown
+    without asking the database (PostgreSQL would fail the whole batch on a NUL)."""
+    unknown = {i: str(ExecutionNotFound(i)) for i in ids if has_control(i)}
+    outcome = engine.resume_many([i for i in ids if i not in unknown], by=by, via="bulk")
+    if not unknown:
+        return outcome
+    order = {i: n for n, i in enumerate(ids)}
+    refused = sorted({**outcome.refused, **unknown}.items(), key=lambda item: order[item[0]])
+    return BulkOutcome(outcome.resumed, dict(refused))
 
 
 @router.post("/executions/resume/by-query", summary="Resume every paused execution matching")
@@ -237,8 +260,14 @@ async def resume_execution(
     ] = None,
 ) -> Response:
     """204 when resumed; 409 if it is not paused (saying who decided and when); 422 with one
-    error per invalid field; 404 for an unknown id."""
+    error per invalid field; 404 for an unknown id or task run."""
     values = await read_values(request, what="onResume values")
+    if task_run_id is not None:
+        # The engine answers a conflict for a task run it cannot find; for the client it is an
+        # unknown id like any other. Task runs are never removed, so checking first is safe.
+        execution = await run_in_threadpool(engine.get_execution, execution_id)
+        if execution.task_run(task_run_id) is None:
+            raise NotFoundError(f"Execution '{execution_id}' has no task run '{task_run_id}'.")
     await run_in_threadpool(
         partial(
             engine.resume_execution,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from starlette.concurrency import run_in_threadpool
 
@@ -14,6 +14,8 @@ from bot.api.deps import EngineDep
 from engine.engine import DeployedFlow
 
 router = APIRouter(tags=["flows"])
+
+MAX_REVISION = 2_147_483_647  # revisions are 32-bit integers in the database
 
 _YAML_BODY: dict[str, Any] = {
     "requestBody": {
@@ -67,7 +69,10 @@ async def update_flow(
 
 @router.get("/flows/{namespace}/{flow_id}", summary="Get a flow (latest revision)")
 def get_flow(
-    namespace: str, flow_id: str, engine: EngineDep, revision: int | None = None
+    namespace: str,
+    flow_id: str,
+    engine: EngineDep,
+    revision: Annotated[int | None, Query(ge=1, le=MAX_REVISION)] = None,
 ) -> dict[str, Any]:
     return flow_json(engine.get_flow(namespace, flow_id, revision))
 

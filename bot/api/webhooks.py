@@ -9,13 +9,13 @@ not reveal which flows exist. The request becomes the execution's ``trigger``: `
 from __future__ import annotations
 
 import hmac
-import json
 from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from bot.api.bodies import JsonBodyError, load_json
 from bot.api.deps import EngineDep
 from bot.api.executions import execution_json
 from engine.errors import FlowNotFound
@@ -42,14 +42,19 @@ def _matching_trigger(flow: Flow, key: str) -> Trigger | None:
 
 
 def _body(raw: bytes) -> Any:
+    """The parsed JSON array or object; else the text. JSON pausebot cannot hold (nested too
+    deeply, NaN, unpaired surrogates) is a 400, not text that looks like a document."""
     if not raw:
         return None
     text = raw.decode("utf-8", errors="replace")
-    try:
-        parsed = json.loads(text)
-    except ValueError:
+    if not text.lstrip().startswith(("{", "[")):
         return text
-    return parsed if isinstance(parsed, dict | list) else text
+    try:
+        return load_json(text)
+    except JsonBodyError as error:
+        if error.syntax:
+            return text
+        raise HTTPException(400, str(error)) from None
 
 
 def _multi(items: list[tuple[str, str]]) -> dict[str, list[str]]:

@@ -9,16 +9,24 @@ Every Web API call (Bolt's per-request clients, the notifier, Socket Mode's
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from slack_bolt import BoltResponse
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.middleware.async_middleware_error_handler import (
+    AsyncDefaultMiddlewareErrorHandler,
+)
 from slack_bolt.request.async_internals import build_async_context
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -27,6 +35,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.api.bodies import JsonBodyError, check_json
 from bot.config import Settings
 from bot.slack.authorization import Directory, Gatekeeper
 from bot.slack.blocks import (
@@ -96,7 +105,9 @@ class SlackBot:
             poll_interval=notifier_poll_interval,
         )
         self._register()
-        self.handler = _SlashCommandSafeHandler(self.app)
+        self.handler = _SlashCommandSafeHandler(
+            self.app, settings.slack_signing_secret.get_secret_value()
+        )
         self.router = APIRouter()
         self.router.add_api_route(
             EVENTS_PATH, self._events, methods=["POST"], include_in_schema=False
@@ -151,6 +162,9 @@ class SlackBot:
         app.view(REASON_CALLBACK)(self.decider.submit_reason)
         app.command(SLASH_COMMAND)(self._paused_command)
         app.event("app_home_opened")(self._home_opened)
+        # Not app.error(): Bolt builds a custom handler's arguments from the payload, and fails
+        # again on the very payloads this handler is for.
+        app._async_middleware_error_handler = _RoutingErrors(app.logger)
 
     async def _approve_clicked(
         self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any
@@ -198,6 +212,34 @@ async def _ack_only(ack: Any) -> None:
     await ack()
 
 
+class _RoutingErrors(AsyncDefaultMiddlewareErrorHandler):
+    """Errors raised while Bolt routes a request (its middleware and listener matchers; our
+    listeners' errors go to the listener error handler). A signed payload of an unexpected shape
+    (``"actions": 5`` where Slack sends a list of objects) makes Bolt's matchers fail with one
+    of these: that is a 400, not the 500 Bolt answers by default. Anything else: Bolt's default.
+    """
+
+    async def handle(
+        self, error: Exception, request: AsyncBoltRequest, response: BoltResponse | None
+    ) -> None:
+        if response is None or not isinstance(
+            error, TypeError | KeyError | AttributeError | ValueError
+        ):
+            await super().handle(error, request, response)
+            return
+        log.warning(
+            "Slack: refused a signed request whose payload has an unexpected shape (%s: %s)",
+            type(error).__name__,
+            error,
+        )
+        refused = BoltResponse(status=400, body={"error": "malformed request payload"})
+        response.status, response.body, response.headers = (
+            refused.status,
+            refused.body,
+            refused.headers,
+        )
+
+
 def _starts_with(prefix: str) -> Any:
     import re
 
@@ -205,13 +247,23 @@ def _starts_with(prefix: str) -> Any:
 
 
 class _SlashCommandSafeHandler(AsyncSlackRequestHandler):
-    """Bolt's handler, plus a fix for a slash command whose text contains "payload".
+    """Bolt's handler, plus two fixes.
 
     Bolt's body parser takes any form body containing the substring ``payload`` for an
     interactivity payload and, finding no ``payload`` field, yields ``{}`` (then answers 404).
     We re-parse such a body as the plain form it is; the raw body, which the signature is
     checked against, is untouched.
+
+    Bolt parses the body before it checks the signature, and fails with an exception (a 500)
+    on a body that is not UTF-8, a ``payload=`` that is not JSON, JSON that is not an object, or
+    JSON nested too deeply. Such a body is answered 401 like any unsigned request when its
+    signature is wrong, else 400. A timestamp header that is not a number (which slack_sdk's
+    verifier fails on) is a 401 too.
     """
+
+    def __init__(self, app: AsyncApp, signing_secret: str) -> None:
+        super().__init__(app)
+        self.signing_secret = signing_secret.encode()
 
     async def handle(
         self, req: Request, addition_context_properties: dict[str, Any] | None = None
@@ -219,9 +271,56 @@ class _SlashCommandSafeHandler(AsyncSlackRequestHandler):
         if req.method != "POST":
             return await super().handle(req, addition_context_properties)
         body = await req.body()
-        request = to_async_bolt_request(req, body, addition_context_properties)
+        if not _is_integer(req.headers.get("x-slack-request-timestamp", "0")):
+            # slack_sdk's verifier would fail with a ValueError (a 500) instead of refusing it.
+            return JSONResponse({"error": "invalid request"}, status_code=401)
+        try:
+            request = to_async_bolt_request(req, body, addition_context_properties)
+            if not isinstance(request.body, dict):
+                raise TypeError("not an object")
+            check_json(request.body)
+        except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as error:
+            if not self._signed(req, body):
+                return JSONResponse({"error": "invalid request"}, status_code=401)
+            why = _malformed(error)
+            log.warning("Slack: refused a signed request: %s", why)
+            return JSONResponse({"error": why}, status_code=400)
         _repair_slash_command(request)
         return to_starlette_response(await self.app.async_dispatch(request))
+
+    def _signed(self, req: Request, body: bytes) -> bool:
+        """Slack's v0 signature over the raw bytes (slack_sdk's verifier needs UTF-8 text)."""
+        timestamp = req.headers.get("x-slack-request-timestamp", "")
+        signature = req.headers.get("x-slack-signature", "")
+        try:
+            if abs(time.time() - int(timestamp)) > 5 * 60:
+                return False
+        except ValueError:
+            return False
+        base = b"v0:" + timestamp.encode() + b":" + body
+        expected = "v0=" + hmac.new(self.signing_secret, base, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected.encode(), signature.encode())
+
+
+def _is_integer(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _malformed(error: Exception) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return "malformed request body: it is not UTF-8"
+    if isinstance(error, json.JSONDecodeError):
+        return "malformed request body: it (or its payload field) is not valid JSON"
+    if isinstance(error, JsonBodyError):
+        return f"malformed request body: {error}"
+    if isinstance(error, RecursionError):
+        return "malformed request body: the JSON is nested too deeply"
+    # Bolt reading fields of a body (or payload) that is a JSON array, string or number.
+    return "malformed request body: expected a JSON object"
 
 
 def _repair_slash_command(request: AsyncBoltRequest) -> None:

@@ -9,7 +9,6 @@ one is Forbidden (403).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from bot.api.bodies import JsonBodyError, load_json
 from bot.api.links import read_link, resume_with_link
 from bot.links import LinkError, ResumeLink
 from bot.ui.fields import build_fields, read_form, to_values
@@ -119,14 +119,19 @@ def _form_page(
     )
 
 
-@router.get("/resume/{token}", include_in_schema=False)
+@router.api_route("/resume/{token}", methods=["GET", "HEAD"], include_in_schema=False)
 def link_page(request: Request, token: str) -> Response:
-    """Shows the form. Never decides anything: link scanners and chat unfurlers open links."""
+    """Shows the form. Never decides anything: link scanners and chat unfurlers open links
+    (some with HEAD, which gets the GET's status and headers without the page)."""
     view = _open_link(request, token)
     if not isinstance(view, _LinkView):
         title, text, status, decision = view
-        return message(title, text, status=status, decision=decision)
-    return _form_page(token, view)
+        shown = message(title, text, status=status, decision=decision)
+    else:
+        shown = _form_page(token, view)
+    if request.method == "HEAD":
+        return Response(status_code=shown.status_code, headers=dict(shown.headers))
+    return shown
 
 
 @router.post(
@@ -159,10 +164,11 @@ async def link_decide(request: Request, token: str) -> Response:
 
 
 async def _link_decide_json(request: Request, token: str) -> Response:
+    raw = await request.body()
     try:
-        body = json.loads(await request.body() or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return JSONResponse({"message": "The request body is not valid JSON."}, status_code=400)
+        body = load_json(raw) if raw.strip() else {}
+    except JsonBodyError as error:
+        return JSONResponse({"message": str(error)}, status_code=400)
     if not isinstance(body, dict):
         return JSONResponse(
             {"message": "The request body must be a JSON object of onResume values."},

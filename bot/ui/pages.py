@@ -3,15 +3,18 @@ value is text to show, never markup), the security headers every page carries, a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy.exc import StatementError
 from starlette.concurrency import run_in_threadpool
 
+from bot.api.errors import database_reason, refused_value
 from bot.ui.views import actor_name, display_value, flat_items, format_time, pretty_json
 from engine.engine import Engine
 
@@ -53,6 +56,28 @@ def page(template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
 
 def message(title: str, text: str, *, status: int, **context: Any) -> HTMLResponse:
     return page("message.html", status=status, title=title, text=text, **context)
+
+
+class PageRoute(APIRoute):
+    """The UI's routes: a value the database refuses (PostgreSQL's ``DataError``, such as NUL in
+    text) is a 400 page, whether or not the app maps errors (``bot.api.errors``) itself."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except StatementError as error:
+                if not refused_value(error):
+                    raise
+                return message(
+                    "Invalid request",
+                    f"The database refused a value of this request: {database_reason(error)}",
+                    status=400,
+                )
+
+        return handle
 
 
 def see_other(url: str) -> RedirectResponse:

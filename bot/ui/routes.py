@@ -23,20 +23,23 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.datastructures import FormData
 
+from bot.api.executions import resume_ids
+from bot.api.params import has_control
 from bot.ui import link_pages
 from bot.ui.fields import FormField, build_fields, read_form, to_values
-from bot.ui.pages import engine_of, in_threadpool, message, page, see_other
+from bot.ui.pages import PageRoute, engine_of, in_threadpool, message, page, see_other
 from bot.ui.session import COOKIE_NAME, SESSION_TTL, Session, SessionKeys, clean_name
 from bot.ui.views import can_kill, can_pause, decision_of, is_active, last_change, task_tree
 from engine.engine import Engine
-from engine.errors import InputValidationError, NotFoundError, PausebotError
+from engine.errors import ExecutionNotFound, InputValidationError, NotFoundError, PausebotError
 from engine.inputs import InputDefinition
 from engine.model import Execution, TaskRun
 from engine.states import State
 from engine.tasks.pause import PauseTask
 
 router = APIRouter()  # what the app includes: the UI's pages and the link pages
-_ui = APIRouter(include_in_schema=False)  # HTML for people, not part of the API's OpenAPI
+# HTML for people, not part of the API's OpenAPI.
+_ui = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 _STATIC = Path(__file__).parent / "static"
 _STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
@@ -275,6 +278,14 @@ def executions_page(request: Request) -> Response:
     if not isinstance(visitor, _Visitor):
         return visitor
     filters = _Filters.of(request.query_params)
+    if any(has_control(text) for text in (filters.namespace, filters.flow, filters.q)):
+        return message(
+            "Invalid filter",
+            "Filters cannot contain control characters (such as NUL).",
+            status=400,
+            user=visitor.session.name,
+            csrf=visitor.csrf,
+        )
     engine = engine_of(request)
     executions, total = engine.search_executions(
         states=[filters.state] if filters.state else [],
@@ -321,9 +332,7 @@ async def bulk_resume(request: Request) -> Response:
         return _redirect_with(
             request, visitor, back, ("error", "Select at least one paused execution to resume.")
         )
-    outcome = await in_threadpool(
-        engine_of(request).resume_many, ids, by=visitor.session.actor, via="bulk"
-    )
+    outcome = await in_threadpool(resume_ids, engine_of(request), ids, by=visitor.session.actor)
     messages: list[tuple[str, str]] = []
     if outcome.resumed:
         count = len(outcome.resumed)
@@ -346,7 +355,7 @@ def execution_short(request: Request, execution_id: str) -> Response:
     if not isinstance(visitor, _Visitor):
         return visitor
     try:
-        execution = engine_of(request).get_execution(execution_id)
+        execution = _get_execution(request, execution_id)
     except NotFoundError as error:
         return _not_found(visitor, str(error))
     return see_other(_execution_path(execution))
@@ -358,7 +367,7 @@ def execution_page(request: Request, namespace: str, flow_id: str, execution_id:
     if not isinstance(visitor, _Visitor):
         return visitor
     try:
-        execution = engine_of(request).get_execution(execution_id)
+        execution = _get_execution(request, execution_id)
     except NotFoundError as error:
         return _not_found(visitor, str(error))
     if (execution.namespace, execution.flowId) != (namespace, flow_id):
@@ -439,6 +448,14 @@ def _execution_view(
     )
 
 
+def _get_execution(request: Request, execution_id: str) -> Execution:
+    """The execution of a page's path; an id with a control character names none (and would
+    make PostgreSQL fail rather than find nothing)."""
+    if has_control(execution_id):
+        raise ExecutionNotFound(execution_id)
+    return engine_of(request).get_execution(execution_id)
+
+
 def _not_found(visitor: _Visitor, text: str) -> HTMLResponse:
     return message("Not found", text, status=404, user=visitor.session.name, csrf=visitor.csrf)
 
@@ -451,7 +468,7 @@ async def _execution_for_action(
         return checked
     visitor, form = checked
     try:
-        execution = await in_threadpool(engine_of(request).get_execution, execution_id)
+        execution = await in_threadpool(_get_execution, request, execution_id)
     except NotFoundError as error:
         return _not_found(visitor, str(error))
     return visitor, form, execution

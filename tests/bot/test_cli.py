@@ -115,3 +115,20 @@ def test_bad_database_url_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "database" in result.stderr.lower()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://u:hunter2@[::1", "postgresql://u:hunter2@db:port/x", "mysql://u:hunter2@h/db"],
+)
+def test_an_unusable_database_url_is_one_line_without_the_password(url: str) -> None:
+    env = {**os.environ, "PAUSEBOT_DATABASE_URL": url}
+    for args in (["executions", "list"], ["--database", url, "logs", "x"]):
+        result = subprocess.run(
+            [*PAUSEBOT, *args], text=True, capture_output=True, env=env, timeout=60
+        )
+        assert result.returncode == 2, result.stderr
+        where = "--database" if args[0] == "--database" else "PAUSEBOT_DATABASE_URL"
+        assert result.stderr.startswith(f"error: invalid {where}: "), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "hunter2" not in result.stderr and "Traceback" not in result.stderr

@@ -200,7 +200,7 @@ def test_resume_picks_one_of_parallel_pauses_by_task_run_id(api: Api) -> None:
     again = api.post(path, params={"taskRunId": runs["fairness_review"]})
     assert again.status_code == 409 and again.json()["via"] == "api"
     unknown = api.post(path, params={"taskRunId": "nope"})
-    assert unknown.status_code == 409 and "no task run 'nope'" in unknown.json()["message"]
+    assert unknown.status_code == 404 and "no task run 'nope'" in unknown.json()["message"]
 
     still = api.wait(execution["id"], "PAUSED")
     assert api.paused_run(still)["taskId"] == "quality_review"

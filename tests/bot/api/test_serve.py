@@ -43,8 +43,9 @@ class Served:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
+        stream = self.process.stderr or self.process.stdout  # stdout: with stderr merged into it
+        assert stream is not None
+        for line in stream:
             self.lines.put(line)
 
     def wait_for(self, pattern: str, timeout: float = 20.0) -> re.Match[str]:
@@ -71,15 +72,18 @@ class Served:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
+def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Served]:
+    """``pausebot serve``'s stderr; with ``@pytest.mark.parametrize("served", ["all"],
+    indirect=True)``, its stdout too (uvicorn's access log)."""
     env = environment(tmp_path, PAUSEBOT_MAX_BODY_BYTES="1000")
     shutil.copy(EXAMPLES / "pause_resume.yml", tmp_path / "flows")
     shutil.copy(HERE / "flows" / "webhook.yaml", tmp_path / "flows")
+    everything = getattr(request, "param", None) == "all"
     process = subprocess.Popen(
         [*PAUSEBOT, "serve", "--port", "0"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE if everything else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if everything else subprocess.PIPE,
         text=True,
     )
     try:
@@ -160,3 +164,60 @@ def test_socket_mode_needs_slack(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--socket-mode needs Slack" in result.stderr and "SLACK_APP_TOKEN" in result.stderr
+
+
+@pytest.mark.parametrize("served", ["all"], indirect=True)
+def test_the_access_log_never_shows_links_or_webhook_keys(served: Served) -> None:
+    port = served.wait_for(r"Uvicorn running on http://127\.0\.0\.1:(\d+)").group(1)
+    secret_token = "eyJsecret-link-token.c2lnbmF0dXJl"
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        assert client.get(f"/resume/{secret_token}").status_code == 403
+        assert client.head(f"/resume/{secret_token}").status_code == 403
+        assert client.post(f"/resume/{secret_token}?x=1", json={}).status_code == 403
+        for prefix in ("/api/v1", "/api/v1/main"):
+            hooked = client.post(f"{prefix}/executions/webhook/tests.api/webhook/s3cr3t-key")
+            assert hooked.status_code == 200, hooked.text
+        client.get("/healthz?token=hunter2&x=1")
+        bulk = client.post(
+            "/api/v1/executions/resume/by-ids", json=[], headers={"Authorization": "Bearer x"}
+        )
+        assert bulk.status_code == 401
+    served.wait_for(r"POST /api/v1/executions/resume/by-ids HTTP/1.1\" 401")
+    served.process.send_signal(signal.SIGTERM)
+    assert served.process.wait(timeout=10) == 0
+    output = served.rest()
+    assert '"GET /resume/*** HTTP/1.1" 403' in output
+    assert '"HEAD /resume/*** HTTP/1.1" 403' in output
+    assert '"POST /resume/***?x=1 HTTP/1.1" 403' in output
+    assert '"POST /api/v1/executions/webhook/tests.api/webhook/*** HTTP/1.1" 200' in output
+    assert '"POST /api/v1/main/executions/webhook/tests.api/webhook/*** HTTP/1.1" 200' in output
+    assert '"GET /healthz?token=***&x=1 HTTP/1.1" 200' in output
+    for secret in ("secret-link-token", "c2lnbmF0dXJl", "s3cr3t-key", "hunter2"):
+        assert secret not in output, output
+
+
+def test_an_unparsable_database_url_is_one_line_without_the_password(tmp_path: Path) -> None:
+    for url in ("postgresql://u:hunter2@[::1", "postgresql://u:hunter2@db:port/x", "nope://x"):
+        env = {**environment(tmp_path), "PAUSEBOT_DATABASE_URL": url}
+        result = subprocess.run(
+            [*PAUSEBOT, "serve", "--port", "0"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("error: invalid PAUSEBOT_DATABASE_URL: "), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_configuration_problem_is_listed_together(tmp_path: Path) -> None:
+    env = environment(
+        tmp_path, PAUSEBOT_PUBLIC_URL="ftp://example", SLACK_BOT_TOKEN="xoxb-only-half"
+    )
+    result = subprocess.run(
+        [*PAUSEBOT, "serve", "--port", "0"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "PAUSEBOT_PUBLIC_URL must start with http:// or https://" in result.stderr
+    assert "Slack is half configured: SLACK_BOT_TOKEN set but SLACK_SIGNING_SECRET missing" in (
+        result.stderr
+    )
+    assert "xoxb-only-half" not in result.stderr and "Traceback" not in result.stderr

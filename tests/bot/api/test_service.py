@@ -4,17 +4,20 @@ OpenAPI, the Kestra 1.x tenant path, the body size limit and the JSON error shap
 from __future__ import annotations
 
 import logging
+import logging.config
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from api_support import HERE, Api, form, settings_for
+import uvicorn.config
+from api_support import HERE, Api, TestClient, form, settings_for
 from pydantic import SecretStr
 from support import EXAMPLES
 
 from bot.api.links import link_secret
-from bot.config import Settings
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import RedactCredentials, redact_path
 from bot.server import StartupError, create_app
 from engine.clock import ManualClock
 from engine.engine import Engine
@@ -229,3 +232,102 @@ def test_the_flows_of_these_tests_are_valid() -> None:
     assert paths
     for path in paths:
         parse_flow(path.read_text(), str(path))
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/resume/eyJhbGc.c2ln", "/resume/***"),
+        ("/resume/eyJhbGc.c2ln?x=1", "/resume/***?x=1"),
+        ("/api/v1/executions/webhook/ns/flow/s3cr3t", "/api/v1/executions/webhook/ns/flow/***"),
+        (
+            "/api/v1/main/executions/webhook/ns/flow/s3cr3t?a=b",
+            "/api/v1/main/executions/webhook/ns/flow/***?a=b",
+        ),
+        ("/healthz?token=abc&x=1", "/healthz?token=***&x=1"),
+        ("/ui/login?x=1&Token=abc", "/ui/login?x=1&Token=***"),
+        ("/api/v1/executions/resume/by-ids", "/api/v1/executions/resume/by-ids"),
+        ("/api/v1/executions/abc/resume?taskRunId=x", "/api/v1/executions/abc/resume?taskRunId=x"),
+        ("/ui/executions/abc/resume", "/ui/executions/abc/resume"),
+    ],
+)
+def test_logged_paths_are_redacted(path: str, logged: str) -> None:
+    assert redact_path(path) == logged
+
+
+@pytest.fixture
+def uvicorn_loggers() -> Iterator[None]:
+    """Puts uvicorn's loggers back as they were after a test configured them like uvicorn."""
+    names = ("uvicorn", "uvicorn.error", "uvicorn.access")
+    saved = {
+        name: (lg.handlers[:], lg.filters[:], lg.level, lg.propagate)
+        for name in names
+        for lg in [logging.getLogger(name)]
+    }
+    yield
+    for name, (handlers, filters, level, propagate) in saved.items():
+        lg = logging.getLogger(name)
+        lg.handlers[:], lg.filters[:] = handlers, filters
+        lg.setLevel(level)
+        lg.propagate = propagate
+
+
+def test_the_access_log_filter_redacts_uvicorn_records(
+    make_api: Callable[..., Api],
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+    uvicorn_loggers: None,
+) -> None:
+    make_api(sqlite_url)  # create_app installs the filter
+    access = logging.getLogger("uvicorn.access")
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)  # as uvicorn.Config does
+    assert [type(f) for f in access.filters].count(RedactCredentials) == 1
+    make_api(sqlite_url)
+    assert [type(f) for f in access.filters].count(RedactCredentials) == 1  # installed once
+    access.handlers[:] = [caplog.handler]  # uvicorn's config stops propagation to the root
+    access.info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/resume/eyJsecret.sig", "1.1", 200
+    )
+    assert caplog.records[-1].getMessage() == '127.0.0.1:5000 - "GET /resume/*** HTTP/1.1" 200'
+    assert "eyJsecret" not in caplog.text
+
+
+def test_a_500_logs_the_path_redacted(
+    api: Api, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(api.engine, "get_flow", broken)
+    client = TestClient(api.app, raise_server_exceptions=False)
+    response = client.post("/api/v1/executions/webhook/ns/flow/s3cr3t-key")
+    assert response.status_code == 500
+    assert "/api/v1/executions/webhook/ns/flow/***" in caplog.text
+    assert "s3cr3t-key" not in caplog.text
+
+
+def test_configuration_problems_are_listed_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PAUSEBOT_SLACK_CHANNEL", "SLACK_CHANNEL", "PAUSEBOT_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError) as error:
+        load_settings(
+            public_url="ftp://x", link_ttl="soon", slack_bot_token="xoxb-1", slack_app_token="x"
+        )
+    assert error.value.problems == [
+        "PAUSEBOT_PUBLIC_URL must start with http:// or https://",
+        "PAUSEBOT_LINK_TTL must be a positive ISO-8601 duration such as P7D, got 'soon'",
+        "Slack is half configured: SLACK_BOT_TOKEN set but SLACK_SIGNING_SECRET missing",
+        "Slack is configured but PAUSEBOT_SLACK_CHANNEL (the default channel) is missing",
+    ]
+    with pytest.raises(ConfigError) as only_slack:
+        load_settings(slack_app_token="xapp-1")
+    assert only_slack.value.problems == [
+        "SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are missing"
+    ]
+
+
+def test_an_unparsable_database_url_stops_the_start(tmp_path: Path) -> None:
+    with pytest.raises(StartupError) as error:
+        create_app(settings_for("postgresql://u:hunter2@[::1", tmp_path))
+    assert str(error.value).startswith("invalid PAUSEBOT_DATABASE_URL: it cannot be parsed")
+    assert "hunter2" not in str(error.value)

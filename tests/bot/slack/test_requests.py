@@ -3,12 +3,16 @@ pitfall), the App Home tab."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
+import pytest
+from httpx import Response
 from slack_harness import (
     SIGNING_SECRET,
     SlackHarness,
@@ -181,3 +185,80 @@ def test_home_tab_lists_what_waits_for_the_viewer_and_refreshes(slack: SlackHarn
     refreshed = slack.fake.wait_for("views.publish", 2)[1].params["view"]
     assert mine.id not in json.dumps(refreshed)
     assert "Nothing is waiting for you" in text_of(refreshed["blocks"])
+
+
+# -- malformed bodies ----------------------------------------------------------------------------
+
+
+def _signed_post(slack: SlackHarness, body: bytes, content_type: str, **headers: str) -> Response:
+    stamp = headers.pop("timestamp", str(int(time.time())))
+    digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256)
+    return slack.client.post(
+        "/slack/events",
+        content=body,
+        headers={
+            "content-type": content_type,
+            "x-slack-request-timestamp": stamp,
+            "x-slack-signature": headers.pop("signature", "v0=" + digest.hexdigest()),
+        },
+    )
+
+
+FORM = "application/x-www-form-urlencoded"
+MALFORMED = [
+    pytest.param(b"payload=\xff\xfe", FORM, "not UTF-8", id="not-utf8"),
+    pytest.param(b"\xff{}", "application/json", "not UTF-8", id="not-utf8-json"),
+    pytest.param(b"payload=not+json", FORM, "not valid JSON", id="payload-not-json"),
+    pytest.param(b"payload=%5B1%2C2%5D", FORM, "expected a JSON object", id="payload-list"),
+    pytest.param(b"[1, 2]", "application/json", "expected a JSON object", id="json-list"),
+    pytest.param(b'"text"', "application/json", "expected a JSON object", id="json-string"),
+    pytest.param(b"[" * 5000, "application/json", "nested too deeply", id="deep-list"),
+    pytest.param(b'{"a":' + b"[" * 5000, "application/json", "nested too deeply", id="deep"),
+    pytest.param(
+        b'{"a":' + b"[" * 200 + b"]" * 200 + b"}", "application/json", "nested too deeply", id="200"
+    ),
+    pytest.param(
+        b"payload=" + quote(b"[" * 5000).encode(), FORM, "nested too deeply", id="deep-payload"
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "why"), MALFORMED)
+def test_a_signed_malformed_body_is_400(
+    slack: SlackHarness, body: bytes, content_type: str, why: str
+) -> None:
+    response = _signed_post(slack, body, content_type)
+    assert response.status_code == 400, response.text
+    assert why in response.json()["error"]
+
+
+@pytest.mark.parametrize(("body", "content_type", "why"), MALFORMED)
+def test_an_unsigned_malformed_body_is_401(
+    slack: SlackHarness, body: bytes, content_type: str, why: str
+) -> None:
+    wrong = _signed_post(slack, body, content_type, signature="v0=" + "0" * 64)
+    assert wrong.status_code == 401 and wrong.json() == {"error": "invalid request"}
+    stale = _signed_post(slack, body, content_type, timestamp=str(int(time.time()) - 600))
+    assert stale.status_code == 401
+    not_a_time = _signed_post(slack, body, content_type, timestamp="soon")
+    assert not_a_time.status_code == 401
+
+
+def test_a_timestamp_that_is_not_a_number_is_401(slack: SlackHarness) -> None:
+    body = json.dumps({"type": "url_verification", "challenge": "c-1", "token": "x"})
+    response = slack.post(body, "application/json", timestamp="soon")  # type: ignore[arg-type]
+    assert response.status_code == 401
+
+
+def test_a_signed_payload_of_an_unexpected_shape_is_400(slack: SlackHarness) -> None:
+    """Bolt's routing reads fields of the payload and fails on a number where Slack sends an
+    object; only Slack (or whoever has the signing secret) can send one."""
+    for payload in (
+        {"type": "block_actions", "user": "U1", "actions": 5},
+        {"type": "block_actions", "user": {"id": "U1"}, "actions": [5]},
+        {"type": "view_submission", "view": {"callback_id": "x"}},
+        {"type": "view_submission", "view": "x"},
+    ):
+        response = slack.interact(payload)
+        assert response.status_code == 400, (payload, response.text)
+        assert response.json() == {"error": "malformed request payload"}

@@ -145,6 +145,18 @@ def ui(app: FastAPI, ui_engine: Engine, shared_standin: StandIn) -> Iterator[UI]
 
 
 @pytest.fixture
+def ui_any(database_url: str, clock: ManualClock, shared_standin: StandIn) -> Iterator[UI]:
+    """The UI on SQLite and on PostgreSQL, for input PostgreSQL refuses (NUL in text) where
+    SQLite finds nothing."""
+    engine = Engine(database_url, clock=clock, http_timeout=5.0)
+    try:
+        with TestClient(make_app(engine), follow_redirects=False) as client:
+            yield UI(engine, client, shared_standin.url)
+    finally:
+        engine.close()
+
+
+@pytest.fixture
 def client_with_token(ui_engine: Engine) -> Iterator[Callable[[str | None], TestClient]]:
     """A client of an app on the same engine with another (or no) API token."""
     with ExitStack() as stack:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+import pytest
 from markupsafe import escape
+from sqlalchemy.exc import DataError
 
 from engine.states import State
 
@@ -350,3 +352,60 @@ def test_pages_carry_security_headers_and_static_files_are_served(ui: UI) -> Non
     assert ui.client.get("/ui/static/ui.js").headers["content-type"].startswith("text/javascript")
     for bad in ("nope.css", "..%2Froutes.py", ".hidden.css", "base.html"):
         assert ui.client.get(f"/ui/static/{bad}").status_code == 404, bad
+
+
+# -- input no browser sends -----------------------------------------------------------------
+
+
+def test_ids_and_filters_with_control_characters(ui_any: UI) -> None:
+    ui = ui_any
+    execution = ui.paused()
+    ui.login()
+    page = ui.page(execution)
+    for path in ("/ui/executions/a%00b", "/ui/executions/a.b/c/a%00b", "/ui/executions/a%01b"):
+        response = ui.client.get(path)
+        assert response.status_code == 404, (path, response.text)
+        assert "Execution &#39;a" in response.text and "not found." in response.text
+    for action in ("resume", "pause", "kill"):
+        response = ui.client.post(f"/ui/executions/a%00b/{action}", data={"_csrf": ui.csrf(page)})
+        assert response.status_code == 404, (action, response.text)
+    for query in ("q=a%00b", "namespace=a%00b", "flow=a%00b"):
+        response = ui.client.get(f"/ui/executions?state=&{query}")
+        assert response.status_code == 400, (query, response.text)
+        assert "Filters cannot contain control characters" in response.text
+    bulk = ui.client.post(
+        "/ui/executions/bulk-resume",
+        data={"_csrf": ui.csrf(page), "_back": "/ui/executions", "ids": ["a\x00b", execution.id]},
+    )
+    assert bulk.status_code == 303
+    after = ui.client.get(bulk.headers["location"]).text
+    assert "Resumed 1 execution with their default values." in after
+    assert "Execution &#39;a" in after and "not found." in after
+    assert ui.engine.get_execution(execution.id).state.current != State.PAUSED
+
+
+def test_page_numbers_past_the_end_show_an_empty_list(ui_any: UI) -> None:
+    ui_any.login()
+    for page in ("9223372036854775807", "9" * 5000, "-3", "x"):
+        response = ui_any.client.get(f"/ui/executions?state=&page={page}")
+        assert response.status_code == 200, (page[:30], response.text)
+
+
+def test_a_value_the_database_refuses_is_a_400_page(
+    ui: UI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Refused(Exception):
+        def __str__(self) -> str:
+            return "A string literal cannot contain NUL (0x00) characters.\nLINE 1: secret"
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise DataError("SELECT 1 WHERE x = %(x)s", {"x": "hunter2"}, Refused())
+
+    ui.login()
+    monkeypatch.setattr(ui.engine, "search_executions", refuse)
+    response = ui.client.get("/ui/executions")
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert "The database refused a value of this request" in response.text
+    assert "cannot contain NUL" in response.text
+    assert "hunter2" not in response.text and "secret" not in response.text

@@ -187,3 +187,19 @@ def test_a_link_to_a_deleted_execution_or_task_run_is_404(ui: UI) -> None:
     assert ui.client.post(f"/resume/{gone}", json={}).status_code == 404
     wrong_run = signer.mint(execution.id, "nope", "approve", now=now)
     assert ui.client.get(f"/resume/{wrong_run}").status_code == 404
+
+
+def test_head_answers_like_get_without_a_page_and_decides_nothing(ui: UI) -> None:
+    execution = ui.paused("vacation_approval_process.yml", **{"request.name": "Rick"})
+    token = ui.link(execution, "approve")
+    shown = ui.client.get(f"/resume/{token}")
+    for _ in range(3):  # link scanners
+        response = ui.client.head(f"/resume/{token}")
+        assert response.status_code == 200 and response.content == b""
+        assert response.headers["content-type"] == shown.headers["content-type"]
+        assert response.headers["referrer-policy"] == "no-referrer"
+    assert ui.engine.get_execution(execution.id).state.current == State.PAUSED
+    assert ui.client.head("/resume/garbage").status_code == 403
+    decided = ui.client.post(f"/resume/{token}", json={})
+    assert decided.status_code == 200, decided.text
+    assert ui.client.head(f"/resume/{token}").status_code == 410
