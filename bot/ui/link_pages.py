@@ -109,9 +109,9 @@ def _form_page(
         token=token,
         action=action,
         kills=kills,
-        execution=view.execution,
+        execution=view.execution.masked(),
         run=view.run,
-        inputs=view.execution.inputs,
+        inputs=view.execution.masked().inputs,
         fields=fields,
         errors=errors or {},
         name=name,
@@ -226,6 +226,7 @@ async def _link_decide_form(request: Request, token: str) -> Response:
     except (LinkError, PausebotError) as error:
         status, why, _decided = _link_failure(error)
         return message("Not decided", why, status=status)
+    execution = execution.masked()
     run = execution.task_run(view.run.id)
     decision = decision_of(execution, run) if run else None
     return page(

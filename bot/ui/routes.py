@@ -422,6 +422,7 @@ def _execution_view(
 ) -> Response:
     engine = engine_of(request)
     forms = _pause_forms(engine, execution, retry=retry)
+    execution = execution.masked()  # what people see: SECRET values hidden
     decisions = {
         run.id: decision_of(execution, run)
         for run in execution.taskRunList

@@ -409,3 +409,21 @@ def test_a_value_the_database_refuses_is_a_400_page(
     assert "The database refused a value of this request" in response.text
     assert "cannot contain NUL" in response.text
     assert "hunter2" not in response.text and "secret" not in response.text
+
+
+def test_secret_values_are_masked_on_the_execution_page(ui) -> None:  # type: ignore[no-untyped-def]
+    engine = ui.engine
+    engine.deploy_flow(
+        "id: secret\nnamespace: n\ninputs:\n  - id: pw\n    type: SECRET\ntasks:\n"
+        "  - id: ask\n    type: io.kestra.plugin.core.flow.Pause\n    onResume:\n"
+        "      - id: otp\n        type: SECRET\n"
+    )
+    execution = engine.start_execution("n", "secret", {"pw": "hunter2"})
+    engine.run_until_blocked(execution.id)
+    engine.resume_execution(execution.id, {"otp": "987654"})
+    engine.run_until_blocked(execution.id)
+    ui.login()
+    page = ui.client.get(f"/ui/executions/n/secret/{execution.id}")
+    assert page.status_code == 200
+    assert "hunter2" not in page.text and "987654" not in page.text
+    assert "******" in page.text
