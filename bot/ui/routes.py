@@ -148,10 +148,17 @@ def _redirect_with(
     trimmed = [
         (level, text if len(text) <= 600 else text[:597] + "...") for level, text in messages
     ]
+    return _with_cookie(response, request, FLASH_COOKIE, visitor.keys.seal_flash(trimmed[:6]), 120)
+
+
+def _with_cookie(
+    response: Response, request: Request, name: str, value: str, max_age: int
+) -> Response:
+    """Our cookies: scoped to /ui, unreadable by scripts, never sent cross-site."""
     response.set_cookie(
-        FLASH_COOKIE,
-        visitor.keys.seal_flash(trimmed[:6]),
-        max_age=120,
+        name,
+        value,
+        max_age=max_age,
         path="/ui",
         httponly=True,
         samesite="strict",
@@ -209,16 +216,9 @@ async def login(request: Request) -> Response:
         )
     session = keys.issue(name, datetime.now(UTC))
     response = see_other(_safe_next(target))
-    response.set_cookie(
-        COOKIE_NAME,
-        session.cookie,
-        max_age=int(SESSION_TTL.total_seconds()),
-        path="/ui",
-        httponly=True,
-        samesite="strict",
-        secure=_secure_cookies(request),
+    return _with_cookie(
+        response, request, COOKIE_NAME, session.cookie, int(SESSION_TTL.total_seconds())
     )
-    return response
 
 
 @_ui.post("/ui/logout")
