@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from support import EXAMPLES, flow_source
+from support import EXAMPLES, flow_source, slow_server
 
 from engine.engine import Engine
 from engine.model import Execution
@@ -94,44 +94,30 @@ def test_lease_is_kept_alive_while_a_slow_task_runs(
 ) -> None:
     import threading
     from datetime import timedelta
-    from http.server import BaseHTTPRequestHandler, HTTPServer
 
     import engine.engine as engine_module
 
     monkeypatch.setattr(engine_module, "LEASE", timedelta(seconds=0.3))
-    release = threading.Event()
-
-    class Slow(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            release.wait(5)
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Slow)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     engine = Engine(sqlite_url)
     try:
-        engine.deploy_flow(
-            "id: slow\nnamespace: n\ntasks:\n  - id: call\n"
-            "    type: io.kestra.plugin.core.http.Request\n"
-            f"    uri: http://127.0.0.1:{server.server_address[1]}/\n"
-        )
-        execution = engine.start_execution("n", "slow")
-        worker = threading.Thread(target=engine.advance, args=(execution.id, "first"))
-        worker.start()
-        time.sleep(0.8)  # well past the 0.3 s lease: only renewals keep it
-        now = engine.clock.now()
-        assert not engine.store.claim_execution(execution.id, "second", now, timedelta(seconds=1))
-        release.set()
-        worker.join(10)
+        with slow_server() as (url, release):
+            engine.deploy_flow(
+                "id: slow\nnamespace: n\ntasks:\n  - id: call\n"
+                "    type: io.kestra.plugin.core.http.Request\n"
+                f"    uri: {url}\n"
+            )
+            execution = engine.start_execution("n", "slow")
+            worker = threading.Thread(target=engine.advance, args=(execution.id, "first"))
+            worker.start()
+            time.sleep(0.8)  # well past the 0.3 s lease: only renewals keep it
+            now = engine.clock.now()
+            assert not engine.store.claim_execution(
+                execution.id, "second", now, timedelta(seconds=1)
+            )
+            release.set()
+            worker.join(10)
         assert engine.get_execution(execution.id).state.current == State.SUCCESS
     finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
         engine.close()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support import slow_server
 
 from engine.engine import Engine
 from engine.model import Execution
@@ -125,38 +126,18 @@ def test_run_if_skips_and_flowable_expression_errors_fail(sqlite_engine: Engine)
 
 
 def test_task_timeout(sqlite_engine: Engine) -> None:
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
+    import time
 
-    release = threading.Event()
-
-    class Slow(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            release.wait(5)
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Slow)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        import time
-
+    with slow_server() as (url, _release):
         started = time.monotonic()
         execution = run_flow(
             sqlite_engine,
             f"""  - id: slow
     type: io.kestra.plugin.core.http.Request
-    uri: http://127.0.0.1:{server.server_address[1]}/
+    uri: {url}
     timeout: PT0.3S
 """,
         )
         assert execution.state.current == State.FAILED
         assert any("timed out after PT0.3S" in m for m in messages(sqlite_engine, execution))
         assert time.monotonic() - started < 3  # not held until the server answers
-    finally:
-        release.set()
-        server.shutdown()
-        server.server_close()
