@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from engine import expressions
 from engine.errors import ExpressionError
 from engine.expressions import (
+    dialect,
     env_variables,
     has_expression,
     is_truthy,
+    limits,
     render,
     render_condition,
     render_value,
@@ -921,7 +922,7 @@ def test_loops_share_one_step_budget(ctx: dict[str, Any], template: str) -> None
 def test_calls_and_filters_count_as_steps(
     ctx: dict[str, Any], template: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(expressions, "_MAX_STEPS", 20_000)  # keeps the test quick
+    monkeypatch.setattr(limits, "_MAX_STEPS", 20_000)  # keeps the test quick
     assert "template exceeded 20,000 loop iterations" in failure(template, ctx).reason
 
 
@@ -936,16 +937,16 @@ def test_nested_renders_share_the_budget(ctx: dict[str, Any]) -> None:
 
 
 def test_render_time_is_bounded(ctx: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(expressions, "_MAX_RENDER_SECONDS", 0.0)
+    monkeypatch.setattr(limits, "_MAX_RENDER_SECONDS", 0.0)
     reason = failure("{% for i in range(5000) %}{% endfor %}", ctx).reason
     assert reason == "template took longer than 0 seconds to render"
 
 
 def test_templates_built_at_render_time_are_not_cached(ctx: dict[str, Any]) -> None:
-    before = expressions._compile_cached.cache_info().currsize
+    before = dialect._compile_cached.cache_info().currsize
     template = "{% for i in range(50) %}{{ render('{{ 7 }}' ~ ('.' * 2000) ~ i)[:1] }}{% endfor %}"
     assert render(template, ctx) == "7" * 50
-    assert expressions._compile_cached.cache_info().currsize <= before + 1
+    assert dialect._compile_cached.cache_info().currsize <= before + 1
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,92 @@
+"""Functions (``now()``, ``uuid()``, ``render()``, ``printContext()``, ...)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from jinja2.runtime import Context
+from jinja2.utils import pass_context
+
+from engine.expressions.dates import (
+    _format_datetime,
+    _zone,
+)
+from engine.expressions.dialect import (
+    ENVIRONMENT,
+    _require,
+)
+from engine.expressions.filters import _f_from_json
+from engine.expressions.limits import (
+    _MAX_RENDER_DEPTH,
+    _MAX_REPEAT,
+    _FilterError,
+    _render_depth,
+)
+from engine.expressions.printing import (
+    has_expression,
+    to_json,
+)
+from engine.expressions.rendering import render
+
+# ---------------------------------------------------------------------------------------------
+# Functions
+# ---------------------------------------------------------------------------------------------
+
+
+def _fn_now(format: str = "iso", timeZone: str | None = None, locale: str | None = None) -> str:
+    zone = _zone(timeZone)
+    return _format_datetime(datetime.now(UTC), format, zone)
+
+
+def _fn_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+@pass_context
+def _fn_render(context: Context, value: Any, recursive: bool = True) -> Any:
+    """``render(vars.x)``: variables are not rendered recursively, so this renders them."""
+    if not isinstance(_require(value), str):
+        return value
+    depth = _render_depth.get()
+    if depth >= _MAX_RENDER_DEPTH:
+        raise _FilterError(f"render() is nested more than {_MAX_RENDER_DEPTH} levels deep")
+    token = _render_depth.set(depth + 1)
+    try:
+        variables = context.get_all()
+        result = render(value, variables)
+        for _ in range(_MAX_REPEAT if recursive else 0):
+            if not has_expression(result):
+                break
+            again = render(result, variables)
+            if again == result:
+                break
+            result = again
+        return result
+    finally:
+        _render_depth.reset(token)
+
+
+@pass_context
+def _fn_print_context(context: Context) -> str:
+    shared = context.environment.globals
+    variables = {
+        key: value
+        for key, value in context.get_all().items()
+        if not (key in shared and shared[key] is value)
+    }
+    return to_json(variables)
+
+
+ENVIRONMENT.globals.update(
+    {
+        "now": _fn_now,
+        "json": _f_from_json,
+        "fromJson": _f_from_json,
+        "uuid": _fn_uuid,
+        "render": _fn_render,
+        "printContext": _fn_print_context,
+    }
+)
+del ENVIRONMENT.globals["lipsum"]  # lipsum(10**6) writes a million paragraphs
