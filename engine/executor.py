@@ -26,6 +26,7 @@ from engine.states import TERMINAL, State, worst
 from engine.store.store import LogEntry, NewEvent
 from engine.tasks import FlowableTask, Task
 from engine.tasks.base import TaskResult
+from engine.tasks.for_each import IteratingTask
 from engine.tasks.if_branch import FALSY
 from engine.tasks.pause import PauseTask
 from engine.tasks.sleep import SleepTask
@@ -110,9 +111,25 @@ def expression_context(
             "value": run.value,
             "state": run.state.current.value,
         }
+        context["taskrun"]["iteration"] = run.iteration
+        context.update(iteration_context(execution, run))
     for hook in settings.context_hooks:
         context.update(hook(execution, run))
     return context
+
+
+def iteration_context(execution: Execution, run: TaskRun) -> dict[str, Any]:
+    """Kestra's ``parent`` / ``parents`` of a task run inside flowables (nearest first), so a
+    task nested in a loop can reach the loop's ``taskrun.value``."""
+    parents = [
+        {
+            "taskrun": {"id": p.id, "value": p.value, "iteration": p.iteration},
+            "task": {"id": p.taskId},
+            "outputs": p.outputs,
+        }
+        for p in execution.ancestors(run)
+    ]
+    return {"parents": parents, "parent": parents[0]} if parents else {"parents": []}
 
 
 def execution_url(public_url: str, execution: Execution) -> str:
@@ -383,18 +400,23 @@ class _Decider:
         return outcome
 
     def walk_block(
-        self, parent: str | None, tasks: list[Task], parallel: bool = False, concurrency: int = 0
+        self,
+        parent: str | None,
+        tasks: list[Task],
+        parallel: bool = False,
+        concurrency: int = 0,
+        iteration: tuple[int, str] | None = None,
     ) -> State | None:
         finished: list[State] = []
         pending = 0
         for task in tasks:
             if task.disabled:
                 continue
-            run = self.latest_run(task.id, parent)
+            run = self.latest_run(task.id, parent, iteration)
             if run is None:
                 if parallel and concurrency and pending >= concurrency:
                     return WAITING
-                run = self.create_run(task, parent)
+                run = self.create_run(task, parent, iteration)
             outcome = self.walk_run(task, run)
             if outcome is WAITING:
                 if not parallel:
@@ -408,22 +430,69 @@ class _Decider:
             return WAITING
         return worst(finished)
 
-    def latest_run(self, task_id: str, parent: str | None) -> TaskRun | None:
+    def latest_run(
+        self, task_id: str, parent: str | None, iteration: tuple[int, str] | None = None
+    ) -> TaskRun | None:
         runs = self.ex.runs_of(task_id, parent)
+        if iteration is not None:
+            runs = [r for r in runs if r.iteration == iteration[0]]
         return runs[-1] if runs else None
 
-    def create_run(self, task: Task, parent: str | None) -> TaskRun:
+    def create_run(
+        self, task: Task, parent: str | None, iteration: tuple[int, str] | None = None
+    ) -> TaskRun:
+        if iteration is not None:
+            index, value = iteration
+        else:  # inside a loop, nested children keep the loop's value (as in Kestra)
+            index, value = None, self.parent_value(parent)
         run = TaskRun(
             executionId=self.ex.id,
             namespace=self.ex.namespace,
             flowId=self.ex.flowId,
             taskId=task.id,
             parentTaskRunId=parent,
+            value=value,
+            iteration=index,
         )
         run.move(State.CREATED, self.now)
         self.ex.taskRunList.append(run)
         self.mark()
         return run
+
+    def parent_value(self, parent: str | None) -> str | None:
+        if parent is None:
+            return None
+        run = self.ex.task_run(parent)
+        return run.value if run is not None else None
+
+    def walk_iterations(self, task: IteratingTask, run: TaskRun) -> State | None:
+        """ForEach: one group of ``tasks`` per value, ``concurrency_limit()`` groups at a time
+        (0 = all), started in order. A group that fails stops new groups from starting."""
+        if run.iterationValues is None:
+            run.iterationValues = task.resolve_values(lambda value: self.render(task, run, value))
+            self.mark()
+        limit = task.concurrency_limit()
+        started = {r.iteration for r in self.ex.taskRunList if r.parentTaskRunId == run.id}
+        finished: list[State] = []
+        active = 0
+        stopped = False
+        for index, value in enumerate(run.iterationValues):
+            if index not in started and (stopped or (limit and active >= limit)):
+                continue
+            outcome = self.walk_block(run.id, task.tasks, iteration=(index, value))
+            if outcome is WAITING:
+                active += 1
+                continue
+            finished.append(outcome)
+            if outcome in (State.FAILED, State.KILLED, State.CANCELLED):
+                stopped = True
+        if active or (not stopped and len(finished) < len(run.iterationValues)):
+            return WAITING
+        own = worst(finished) if finished else State.SUCCESS
+        outcome = self.scoped(run.id, [], False, 0, task.errors, task.finally_, own=own)
+        if outcome is WAITING:
+            return WAITING
+        return self.complete(task, run, outcome)
 
     def walk_run(self, task: Task, run: TaskRun) -> State | None:
         try:
@@ -460,6 +529,8 @@ class _Decider:
                 run.wakeAt = None
                 self.dispatch(run)
             return WAITING
+        if isinstance(task, IteratingTask):
+            return self.walk_iterations(task, run)
         assert isinstance(task, FlowableTask)
         block = task.main_block(run, lambda text: self.render(task, run, text))
         outcome = self.scoped(
@@ -549,6 +620,7 @@ class _Decider:
                     "deadline": run.deadline,
                     "deadlineTarget": run.deadlineTarget.value if run.deadlineTarget else None,
                     "manual": False,
+                    "value": run.value,  # the ForEach value this pause belongs to, if any
                 },
             )
         )

@@ -88,6 +88,7 @@ class TaskRun(_Doc):
     taskId: str
     parentTaskRunId: str | None = None
     value: str | None = None
+    iteration: int | None = None  # set on the direct children of a ForEach, as in Kestra
     attempts: list[dict[str, Any]] = Field(default_factory=list)
     outputs: dict[str, Any] = Field(default_factory=dict)
     state: StateInfo = Field(default_factory=StateInfo)
@@ -97,6 +98,7 @@ class TaskRun(_Doc):
     wakeAt: str | None = None  # Sleep end, or next retry attempt
     description: str | None = None  # a Pause's rendered description, shown to deciders
     secretOutputs: list[str] = Field(default_factory=list)  # dotted paths masked when shown
+    iterationValues: list[str] | None = None  # a ForEach's values, rendered once and kept
 
     def move(self, new: State, when: datetime) -> None:
         if self.state.histories:
@@ -107,6 +109,18 @@ class TaskRun(_Doc):
         data = self.model_dump(mode="json", exclude={"state", "secretOutputs"})
         data["state"] = self.state.to_api()
         return data
+
+
+def _iteration_path(run: TaskRun, by_id: dict[str, TaskRun]) -> list[str]:
+    """The ForEach values a run sits under, outermost first."""
+    path: list[str] = []
+    node: TaskRun | None = run
+    while node is not None and len(path) < 1000:
+        if node.iteration is not None and node.value is not None:
+            path.append(node.value)
+        node = by_id.get(node.parentTaskRunId) if node.parentTaskRunId else None
+    path.reverse()
+    return path
 
 
 class Execution(_Doc):
@@ -158,10 +172,33 @@ class Execution(_Doc):
     def outputs_by_task(self) -> dict[str, Any]:
         """``outputs.<taskId>`` for expressions; later runs of the same task win."""
         result: dict[str, Any] = {}
+        by_id = {run.id: run for run in self.taskRunList}
         for run in self.taskRunList:
-            if run.outputs:
+            if not run.outputs:
+                continue
+            path = _iteration_path(run, by_id)
+            if not path:
                 result[run.taskId] = run.outputs
+                continue
+            # Inside a ForEach, as in Kestra: outputs.<taskId>[<value>]... (one level per loop)
+            node = result.setdefault(run.taskId, {})
+            for key in path[:-1]:
+                child = node.get(key)
+                node = child if isinstance(child, dict) else node.setdefault(key, {})
+            if isinstance(node, dict):
+                node[path[-1]] = run.outputs
         return result
+
+    def ancestors(self, run: TaskRun) -> list[TaskRun]:
+        """The parent task runs of ``run``, nearest first (Kestra's ``parents``)."""
+        by_id = {r.id: r for r in self.taskRunList}
+        chain: list[TaskRun] = []
+        parent_id = run.parentTaskRunId
+        while parent_id is not None and parent_id in by_id and len(chain) < 1000:
+            parent = by_id[parent_id]
+            chain.append(parent)
+            parent_id = parent.parentTaskRunId
+        return chain
 
     def masked(self) -> Execution:
         """A copy fit to show people: SECRET inputs and onResume values replaced by a mask.

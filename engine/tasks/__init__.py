@@ -12,6 +12,7 @@ from pydantic import Discriminator, Tag
 
 from engine.tasks import (  # noqa: F401 - importing registers the types
     fail,
+    for_each,
     http_request,
     if_branch,
     log,

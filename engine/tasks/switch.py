@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from engine.model import TaskRun
 from engine.tasks.base import register
@@ -21,6 +21,17 @@ class SwitchTask(FlowableTask):
     value: str
     cases: dict[str, list[AnyTask]] = Field(default_factory=dict)
     defaults: list[AnyTask] = Field(default_factory=list)
+
+    @field_validator("cases", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value: Any) -> Any:
+        # YAML reads `1:` as an int key; Kestra compares cases as strings.
+        if isinstance(value, dict):
+            return {
+                str(key).lower() if isinstance(key, bool) else str(key): v
+                for key, v in value.items()
+            }
+        return value
 
     def main_block(self, run: TaskRun, render: Callable[[str], Any]) -> Block:
         if "value" not in run.outputs:
