@@ -1,9 +1,17 @@
-"""Request bodies: the size limit, and reading input values and flow YAML.
+"""Request bodies: the size limit, and the one strict reader of forms, input values and YAML.
 
 Input values (flow inputs, onResume values) come as multipart form data (Kestra's format, what
 ``curl -F approved=true`` sends), a URL-encoded form, or a JSON object. Anything else is a 415
 that says what to send; malformed JSON (or JSON pausebot cannot hold, see ``load_json``) is
 a 400 that says where it broke.
+
+Forms are parsed here, not by Starlette: its parser answers a multipart body cut before the
+closing boundary with the fields it got so far (a resume whose ``approved=false`` part was cut
+off would resume with the default), and decodes bytes that are not UTF-8 as Latin-1 and
+percent-escapes of invalid UTF-8 as U+FFFD. ``parse_form`` accepts only a body that parses
+completely, as UTF-8, else ``MalformedBody`` (400) says what is wrong and which field. Every
+route that reads a form (the API, webhooks, signed links, the web UI; Slack's bodies are checked
+with ``parse_urlencoded``) goes through it.
 """
 
 from __future__ import annotations
@@ -11,10 +19,13 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import HTTPException, Request
-from starlette.datastructures import UploadFile
+from python_multipart.multipart import MultipartParseError, MultipartParser, parse_options_header
+from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.errors import FieldError, InputValidationError
@@ -191,6 +202,210 @@ def parse_json(raw: bytes) -> Any:
         raise HTTPException(400, str(error)) from None
 
 
+# -- forms ------------------------------------------------------------------------------
+
+MAX_FORM_FIELDS = 1000
+
+
+class MalformedBody(HTTPException):
+    """A body that does not parse completely, or is not UTF-8: 400, nothing is decided.
+    ``field`` names the form field at fault, when there is one."""
+
+    def __init__(self, message: str, *, field: str | None = None, status: int = 400) -> None:
+        super().__init__(status, message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """A multipart part with a ``filename``: pausebot has no file storage, so callers refuse it."""
+
+    filename: str
+
+
+FormValue = str | FilePart
+
+
+def form_charset(content_type: str) -> None:
+    """A declared charset other than UTF-8 is refused (415): values would be misread."""
+    _, options = parse_options_header(content_type)
+    charset = options.get(b"charset")
+    if charset is not None and charset.decode("latin-1").strip().lower() not in ("utf-8", "utf8"):
+        raise MalformedBody(
+            f"Unsupported charset {charset.decode('latin-1')!r}: send the form as UTF-8.",
+            status=415,
+        )
+
+
+def _utf8(raw: bytes, what: str, field: str | None) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedBody(
+            f"Malformed form body: {what} is not UTF-8 text.", field=field
+        ) from None
+
+
+_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+
+
+def _unquote(raw: bytes, what: str, field: str | None) -> str:
+    if _PERCENT.search(raw):
+        raise MalformedBody(
+            f"Malformed form body: {what} has a '%' that is not followed by two hex digits.",
+            field=field,
+        )
+    return _utf8(unquote_to_bytes(raw.replace(b"+", b" ")), what, field)
+
+
+def parse_urlencoded(raw: bytes) -> list[tuple[str, str]]:
+    """``application/x-www-form-urlencoded``, strictly: every pair is ``name=value``, every
+    percent-escape is two hex digits, and names and values decode as UTF-8 (``&&`` and a
+    trailing ``&`` are harmless and skipped)."""
+    fields: list[tuple[str, str]] = []
+    for number, pair in enumerate(raw.split(b"&"), start=1):
+        if not pair.strip(b" \t\r\n"):
+            continue
+        raw_name, sep, raw_value = pair.partition(b"=")
+        name = _unquote(raw_name, f"the name of field {number}", None)
+        if not sep:
+            raise MalformedBody(
+                f"Malformed form body: field {name[:100]!r} has no '=' (send name=value pairs; "
+                "a JSON body needs Content-Type: application/json).",
+                field=name,
+            )
+        if not name:
+            raise MalformedBody(f"Malformed form body: field {number} has no name.")
+        fields.append((name, _unquote(raw_value, f"the value of field {name[:100]!r}", name)))
+        if len(fields) > MAX_FORM_FIELDS:
+            raise MalformedBody(f"Too many form fields: at most {MAX_FORM_FIELDS}.")
+    return fields
+
+
+class _Part:
+    def __init__(self) -> None:
+        self.headers: dict[str, bytes] = {}
+        self.header_name = bytearray()
+        self.header_value = bytearray()
+        self.data = bytearray()
+
+
+def parse_multipart(raw: bytes, content_type: str) -> list[tuple[str, FormValue]]:
+    """``multipart/form-data``, strictly: the body must end with its closing boundary
+    (``--boundary--``), each part must have ``Content-Disposition: form-data; name=...``, and
+    names and text values must be UTF-8. Parts with a ``filename`` come back as ``FilePart``."""
+    _, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise MalformedBody(
+            "Malformed multipart body: the Content-Type has no boundary "
+            "(let the client set it: curl -F name=value)."
+        )
+    parts: list[_Part] = []
+    ended = False
+
+    def begin() -> None:
+        if len(parts) >= MAX_FORM_FIELDS:
+            raise MalformedBody(f"Too many form fields: at most {MAX_FORM_FIELDS}.")
+        parts.append(_Part())
+
+    def header_field(data: bytes, start: int, end: int) -> None:
+        parts[-1].header_name += data[start:end]
+
+    def header_value(data: bytes, start: int, end: int) -> None:
+        parts[-1].header_value += data[start:end]
+
+    def header_end() -> None:
+        part = parts[-1]
+        part.headers[bytes(part.header_name).decode("latin-1").strip().lower()] = bytes(
+            part.header_value
+        ).strip()
+        part.header_name, part.header_value = bytearray(), bytearray()
+
+    def part_data(data: bytes, start: int, end: int) -> None:
+        parts[-1].data += data[start:end]
+
+    def end_of_body() -> None:
+        nonlocal ended
+        ended = True
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": begin,
+            "on_header_field": header_field,
+            "on_header_value": header_value,
+            "on_header_end": header_end,
+            "on_part_data": part_data,
+            "on_end": end_of_body,
+        },
+    )
+    try:
+        parser.write(raw)
+        parser.finalize()
+    except MultipartParseError as error:
+        raise MalformedBody(f"Malformed multipart body: {error}.") from None
+    if not ended:
+        # Whatever was received may be a decision cut in half: take none of it.
+        raise MalformedBody(
+            "Malformed multipart body: it ends before its closing boundary "
+            f"('--{boundary.decode('latin-1')}--'); nothing was read from it."
+        )
+    return [_part_field(number, part) for number, part in enumerate(parts, start=1)]
+
+
+def _part_field(number: int, part: _Part) -> tuple[str, FormValue]:
+    disposition = part.headers.get("content-disposition")
+    kind, options = parse_options_header(disposition) if disposition else (b"", {})
+    if kind.lower() != b"form-data" or b"name" not in options:
+        raise MalformedBody(
+            f"Malformed multipart body: part {number} has no "
+            "'Content-Disposition: form-data; name=\"...\"' header."
+        )
+    name = _utf8(options[b"name"], f"the name of part {number}", None)
+    if not name:
+        raise MalformedBody(f"Malformed multipart body: part {number} has an empty name.")
+    if b"filename" in options or b"filename*" in options:
+        filename = options.get(b"filename") or options.get(b"filename*") or b""
+        return name, FilePart(filename.decode("utf-8", errors="replace"))
+    part_type = part.headers.get("content-type")
+    if part_type is not None:
+        try:
+            form_charset(part_type.decode("latin-1"))
+        except MalformedBody as error:
+            raise MalformedBody(f"Field {name!r}: {error.detail}", field=name) from None
+    encoding = part.headers.get("content-transfer-encoding", b"").lower()
+    if encoding not in (b"", b"7bit", b"8bit", b"binary"):
+        raise MalformedBody(
+            f"Field {name!r}: Content-Transfer-Encoding {encoding.decode('latin-1')!r} is "
+            "not supported; send the value as it is.",
+            field=name,
+        )
+    return name, _utf8(bytes(part.data), f"the value of field {name[:100]!r}", name)
+
+
+def parse_form(content_type: str, raw: bytes) -> list[tuple[str, FormValue]]:
+    """A form body of either kind (``content_type`` is the whole header); ``[]`` for an empty
+    body, which carries no values."""
+    if not raw.strip():
+        return []
+    form_charset(content_type)
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        return parse_multipart(raw, content_type)
+    return parse_urlencoded(raw)
+
+
+async def read_form_body(request: Request) -> FormData:
+    """The request's form (either kind), strictly parsed; file parts are refused (400).
+    For the web UI and link pages, which take text fields only."""
+    fields = parse_form(request.headers.get("content-type", ""), await request.body())
+    for name, value in fields:
+        if isinstance(value, FilePart):
+            raise MalformedBody(f"Field {name!r}: file uploads are not accepted here.", field=name)
+    return FormData(fields)  # type: ignore[arg-type]
+
+
 async def read_values(request: Request, *, what: str = "input values") -> dict[str, Any]:
     """The values of a form or JSON object body; ``{}`` for an empty body.
 
@@ -198,20 +413,21 @@ async def read_values(request: Request, *, what: str = "input values") -> dict[s
     pausebot has no file storage yet.
     """
     kind = media_type(request)
+    raw = await request.body()
     if kind in FORM_TYPES:
         values: dict[str, Any] = {}
         files: list[FieldError] = []
-        async with request.form() as form:
-            for key in dict.fromkeys(form.keys()):
-                items = form.getlist(key)
-                if any(isinstance(item, UploadFile) for item in items):
-                    files.append(FieldError(key, "file uploads are not supported"))
-                    continue
-                values[key] = items[0] if len(items) == 1 else list(items)
+        grouped: dict[str, list[FormValue]] = {}
+        for name, value in parse_form(request.headers.get("content-type", ""), raw):
+            grouped.setdefault(name, []).append(value)
+        for key, items in grouped.items():
+            if any(isinstance(item, FilePart) for item in items):
+                files.append(FieldError(key, "file uploads are not supported"))
+                continue
+            values[key] = items[0] if len(items) == 1 else list(items)
         if files:
             raise InputValidationError(files)
         return values
-    raw = await request.body()
     if kind == "application/json" or kind.endswith("+json"):
         if not raw.strip():
             return {}

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from bot.api.bodies import JsonBodyError, load_json
+from bot.api.bodies import FORM_TYPES, JsonBodyError, load_json, parse_form
 from bot.api.deps import EngineDep
 from bot.api.executions import execution_json
 from engine.errors import FlowNotFound
@@ -41,12 +41,19 @@ def _matching_trigger(flow: Flow, key: str) -> Trigger | None:
     return found
 
 
-def _body(raw: bytes) -> Any:
+def _body(raw: bytes, content_type: str) -> Any:
     """The parsed JSON array or object; else the text. JSON pausebot cannot hold (nested too
-    deeply, NaN, unpaired surrogates) is a 400, not text that looks like a document."""
+    deeply, NaN, unpaired surrogates) is a 400, not text that looks like a document; so is a
+    body that is not UTF-8 (stored as text it would be mojibake), and a form body that does not
+    parse completely (``parse_form``: cut before its closing boundary, bad escapes)."""
     if not raw:
         return None
-    text = raw.decode("utf-8", errors="replace")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPException(400, "The webhook body is not UTF-8 text.") from None
+    if content_type.split(";")[0].strip().lower() in FORM_TYPES:
+        parse_form(content_type, raw)  # raises MalformedBody; the text is what flows see
     if not text.lstrip().startswith(("{", "[")):
         return text
     try:
@@ -78,7 +85,7 @@ async def webhook(
     variables = {
         "id": trigger.id,
         "type": trigger.type,
-        "body": _body(raw),
+        "body": _body(raw, request.headers.get("content-type", "")),
         "headers": _multi(
             [(k, v) for k, v in request.headers.items() if k.lower() not in _DROPPED_HEADERS]
         ),

@@ -35,7 +35,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.api.bodies import JsonBodyError, check_json
+from bot.api.bodies import JsonBodyError, MalformedBody, check_json, parse_urlencoded
 from bot.config import Settings
 from bot.slack.authorization import Directory, Gatekeeper
 from bot.slack.blocks import (
@@ -275,11 +275,21 @@ class _SlashCommandSafeHandler(AsyncSlackRequestHandler):
             # slack_sdk's verifier would fail with a ValueError (a 500) instead of refusing it.
             return JSONResponse({"error": "invalid request"}, status_code=401)
         try:
+            if "x-www-form-urlencoded" in req.headers.get("content-type", "").lower():
+                # Bolt's parse_qs would turn a percent-escape of invalid UTF-8 into U+FFFD.
+                parse_urlencoded(body)
             request = to_async_bolt_request(req, body, addition_context_properties)
             if not isinstance(request.body, dict):
                 raise TypeError("not an object")
             check_json(request.body)
-        except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as error:
+        except (
+            ValueError,
+            TypeError,
+            AttributeError,
+            KeyError,
+            RecursionError,
+            MalformedBody,
+        ) as error:
             if not self._signed(req, body):
                 return JSONResponse({"error": "invalid request"}, status_code=401)
             why = _malformed(error)
@@ -311,6 +321,8 @@ def _is_integer(text: str) -> bool:
 
 
 def _malformed(error: Exception) -> str:
+    if isinstance(error, MalformedBody):
+        return f"malformed request body: {error.detail}"
     if isinstance(error, UnicodeDecodeError):
         return "malformed request body: it is not UTF-8"
     if isinstance(error, json.JSONDecodeError):

@@ -16,11 +16,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from bot.api.bodies import JsonBodyError, load_json
+from bot.api.bodies import JsonBodyError, MalformedBody, load_json, read_form_body
 from bot.api.links import read_link, resume_with_link
 from bot.links import LinkError, ResumeLink
 from bot.ui.fields import build_fields, read_form, to_values
-from bot.ui.pages import engine_of, in_threadpool, message, page
+from bot.ui.pages import engine_of, in_threadpool, malformed_form, message, page
 from bot.ui.session import clean_name
 from bot.ui.views import Decision, decision_of
 from engine.errors import (
@@ -197,7 +197,10 @@ async def _link_decide_json(request: Request, token: str) -> Response:
 
 
 async def _link_decide_form(request: Request, token: str) -> Response:
-    form = await request.form()
+    try:
+        form = await read_form_body(request)
+    except MalformedBody as error:
+        return malformed_form(error)
     view = await in_threadpool(_open_link, request, token)
     if not isinstance(view, _LinkView):
         title, text, status, decision = view

@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -56,6 +56,17 @@ def page(template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
 
 def message(title: str, text: str, *, status: int, **context: Any) -> HTMLResponse:
     return page("message.html", status=status, title=title, text=text, **context)
+
+
+def malformed_form(error: HTTPException, **context: Any) -> HTMLResponse:
+    """A form body that did not parse completely (``bot.api.bodies.read_form_body``): nothing was
+    decided, and the page says so."""
+    return message(
+        "Nothing was decided",
+        f"{error.detail} Go back and send the form again.",
+        status=error.status_code,
+        **context,
+    )
 
 
 class PageRoute(APIRoute):

@@ -23,11 +23,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.datastructures import FormData
 
+from bot.api.bodies import MalformedBody, read_form_body
 from bot.api.executions import resume_ids
 from bot.api.params import has_control
 from bot.ui import link_pages
 from bot.ui.fields import FormField, build_fields, read_form, to_values
-from bot.ui.pages import PageRoute, engine_of, in_threadpool, message, page, see_other
+from bot.ui.pages import (
+    PageRoute,
+    engine_of,
+    in_threadpool,
+    malformed_form,
+    message,
+    page,
+    see_other,
+)
 from bot.ui.session import COOKIE_NAME, SESSION_TTL, Session, SessionKeys, clean_name
 from bot.ui.views import can_kill, can_pause, decision_of, is_active, last_change, task_tree
 from engine.engine import Engine
@@ -116,7 +125,10 @@ async def _checked_form(request: Request) -> tuple[_Visitor, FormData] | Respons
     visitor = _visitor(request)
     if not isinstance(visitor, _Visitor):
         return visitor
-    form = await request.form()
+    try:
+        form = await read_form_body(request)
+    except MalformedBody as error:
+        return malformed_form(error, user=visitor.session.name, csrf=visitor.csrf)
     given = form.get("_csrf")
     if not visitor.keys.csrf_ok(visitor.session, given if isinstance(given, str) else None):
         return message(
@@ -197,7 +209,10 @@ async def login(request: Request) -> Response:
     keys = _keys(request)
     if keys is None:
         return _not_configured()
-    form = await request.form()
+    try:
+        form = await read_form_body(request)
+    except MalformedBody as error:
+        return malformed_form(error)
     token, raw_name, target = (str(form.get(k) or "") for k in ("token", "name", "next"))
     name = clean_name(raw_name)
     error = None
