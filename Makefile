@@ -24,7 +24,7 @@ lint: setup
 	$(BIN)/ruff format --check engine bot tests
 
 bench: setup
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -44,9 +44,10 @@ def create_database_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
     # hide_parameters: bound values (inputs, possibly SECRET ones) never reach error messages.
-    return create_engine(
-        parsed, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
-    )
+    # No pool_pre_ping: it costs a round trip on every checkout. A connection found dead when
+    # used raises once; SQLAlchemy then invalidates the whole pool, so the next checkout
+    # reconnects (the runner retries, an HTTP client gets a 503 and tries again).
+    return create_engine(parsed, pool_size=10, max_overflow=10, hide_parameters=True)
 
 
 def _sqlite_engine(url: URL) -> Engine:

@@ -8,8 +8,9 @@ compare-and-set on its version, append logs and outbox events).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -250,6 +251,12 @@ class Store:
         self.url = url
         self.engine: Engine = create_database_engine(url)
         self.writer: Engine = writer(self.engine)
+        # SQLite has one write lock per file. Threads of this process take turns here, in
+        # order, instead of racing for it in SQLite's busy handler (which sleeps in growing
+        # steps); other processes on the same file still meet the busy timeout.
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.RLock() if self.dialect == "sqlite" else nullcontext()
+        )
         if migrate:
             upgrade_schema(self.engine)
 
@@ -261,8 +268,14 @@ class Store:
         self.engine.dispose()
 
     @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction: ``BEGIN IMMEDIATE`` on SQLite, one writer of this process at a time."""
+        with self._write_lock, self.writer.begin() as connection:
+            yield connection
+
+    @contextmanager
     def transaction(self, now: datetime) -> Iterator[Transaction]:
-        with self.writer.begin() as connection:
+        with self._write() as connection:
             yield Transaction(connection, now)
 
     def ping(self) -> bool:
@@ -303,7 +316,7 @@ class Store:
         self, namespace: str, flow_id: str, source: str, now: datetime
     ) -> tuple[int, bool]:
         """Stores ``source`` as a new revision unless it equals the latest. Returns (revision, created)."""
-        with self.writer.begin() as connection:
+        with self._write() as connection:
             row = connection.execute(
                 select(flow_t.c.revision, flow_t.c.source, flow_t.c.deleted)
                 .where(flow_t.c.namespace == namespace, flow_t.c.flow_id == flow_id)
@@ -327,7 +340,7 @@ class Store:
 
     def delete_flow(self, namespace: str, flow_id: str, now: datetime) -> bool:
         """Deleting keeps the revisions (executions still need them) and adds a tombstone."""
-        with self.writer.begin() as connection:
+        with self._write() as connection:
             row = connection.execute(
                 select(flow_t.c.revision, flow_t.c.source, flow_t.c.deleted)
                 .where(flow_t.c.namespace == namespace, flow_t.c.flow_id == flow_id)
@@ -499,7 +512,7 @@ class Store:
     # -- outbox -------------------------------------------------------------------------
     def register_consumer(self, name: str, now: datetime, *, from_start: bool = False) -> None:
         """A new consumer sees events from now on (or all of them with ``from_start``)."""
-        with self.writer.begin() as connection:
+        with self._write() as connection:
             if connection.execute(
                 select(consumer_t.c.name).where(consumer_t.c.name == name)
             ).first():
@@ -523,7 +536,7 @@ class Store:
     ) -> list[OutboxEvent]:
         """Events this consumer has not finished, oldest first, leased so replicas don't share."""
         d = delivery_t
-        with self.writer.begin() as connection:
+        with self._write() as connection:
             start = connection.execute(
                 select(consumer_t.c.start_after_id).where(consumer_t.c.name == consumer)
             ).scalar()
@@ -630,7 +643,7 @@ class Store:
         d = delivery_t
         if bump:
             values["attempts"] = d.c.attempts + 1
-        with self.writer.begin() as connection:
+        with self._write() as connection:
             connection.execute(
                 update(d)
                 .where(d.c.consumer == consumer, d.c.event_id == event_id)
@@ -683,7 +696,7 @@ class Store:
         ref: dict[str, Any],
         now: datetime,
     ) -> None:
-        with self.writer.begin() as connection:
+        with self._write() as connection:
             connection.execute(
                 insert(notice_t).values(
                     consumer=consumer,
@@ -704,7 +717,7 @@ class Store:
         return [(r.task_run_id, r.ref) for r in rows]
 
     def delete_notices(self, consumer: str, execution_id: str) -> None:
-        with self.writer.begin() as connection:
+        with self._write() as connection:
             connection.execute(
                 delete(notice_t).where(
                     notice_t.c.consumer == consumer, notice_t.c.execution_id == execution_id
