@@ -23,11 +23,12 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from engine.clock import Clock, SystemClock, iso
+from engine.clock import Clock, SystemClock, iso, parse_iso
 from engine.errors import (
     AlreadyDecided,
     ConflictError,
     ExpressionError,
+    FieldError,
     FlowNotFound,
     InputValidationError,
     PausebotError,
@@ -38,21 +39,25 @@ from engine.executor import (
     Settings,
     Step,
     apply_result,
+    close_approval,
     decide,
+    decide_approval_run,
     execution_url,
     expression_context,
     kill_everything,
     resolve_pause,
     restart_if_unpaused,
 )
-from engine.expressions import render_condition
+from engine.expressions import render_condition, render_value
 from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
 from engine.model import Execution, TaskRun, new_id
 from engine.states import TERMINAL, State
 from engine.store.store import LogEntry, NewEvent, Store
-from engine.tasks.base import RunContext, TaskResult
+from engine.tasks.approval import ApprovalTask, Decision, ReviewDecision, comment_required
+from engine.tasks.base import RunContext, Task, TaskResult
 from engine.tasks.pause import PauseTask
+from engine.waiting import WaitingTask, describe, manual
 
 log = logging.getLogger(__name__)
 
@@ -322,6 +327,9 @@ class Engine:
                 )
             else:
                 task = flow.find_task(run.taskId)
+                if isinstance(task, ApprovalTask):
+                    run = self._pause_instead_of(execution, flow, run, task_run_id)
+                    task = flow.find_task(run.taskId)
                 assert isinstance(task, PauseTask)
                 parsed = parse_inputs(
                     task.onResume or [],
@@ -361,10 +369,27 @@ class Engine:
         paused = execution.paused_task_runs()
         return paused[0] if paused else None
 
+    def _pause_instead_of(
+        self, execution: Execution, flow: Flow, approval: TaskRun, task_run_id: str | None
+    ) -> TaskRun:
+        """A resume names no decision, so it never decides an Approval (as in Kestra): without
+        a task run id it takes the first paused Pause, else it is refused."""
+        if task_run_id is None:
+            for run in execution.paused_task_runs():
+                if isinstance(flow.find_task(run.taskId), PauseTask):
+                    return run
+        raise ConflictError(
+            f"Execution '{execution.id}' is waiting for a decision on Approval "
+            f"'{approval.taskId}' (task run '{approval.id}'): approve or deny it "
+            "(POST /api/v1/executions/{id}/actions/review) instead of resuming it.",
+            execution_id=execution.id,
+            state=execution.state.current.value,
+        )
+
     def _decided(self, execution: Execution, run: TaskRun) -> ConflictError:
         resumed = run.outputs.get("resumed")
         if resumed:
-            action = "killed" if resumed.get("to") == "KILLING" else "resumed"
+            action = _DECIDED_ACTIONS.get(resumed.get("to"), "resumed")
             return AlreadyDecided(
                 execution.id,
                 by=resumed.get("by"),
@@ -503,6 +528,10 @@ class Engine:
                             now=now,
                         )
                     )
+                elif isinstance(task, ApprovalTask):
+                    events.append(
+                        close_approval(execution, run, to=State.KILLING, by=by, via=via, now=now)
+                    )
             kill_everything(execution, now)
             execution.finalState = State.KILLED
             execution.move(State.KILLED, now)
@@ -531,6 +560,194 @@ class Engine:
             self._save(tx, stored.version, execution, events, now=now, wake_at=None)
         self._notify(execution.id, events)
         return execution
+
+    def review_execution(
+        self,
+        execution_id: str,
+        task_run_id: str | None,
+        decision: ReviewDecision | str,
+        *,
+        comment: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        by: Actor | None = None,
+        via: str = "api",
+        token_id: str | None = None,
+    ) -> Execution:
+        """Approves or denies a PAUSED Approval task run (the first one without
+        ``task_run_id``), with its review ``inputs`` and the reviewer's ``comment``.
+
+        Exactly-once like a resume: re-read under a lock; a run decided meanwhile (by a
+        reviewer, the expiry timer or a kill) raises ``AlreadyDecided`` naming who; a request
+        whose ``timeout`` has passed is refused (the timer records EXPIRED). A comment the
+        ``commentRequired`` rule asks for, or invalid inputs, raise ``InputValidationError``
+        and change nothing; a task run that is not an Approval too (path ``taskRunId``).
+        """
+        choice = _review_decision(decision)
+        comment = (comment or "").strip() or None
+        now = self.clock.now()
+        with self.store.transaction(now) as tx:
+            stored = tx.load_execution(execution_id)
+            execution = stored.execution
+            flow = self.flow_of(execution)
+            run, task = self._approval_run(execution, flow, task_run_id)
+            if run.deadline is not None and parse_iso(run.deadline) <= now:
+                raise ConflictError(
+                    f"The approval request '{run.taskId}' of execution '{execution.id}' expired "
+                    f"at {run.deadline}; the decision was not recorded.",
+                    execution_id=execution.id,
+                    state=execution.state.current.value,
+                )
+            context = expression_context(execution, flow, task, run, self.settings)
+            rule = str(render_value(task.commentRequired, context)).strip().upper()
+            if comment is None and comment_required(rule, choice):
+                raise InputValidationError(
+                    [FieldError("comment", f"a comment is required to {choice.value.lower()}")]
+                )
+            parsed = parse_inputs(
+                task.inputs or [],
+                values or {},
+                evaluate_condition=self._condition_evaluator(flow),
+                reject_unknown=True,
+            )
+            events = [
+                decide_approval_run(
+                    execution,
+                    task,
+                    run,
+                    decision=choice.decision,
+                    comment=comment,
+                    values=parsed,
+                    by=by,
+                    via=via,
+                    now=now,
+                )
+            ]
+            restart_if_unpaused(execution, now)
+            if token_id is not None and not tx.spend_token(token_id, execution.id):
+                raise ConflictError("This link was already used.", execution_id=execution.id)
+            self._save(tx, stored.version, execution, events, now=now, wake_at=now)
+        self._notify(execution.id, events)
+        return execution
+
+    def _approval_run(
+        self, execution: Execution, flow: Flow, task_run_id: str | None
+    ) -> tuple[TaskRun, ApprovalTask]:
+        if task_run_id is None:
+            for paused in execution.paused_task_runs():
+                task = flow.find_task(paused.taskId)
+                if isinstance(task, ApprovalTask):
+                    return paused, task
+            if execution.state.current == State.PAUSED:
+                raise ConflictError(
+                    f"Execution '{execution.id}' has no Approval waiting for a decision: "
+                    "resume it instead.",
+                    execution_id=execution.id,
+                    state=execution.state.current.value,
+                )
+            raise self._not_paused(execution)
+        run = execution.task_run(task_run_id)
+        if run is None:
+            raise TaskRunNotFound(execution.id, task_run_id)
+        task = flow.find_task(run.taskId)
+        if not isinstance(task, ApprovalTask):
+            raise InputValidationError(
+                [
+                    FieldError(
+                        "taskRunId",
+                        f"task run '{task_run_id}' is task '{run.taskId}', not an Approval"
+                        + (": resume it instead" if isinstance(task, PauseTask) else ""),
+                        task_run_id,
+                    )
+                ]
+            )
+        if run.state.current != State.PAUSED:
+            raise self._decided(execution, run)
+        return run, task
+
+    def review_many(
+        self,
+        execution_ids: Sequence[str],
+        decision: ReviewDecision | str,
+        *,
+        comment: str | None = None,
+        by: Actor | None = None,
+        via: str = "bulk",
+    ) -> BulkOutcome:
+        """Bulk approve or deny: the first waiting Approval of each execution, with its
+        inputs' defaults; the ones refused (not waiting, comment required, ...) say why."""
+        decided: list[str] = []
+        refused: dict[str, str] = {}
+        for execution_id in dict.fromkeys(execution_ids):
+            try:
+                self.review_execution(
+                    execution_id, None, decision, comment=comment, values={}, by=by, via=via
+                )
+                decided.append(execution_id)
+            except PausebotError as error:
+                refused[execution_id] = str(error)
+        return BulkOutcome(decided, refused)
+
+    def decide_waiting(
+        self,
+        execution_id: str,
+        task_run_id: str | None,
+        choice: str,
+        *,
+        values: Mapping[str, Any] | None = None,
+        comment: str | None = None,
+        by: Actor | None = None,
+        via: str = "api",
+        token_id: str | None = None,
+    ) -> Execution:
+        """One entry point for a ``WaitingTask`` choice: ``resume`` resumes a Pause (or a
+        manual pause), ``approve``/``deny`` review an Approval."""
+        if choice == "resume":
+            return self.resume_execution(
+                execution_id, values, by=by, via=via, task_run_id=task_run_id, token_id=token_id
+            )
+        if choice in ("approve", "deny"):
+            return self.review_execution(
+                execution_id,
+                task_run_id,
+                choice,
+                comment=comment,
+                values=values,
+                by=by,
+                via=via,
+                token_id=token_id,
+            )
+        raise InputValidationError(
+            [FieldError("decision", f"choose resume, approve or deny, not {choice!r}", choice)]
+        )
+
+    def waiting_tasks(self, execution: Execution) -> list[WaitingTask]:
+        """Everything in this execution waiting for a person (see engine/waiting.py)."""
+        flow = self.flow_of(execution)
+        url = self.url_of(execution)
+        found: list[WaitingTask] = []
+        for run in execution.paused_task_runs():
+            task = flow.find_task(run.taskId)
+            if task is None:
+                continue
+            described = describe(execution, run, task, self._renderer(execution, flow), url)
+            if described is not None:
+                found.append(described)
+        if not found and execution.state.current == State.PAUSED and execution.pausedManually:
+            found.append(manual(execution, url))
+        return found
+
+    def waiting_task(self, execution: Execution, task_run_id: str) -> WaitingTask | None:
+        for waiting in self.waiting_tasks(execution):
+            if waiting.task_run_id == task_run_id:
+                return waiting
+        return None
+
+    def _renderer(self, execution: Execution, flow: Flow) -> Callable[[Task, TaskRun, Any], Any]:
+        def render(task: Task, run: TaskRun, value: Any) -> Any:
+            context = expression_context(execution, flow, task, run, self.settings)
+            return render_value(value, context)
+
+        return render
 
     def fail_execution(self, execution_id: str, reason: str) -> None:
         """Ends an execution the engine cannot advance (a bug or data it cannot store), so it
@@ -757,6 +974,15 @@ class Engine:
             tx.append_logs([LogEntry(execution_id, None, None, level.upper(), message, now)])
 
 
+_DECIDED_ACTIONS = {
+    "KILLING": "killed",
+    Decision.APPROVED.value: "approved",
+    Decision.DENIED.value: "denied",
+    Decision.EXPIRED.value: "expired",
+    "CANCELLED": "cancelled",
+}
+
+
 def _killed(execution: Execution) -> AlreadyDecided:
     """The answer to anyone deciding an execution that was killed: who killed it, and when."""
     return AlreadyDecided(
@@ -767,6 +993,18 @@ def _killed(execution: Execution) -> AlreadyDecided:
         to="KILLED",
         action="killed",
     )
+
+
+def _review_decision(decision: ReviewDecision | str) -> ReviewDecision:
+    if isinstance(decision, ReviewDecision):
+        return decision
+    text = str(decision).strip().upper()
+    aliases = {"APPROVE": "APPROVE", "APPROVED": "APPROVE", "DENY": "DENY", "DENIED": "DENY"}
+    if text not in aliases:
+        raise InputValidationError(
+            [FieldError("decision", f"must be APPROVE or DENY, got {decision!r}", decision)]
+        )
+    return ReviewDecision(aliases[text])
 
 
 def _who(by: Actor | None) -> str:

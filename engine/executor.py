@@ -25,6 +25,12 @@ from engine.model import Execution, TaskRun
 from engine.states import TERMINAL, State, worst
 from engine.store.store import LogEntry, NewEvent
 from engine.tasks import FlowableTask, Task
+from engine.tasks.approval import (
+    EXECUTION_ENDINGS,
+    ApprovalTask,
+    Decision,
+    behavior_state,
+)
 from engine.tasks.base import TaskResult
 from engine.tasks.for_each import IteratingTask
 from engine.tasks.if_branch import FALSY
@@ -196,6 +202,61 @@ def restart_if_unpaused(execution: Execution, now: datetime) -> None:
         execution.move(State.RUNNING, now)
 
 
+def decide_approval_run(
+    execution: Execution,
+    task: ApprovalTask,
+    run: TaskRun,
+    *,
+    decision: Decision,
+    comment: str | None,
+    values: dict[str, Any] | None,
+    by: dict[str, Any] | None,
+    via: str,
+    now: datetime,
+) -> NewEvent:
+    """Records a decision (a reviewer's, or EXPIRED from the timer) on a PAUSED Approval run.
+    The run goes back to RUNNING: its branch, then its behaviour, decide its final state."""
+    assert run.state.current == State.PAUSED
+    run.outputs.update(
+        decision=decision.value,
+        auto=False,
+        by=_actor_name(by),
+        on=iso(now),
+        comment=comment,
+        inputs=values or {},
+    )
+    # Who decided, in the shape every surface reads for a Pause ("already approved by ...").
+    run.outputs["resumed"] = {"by": by, "on": iso(now), "to": decision.value, "via": via}
+    run.secretOutputs = [f"inputs.{d.id}" for d in task.inputs or [] if d.type == InputType.SECRET]
+    run.deadline = None
+    run.deadlineTarget = None
+    run.move(State.RUNNING, now)
+    return NewEvent(
+        "resumed",
+        execution.id,
+        run.id,
+        {
+            "namespace": execution.namespace,
+            "flowId": execution.flowId,
+            "taskId": run.taskId,
+            "kind": "approval",
+            "decision": decision.value,
+            "comment": comment,
+            "by": by,
+            "via": via,
+            "on": iso(now),
+            "to": decision.value,
+            "values": values or {},
+        },
+    )
+
+
+def _actor_name(by: dict[str, Any] | None) -> str | None:
+    if not by:
+        return None
+    return str(by.get("name") or by.get("id") or "") or None
+
+
 def _allowed(task: Task, state: State) -> State:
     """allowFailure turns a failure into a warning, allowWarning a warning into a success."""
     if state == State.FAILED and task.allowFailure:
@@ -301,6 +362,24 @@ class _Decider:
             if run.deadline is None or parse_iso(run.deadline) > self.now:
                 continue
             task = self.flow.find_task(run.taskId)
+            if isinstance(task, ApprovalTask):
+                self.log(run, "INFO", "Approval request expired without a decision.")
+                self.step.events.append(
+                    decide_approval_run(
+                        self.ex,
+                        task,
+                        run,
+                        decision=Decision.EXPIRED,
+                        comment=None,
+                        values=None,
+                        by=None,
+                        via="timer",
+                        now=self.now,
+                    )
+                )
+                restart_if_unpaused(self.ex, self.now)
+                self.mark()
+                continue
             if not isinstance(task, PauseTask):
                 continue
             target = run.deadlineTarget or State.SUCCESS
@@ -336,6 +415,13 @@ class _Decider:
     # the tree walk
     def walk_root(self) -> None:
         ex, flow = self.ex, self.flow
+        if ex.ending is not None and ex.finalState is None:
+            if not self.settle_ending(ex.ending):
+                return
+            ex.finalState = ex.ending
+            if ex.ending == State.KILLED and ex.state.current != State.KILLING:
+                ex.move(State.KILLING, self.now)
+            self.mark()
         if ex.finalState is None:
             outcome = self.scoped(None, flow.tasks, False, 0, flow.errors, flow.finally_)
             if outcome is WAITING:
@@ -418,6 +504,8 @@ class _Decider:
                     return WAITING
                 run = self.create_run(task, parent, iteration)
             outcome = self.walk_run(task, run)
+            if self.ex.ending is not None and self.ex.finalState is None:
+                return WAITING  # an Approval ended the execution: start nothing more
             if outcome is WAITING:
                 if not parallel:
                     return WAITING
@@ -518,6 +606,8 @@ class _Decider:
             self.mark()
         if isinstance(task, PauseTask):
             return self.walk_pause(task, run)
+        if isinstance(task, ApprovalTask):
+            return self.walk_approval(task, run)
         if isinstance(task, SleepTask):
             return self.walk_sleep(task, run)
         if task.kind == "runnable":
@@ -624,6 +714,193 @@ class _Decider:
                 },
             )
         )
+
+    # -- Approval --------------------------------------------------------------------------
+    def walk_approval(self, task: ApprovalTask, run: TaskRun) -> State | None:
+        decided = run.outputs.get("decision")
+        if decided is None and run.state.current == State.RUNNING:
+            if self.render_flag(task, run, task.autoApprove):
+                run.outputs.update(
+                    decision=Decision.APPROVED.value,
+                    auto=True,
+                    by=None,
+                    on=iso(self.now),
+                    comment=None,
+                    inputs={},
+                    due=None,
+                    url=execution_url(self.settings.public_url, self.ex),
+                )
+                self.log(run, "INFO", "Approved automatically (autoApprove).")
+                self.mark()
+                decided = Decision.APPROVED.value
+            elif run.state.entered(State.PAUSED) is None:
+                waited = self.walk_block(run.id, list(task.onWait))
+                if waited is WAITING:
+                    return WAITING
+                if waited == State.FAILED and task.allowFailure:
+                    self.log(run, "WARN", "onWait failed; asking for a decision anyway.")
+                elif waited in (State.FAILED, State.KILLED, State.CANCELLED):
+                    # onWait failed: nobody was asked, so nothing is decided; errors and
+                    # finally run and the task fails.
+                    outcome = self.scoped(
+                        run.id, [], False, 0, task.errors, task.finally_, own=waited
+                    )
+                    if outcome is WAITING:
+                        return WAITING
+                    return self.complete(task, run, outcome)
+                self.start_approval(task, run)
+        if run.state.current == State.PAUSED:
+            return WAITING
+        decision = Decision(decided)
+        branch = self.scoped(run.id, task.branch(decision), False, 0, task.errors, task.finally_)
+        if branch is WAITING:
+            return WAITING
+        if branch.is_failed:
+            return self.complete(task, run, branch)  # never hidden by a behaviour
+        behavior = str(self.render(task, run, task.behavior_for(decision))).strip().upper()
+        if behavior not in EXECUTION_ENDINGS and behavior not in ("CONTINUE", "WARN", "FAIL"):
+            raise ExpressionError(
+                task.behavior_for(decision),
+                "the behavior must be one of CONTINUE, WARN, FAIL, SUCCEED, CANCEL, KILL, "
+                f"got {behavior!r}",
+            )
+        final = behavior_state(behavior, branch)
+        if run.state.current != final:
+            run.move(final, self.now)
+            self.mark()
+        ending = EXECUTION_ENDINGS.get(behavior)
+        if ending is not None and self.ex.ending is None:
+            self.ex.ending = ending
+            self.log(
+                run,
+                "WARN" if ending != State.SUCCESS else "INFO",
+                f"{decision.value.capitalize()}: {task.behavior_for(decision)} ends the "
+                f"execution as {ending.value}.",
+            )
+            self.mark()
+        return final
+
+    def render_flag(self, task: Task, run: TaskRun, value: bool | str) -> bool:
+        if isinstance(value, bool):
+            return value
+        return str(self.render(task, run, value)).strip().lower() == "true"
+
+    def start_approval(self, task: ApprovalTask, run: TaskRun) -> None:
+        timeout_text = self.render(task, run, task.timeout) if task.timeout else None
+        if timeout_text:
+            run.deadline = iso(self.now + parse_duration(str(timeout_text)))
+        run.outputs.update(due=run.deadline, url=execution_url(self.settings.public_url, self.ex))
+        if task.description:
+            run.description = str(self.render(task, run, task.description))
+        run.move(State.PAUSED, self.now)
+        self.mark()
+        self.log(
+            run,
+            "INFO",
+            "Waiting for an approval decision"
+            + (f" until {run.deadline}" if run.deadline else "")
+            + ".",
+        )
+        self.step.events.append(
+            NewEvent(
+                "paused",
+                self.ex.id,
+                run.id,
+                {
+                    "namespace": self.ex.namespace,
+                    "flowId": self.ex.flowId,
+                    "taskId": task.id,
+                    "kind": "approval",
+                    "description": run.description,
+                    "deadline": run.deadline,
+                    "deadlineTarget": None,
+                    "expireBehavior": task.expireBehavior,
+                    "manual": False,
+                },
+            )
+        )
+
+    def settle_ending(self, ending: State) -> bool:
+        """Brings every other task run to rest once an Approval ended the execution. KILL
+        kills them now; SUCCEED and CANCEL let running tasks finish and start nothing new.
+        True once nothing is left running."""
+        ex = self.ex
+        if ending == State.KILLED:
+            for run in ex.paused_task_runs():
+                self.cancel_waiting(run, State.KILLING)
+            kill_everything(ex, self.now)
+            self.mark()
+            return True
+        waiting = False
+        for run in ex.taskRunList:
+            current = run.state.current
+            if current in TERMINAL:
+                continue
+            task = self.flow.find_task(run.taskId)
+            if current == State.PAUSED:
+                self.cancel_waiting(run, State.CANCELLED)
+            elif current in (State.CREATED, State.RETRYING):
+                run.move(State.CANCELLED, self.now)
+                self.mark()
+            elif task is not None and task.kind == "runnable":
+                waiting = True  # a task in flight finishes; its result is still recorded
+        if waiting:
+            return False
+        for run in reversed(ex.taskRunList):  # children before their parents
+            if run.state.current not in TERMINAL:
+                run.move(ending, self.now)
+                self.mark()
+        return True
+
+    def cancel_waiting(self, run: TaskRun, to: State) -> None:
+        """A sibling pause or approval that will never be decided: resolve it so every
+        surface stops asking."""
+        task = self.flow.find_task(run.taskId)
+        if isinstance(task, PauseTask):
+            self.step.events.append(
+                resolve_pause(
+                    self.ex, task, run, to=to, values=None, by=None, via="engine", now=self.now
+                )
+            )
+            if run.state.current not in TERMINAL:
+                run.move(State.KILLED if to == State.KILLING else to, self.now)
+        else:
+            self.step.events.append(
+                close_approval(self.ex, run, to=to, by=None, via="engine", now=self.now)
+            )
+        self.mark()
+
+
+def close_approval(
+    execution: Execution,
+    run: TaskRun,
+    *,
+    to: State,
+    by: dict[str, Any] | None,
+    via: str,
+    now: datetime,
+) -> NewEvent:
+    """Ends a PAUSED Approval run without a decision (a kill, or the execution ending)."""
+    assert run.state.current == State.PAUSED
+    run.outputs["resumed"] = {"by": by, "on": iso(now), "to": to.value, "via": via}
+    run.deadline = None
+    run.move(State.KILLED if to == State.KILLING else to, now)
+    return NewEvent(
+        "killed" if to == State.KILLING else "resumed",
+        execution.id,
+        run.id,
+        {
+            "namespace": execution.namespace,
+            "flowId": execution.flowId,
+            "taskId": run.taskId,
+            "kind": "approval",
+            "by": by,
+            "via": via,
+            "on": iso(now),
+            "to": to.value,
+            "values": {},
+        },
+    )
 
 
 def kill_everything(execution: Execution, now: datetime) -> None:

@@ -144,6 +144,8 @@ class Execution(_Doc):
     killedBy: dict[str, Any] | None = None
     killReason: str | None = None
     finalState: State | None = None  # decided before afterExecution runs
+    # Set when an Approval's behaviour (SUCCEED, CANCEL, KILL) ends the execution early.
+    ending: State | None = None
     secretInputs: list[str] = Field(default_factory=list)  # SECRET input ids, masked when shown
 
     def move(self, new: State, when: datetime) -> None:
@@ -222,6 +224,7 @@ class Execution(_Doc):
                 "taskRunList",
                 "pausedManually",
                 "finalState",
+                "ending",
                 "variables",
                 "secretInputs",
             },

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 from pydantic import Discriminator, Tag
 
 from engine.tasks import (  # noqa: F401 - importing registers the types
+    approval,
     fail,
     for_each,
     http_request,
