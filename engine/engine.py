@@ -749,6 +749,18 @@ class Engine:
 
         return render
 
+    def set_labels(self, execution_id: str, labels: Mapping[str, str]) -> Execution:
+        """Adds or replaces labels (Kestra's POST .../labels), in any state, in one
+        transaction; labels not named are kept."""
+        now = self.clock.now()
+        with self.store.transaction(now) as tx:
+            stored = tx.load_execution(execution_id)
+            execution = stored.execution
+            merged = {**execution.label_map(), **labels}
+            execution.labels = [{"key": k, "value": v} for k, v in merged.items()]
+            self._save(tx, stored.version, execution, [], now=now, wake_at=None)
+        return execution
+
     def fail_execution(self, execution_id: str, reason: str) -> None:
         """Ends an execution the engine cannot advance (a bug or data it cannot store), so it
         fails visibly with the reason in its log instead of being retried forever."""

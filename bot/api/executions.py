@@ -21,17 +21,25 @@ from bot.api.bodies import media_type, parse_json, read_values
 from bot.api.deps import EngineDep
 from bot.api.params import check_filter_text, has_control
 from engine.engine import BulkOutcome, Engine
-from engine.errors import ExecutionNotFound, NotFoundError
+from engine.errors import (
+    ConflictError,
+    ExecutionNotFound,
+    InputValidationError,
+    NotFoundError,
+    PausebotError,
+)
 from engine.flows import Flow
-from engine.inputs import InputDefinition
+from engine.inputs import InputDefinition, parse_inputs
 from engine.model import Execution
 from engine.states import State
+from engine.tasks.approval import ApprovalTask, ReviewDecision
 from engine.tasks.base import Task
 from engine.tasks.pause import PauseTask
 
 router = APIRouter(tags=["executions"])
 
 BULK_MAX = 1000
+DEFAULT_PAGE_SIZE = 10  # Kestra's
 # Bounds that keep LIMIT/OFFSET inside what every database accepts (a 64-bit OFFSET overflows).
 MAX_PAGE = 1_000_000
 MAX_PAGE_SIZE = 500
@@ -120,7 +128,7 @@ def search_executions(
     engine: EngineDep,
     where: Annotated[ExecutionFilter, Depends(_filter_with_state)],
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
 ) -> dict[str, Any]:
     found, total = engine.search_executions(
         states=where.states,
@@ -175,11 +183,18 @@ def resume_by_query(
     engine: EngineDep, actor: Actor, where: Annotated[ExecutionFilter, Depends(_filter)]
 ) -> dict[str, Any]:
     """Same filters as search; the state is always PAUSED."""
+    ids = matching_ids(engine, where, [State.PAUSED.value])
+    return _bulk_answer(engine.resume_many(ids, by=actor, via="bulk"))
+
+
+def matching_ids(engine: Engine, where: ExecutionFilter, states: list[str]) -> list[str]:
+    """Every execution id a by-query action applies to (collected first: acting while paging
+    would shift the pages)."""
     ids: list[str] = []
     page = 1
-    while True:  # collect first: resuming while paging would shift the pages
+    while True:
         found, total = engine.search_executions(
-            states=[State.PAUSED.value],
+            states=states,
             namespace=where.namespace,
             flow_id=where.flow_id,
             text=where.text,
@@ -190,7 +205,68 @@ def resume_by_query(
         if not found or len(ids) >= total:
             break
         page += 1
-    return _bulk_answer(engine.resume_many(ids, by=actor, via="bulk"))
+    return ids
+
+
+async def _ids_body(request: Request) -> list[str]:
+    kind = media_type(request)
+    if kind and kind != "application/json":
+        raise HTTPException(415, "Send the execution ids as a JSON array (application/json).")
+    ids = parse_json(await request.body())
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise HTTPException(422, 'The body must be a JSON array of execution ids: ["id1", "id2"].')
+    if len(ids) > BULK_MAX:
+        raise HTTPException(422, f"At most {BULK_MAX} ids per request, got {len(ids)}.")
+    return ids
+
+
+def _each(engine: Engine, ids: list[str], act: Any) -> dict[str, Any]:
+    """A bulk action, each execution on its own: ``count`` done, ``invalids`` with why."""
+    done: list[str] = []
+    refused: dict[str, str] = {}
+    for execution_id in dict.fromkeys(ids):
+        if has_control(execution_id):
+            refused[execution_id] = str(ExecutionNotFound(execution_id))
+            continue
+        try:
+            act(execution_id)
+            done.append(execution_id)
+        except PausebotError as error:
+            refused[execution_id] = str(error)
+    return _bulk_answer(BulkOutcome(done, refused))
+
+
+_LIVE = [s.value for s in State if not s.is_terminal]
+
+
+@router.delete("/executions/kill/by-ids", openapi_extra=_IDS_BODY, summary="Kill many by id")
+async def kill_by_ids(request: Request, engine: EngineDep, actor: Actor) -> dict[str, Any]:
+    ids = await _ids_body(request)
+    kill = partial(engine.kill_execution, by=actor, via="bulk")
+    return await run_in_threadpool(_each, engine, ids, kill)
+
+
+@router.delete("/executions/kill/by-query", summary="Kill every unfinished execution matching")
+def kill_by_query(
+    engine: EngineDep, actor: Actor, where: Annotated[ExecutionFilter, Depends(_filter)]
+) -> dict[str, Any]:
+    ids = matching_ids(engine, where, _LIVE)
+    return _each(engine, ids, partial(engine.kill_execution, by=actor, via="bulk"))
+
+
+@router.post("/executions/pause/by-ids", openapi_extra=_IDS_BODY, summary="Pause many by id")
+async def pause_by_ids(request: Request, engine: EngineDep, actor: Actor) -> dict[str, Any]:
+    ids = await _ids_body(request)
+    pause = partial(engine.pause_execution, by=actor, via="bulk")
+    return await run_in_threadpool(_each, engine, ids, pause)
+
+
+@router.post("/executions/pause/by-query", summary="Pause every running execution matching")
+def pause_by_query(
+    engine: EngineDep, actor: Actor, where: Annotated[ExecutionFilter, Depends(_filter)]
+) -> dict[str, Any]:
+    ids = matching_ids(engine, where, [State.RUNNING.value, State.CREATED.value])
+    return _each(engine, ids, partial(engine.pause_execution, by=actor, via="bulk"))
 
 
 # -- one execution ------------------------------------------------------------------------
@@ -215,6 +291,8 @@ def _task_json(task: Task) -> dict[str, Any]:
         # what a client needs to build the resume form.
         "inputs": [_input_json(d) for d in task.onResume or []]
         if isinstance(task, PauseTask)
+        else [_input_json(d) for d in task.inputs or []]
+        if isinstance(task, ApprovalTask)
         else None,
         "tasks": [_task_json(child) for child in children] or None,
     }
@@ -279,6 +357,119 @@ async def resume_execution(
         )
     )
     return Response(status_code=204)
+
+
+@router.post(
+    "/executions/{execution_id}/actions/review",
+    openapi_extra=_FORM_BODY,
+    summary="Approve or deny an Approval task run",
+)
+async def review_execution(
+    execution_id: str,
+    request: Request,
+    engine: EngineDep,
+    actor: Actor,
+    decision: Annotated[ReviewDecision, Query(description="APPROVE or DENY.")],
+    task_run_id: Annotated[
+        str | None, Query(alias="taskRunId", description="The Approval task run (default: first).")
+    ] = None,
+) -> dict[str, Any]:
+    """Kestra's review action: the reviewer's comment is the part (or key) named ``comment``,
+    the other parts are the Approval's ``inputs``. 200 with the execution; 404 unknown task
+    run; 409 not paused / already decided (saying who) / expired; 422 not an Approval, a
+    missing required comment, invalid inputs."""
+    values = await read_values(request, what="review inputs")
+    comment = values.pop("comment", None)
+    if comment is not None and not isinstance(comment, str):
+        raise HTTPException(422, "comment must be text.")
+    execution = await run_in_threadpool(
+        partial(
+            engine.review_execution,
+            execution_id,
+            task_run_id,
+            decision,
+            comment=comment,
+            values=values,
+            by=actor,
+            via="api",
+        )
+    )
+    return execution_json(engine, execution)
+
+
+@router.post(
+    "/executions/{execution_id}/resume/validate",
+    openapi_extra=_FORM_BODY,
+    summary="Check onResume values without resuming",
+)
+async def validate_resume(execution_id: str, request: Request, engine: EngineDep) -> dict[str, Any]:
+    """Kestra's dialog check: ``{id, namespace, inputs: [{input, value, enabled, errors}]}``;
+    409 when the execution is not paused. Nothing changes."""
+    values = await read_values(request, what="onResume values")
+    execution = await run_in_threadpool(engine.get_execution, execution_id)
+    found = await run_in_threadpool(engine.paused_task, execution)
+    if execution.state.current != State.PAUSED:
+        raise ConflictError(
+            f"Execution '{execution_id}' is not paused, can't resume it.",
+            execution_id=execution_id,
+            state=execution.state.current.value,
+        )
+    definitions = list(found[0].onResume or []) if found else []
+    return _validation(execution.flowId, execution.namespace, definitions, values)
+
+
+def _validation(
+    flow_id: str, namespace: str, definitions: list[InputDefinition], values: dict[str, Any]
+) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    typed: dict[str, Any] = {}
+    try:
+        typed = parse_inputs(definitions, values)
+    except InputValidationError as error:
+        errors = error.by_field()
+        for definition in definitions:
+            if definition.id not in errors:
+                try:
+                    typed.update(parse_inputs([definition], values))
+                except InputValidationError:
+                    pass
+    return {
+        "id": flow_id,
+        "namespace": namespace,
+        "inputs": [
+            {
+                "input": _input_json(d),
+                "value": typed.get(d.id),
+                "enabled": True,
+                "errors": [{"message": errors[d.id]}] if d.id in errors else [],
+            }
+            for d in definitions
+        ],
+    }
+
+
+async def _label_list(request: Request) -> dict[str, str]:
+    data = parse_json(await request.body())
+    if not isinstance(data, list) or not all(
+        isinstance(item, dict)
+        and isinstance(item.get("key"), str)
+        and isinstance(item.get("value"), str)
+        for item in data
+    ):
+        raise HTTPException(
+            422, 'The body must be a JSON array of labels: [{"key": "team", "value": "ops"}].'
+        )
+    return _labels([f"{item['key']}:{item['value']}" for item in data])
+
+
+@router.post("/executions/{execution_id}/labels", summary="Add or update labels")
+@router.patch("/executions/{execution_id}/labels", include_in_schema=False)
+async def set_labels(execution_id: str, request: Request, engine: EngineDep) -> dict[str, Any]:
+    """Kestra's body (a JSON array of ``{key, value}``): the given labels are added or
+    replaced, the others kept; ``system.*`` labels are refused (422)."""
+    labels = await _label_list(request)
+    execution = await run_in_threadpool(engine.set_labels, execution_id, labels)
+    return execution_json(engine, execution)
 
 
 @router.post("/executions/{execution_id}/pause", status_code=204, summary="Pause a running one")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import yaml
@@ -12,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.api.bodies import read_yaml
 from bot.api.deps import EngineDep
 from engine.engine import DeployedFlow
+from engine.errors import FlowValidationError
 
 router = APIRouter(tags=["flows"])
 
@@ -46,6 +48,71 @@ async def create_flow(request: Request, engine: EngineDep) -> dict[str, Any]:
     source = await read_yaml(request)
     deployed = await run_in_threadpool(engine.deploy_flow, source, "The posted YAML")
     return flow_json(deployed)
+
+
+@router.post("/flows/validate", openapi_extra=_YAML_BODY, summary="Validate flows, deploy nothing")
+async def validate_flows(request: Request, engine: EngineDep) -> list[dict[str, Any]]:
+    """Kestra's answer: one ``{index, flow, namespace, constraints, outdated, deprecationPaths,
+    warnings, infos}`` per YAML document (separated by ``---``); ``constraints`` is null when
+    the flow is valid."""
+    source = await read_yaml(request)
+    documents = [doc for doc in re.split(r"\n+---\n*", "\n" + source) if doc.strip()]
+    return [await run_in_threadpool(_validation, engine, i, doc) for i, doc in enumerate(documents)]
+
+
+@router.post(
+    "/flows/{namespace}/{flow_id}/validate",
+    openapi_extra=_YAML_BODY,
+    summary="Validate one flow as the path names it",
+)
+async def validate_flow(
+    namespace: str, flow_id: str, request: Request, engine: EngineDep
+) -> dict[str, Any]:
+    """pausebot's own: like ``/flows/validate`` for one document, which must define the flow
+    the path names."""
+    source = await read_yaml(request)
+    result = await run_in_threadpool(_validation, engine, 0, source)
+    if result["constraints"] is None and (result["namespace"], result["flow"]) != (
+        namespace,
+        flow_id,
+    ):
+        result["constraints"] = (
+            f"The YAML defines '{result['namespace']}.{result['flow']}' but the path names "
+            f"'{namespace}.{flow_id}'."
+        )
+    return result
+
+
+def _validation(engine: Any, index: int, source: str) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "index": index,
+        "flow": None,
+        "namespace": None,
+        "constraints": None,
+        "outdated": False,
+        "deprecationPaths": [],
+        "warnings": [],
+        "infos": [],
+    }
+    try:
+        flow = engine.validate_flow(source, f"Flow {index}")
+    except FlowValidationError as error:
+        document = _safe_mapping(source)
+        result["flow"], result["namespace"] = document.get("id"), document.get("namespace")
+        result["constraints"] = str(error)
+        return result
+    result["flow"], result["namespace"] = flow.id, flow.namespace
+    return jsonable_encoder(result)
+
+
+def _safe_mapping(source: str) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(source)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    return {k: v for k, v in document.items() if k in ("id", "namespace") and isinstance(v, str)}
 
 
 @router.put(
