@@ -1,8 +1,11 @@
 """The ``pausebot`` command: flows, executions and the service, on the embedded default
 (a SQLite file) or whatever ``PAUSEBOT_DATABASE_URL`` names.
 
-Errors go to stderr as one readable message and a non-zero exit: 1 for a refused operation,
-2 for bad usage or invalid input, 3 for an unknown id, 4 for a state conflict.
+Errors go to stderr as one readable message and a non-zero exit (the table is in README.md,
+"Exit codes"): 1 refused, 2 bad usage or invalid input, 3 unknown id, 4 state conflict,
+5 the execution ended FAILED, KILLED or CANCELLED, 6 the database cannot be used as it is.
+
+Read-only commands open the database with ``migrate=False``: they never create or migrate it.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from engine.errors import (
     InputValidationError,
     NotFoundError,
     PausebotError,
+    SchemaError,
 )
 from engine.model import Execution
 from engine.states import TERMINAL, State
 
 EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 1, 2, 3, 4
+EXIT_EXECUTION_FAILED, EXIT_DATABASE = 5, 6
 
 
 def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
@@ -51,10 +56,12 @@ def _errors() -> Iterator[None]:
         _fail(str(error), EXIT_NOT_FOUND)
     except ConflictError as error:
         _fail(str(error), EXIT_CONFLICT)
+    except SchemaError as error:
+        _fail(str(error), EXIT_DATABASE)
     except PausebotError as error:
         _fail(str(error))
     except OperationalError as error:
-        _fail(f"cannot use the database: {error.orig}")
+        _fail(f"cannot use the database: {error.orig}", EXIT_DATABASE)
     except SQLAlchemyError as error:
         _fail(f"database error: {error}")
 
@@ -75,24 +82,35 @@ class _State:
 
     @property
     def engine(self) -> Any:
-        if self._engine is None:
-            import os
+        """The engine for commands that change state: creates and migrates the schema."""
+        return self._open(migrate=True)
 
-            from bot.config import database_url_problem
+    @property
+    def reader(self) -> Any:
+        """The engine for read-only commands: never writes the schema; a database that is
+        missing, empty, foreign or at another revision is an error (exit 6)."""
+        return self._open(migrate=False)
+
+    def _open(self, *, migrate: bool) -> Any:
+        if self._engine is None:
+            from bot.config import database_url_problem, public_url_default
             from engine.engine import Engine
             from engine.executor import Settings
-            from engine.store.database import default_database_url
 
-            settings = Settings(
-                public_url=os.environ.get("PAUSEBOT_PUBLIC_URL", "http://localhost:8080")
-            )
-            url = self.database or default_database_url()
+            settings = Settings(public_url=public_url_default())
+            url = self.url
             problem = database_url_problem(url, self.database_from)
             if problem is not None:
                 _fail(problem, EXIT_USAGE)
             with _errors():
-                self._engine = Engine(url, settings=settings)
+                self._engine = Engine(url, settings=settings, migrate=migrate)
         return self._engine
+
+    @property
+    def url(self) -> str:
+        from engine.engine import default_database_url
+
+        return self.database or default_database_url()
 
 
 pass_state = click.make_pass_decorator(_State)
@@ -187,7 +205,7 @@ def flows_deploy(state: _State, files: tuple[str, ...]) -> None:
 def flows_list(state: _State, as_json: bool) -> None:
     """List deployed flows."""
     with _errors():
-        deployed = state.engine.list_flows()
+        deployed = state.reader.list_flows()
     if as_json:
         click.echo(
             json.dumps(
@@ -199,6 +217,8 @@ def flows_list(state: _State, as_json: bool) -> None:
             )
         )
         return
+    if not deployed:
+        click.echo("no flows deployed")
     for d in deployed:
         click.echo(f"{d.flow.namespace}.{d.flow.id}  revision {d.revision}")
 
@@ -269,7 +289,7 @@ def _drive(engine: Any, execution_id: str, quiet: bool) -> Execution:
 
 def _exit_for(execution: Execution) -> None:
     if execution.state.current in (State.FAILED, State.KILLED, State.CANCELLED):
-        sys.exit(EXIT_FAILED)
+        sys.exit(EXIT_EXECUTION_FAILED)
 
 
 @cli.command("resume")
@@ -359,13 +379,13 @@ def executions_list(
 ) -> None:
     """List executions, newest first."""
     with _errors():
-        found, total = state.engine.search_executions(
+        found, total = state.reader.search_executions(
             states=states, namespace=namespace, flow_id=flow_id, size=limit
         )
     if as_json:
         click.echo(
             json.dumps(
-                {"results": [e.to_api(url=state.engine.url_of(e)) for e in found], "total": total},
+                {"results": [e.to_api(url=state.reader.url_of(e)) for e in found], "total": total},
                 indent=2,
             )
         )
@@ -388,7 +408,7 @@ def executions_list(
 def executions_show(state: _State, execution_id: str, as_json: bool) -> None:
     """Show one execution: state, task runs, what a resume needs."""
     with _errors():
-        execution = state.engine.get_execution(execution_id)
+        execution = state.reader.get_execution(execution_id)
     _show(state, execution, as_json)
 
 
@@ -402,7 +422,7 @@ def executions_show(state: _State, execution_id: str, as_json: bool) -> None:
 def logs(state: _State, execution_id: str, level: str | None, as_json: bool) -> None:
     """Print an execution's logs."""
     with _errors():
-        entries = state.engine.logs(execution_id, min_level=level)
+        entries = state.reader.logs(execution_id, min_level=level)
     if as_json:
         click.echo(json.dumps([e.to_api() for e in entries], indent=2))
         return
@@ -436,6 +456,42 @@ def work(state: _State, once: bool) -> None:
             threading.Event().wait()
         except KeyboardInterrupt:
             runner.stop()
+
+
+# -- the database ------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """The database schema: check it, create it or migrate it."""
+
+
+@db.command("status")
+@pass_state
+def db_status(state: _State) -> None:
+    """Say whether the database holds this pausebot's schema (never changes it; exit 6 if not)."""
+    with _errors():
+        state.reader  # noqa: B018 - opening it checks the schema revision
+    click.echo(f"{_safe(state.url)}: pausebot schema up to date")
+
+
+@db.command("upgrade")
+@pass_state
+def db_upgrade(state: _State) -> None:
+    """Create pausebot's tables or migrate them to this version (never downgrades)."""
+    with _errors():
+        state.engine  # noqa: B018 - opening it migrates
+    click.echo(f"{_safe(state.url)}: pausebot schema up to date")
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "the database"
 
 
 # -- the service -------------------------------------------------------------------------
@@ -511,7 +567,7 @@ def serve(state: _State, host: str, port: int, socket_mode: bool) -> None:
 
 
 def _show(state: _State, execution: Execution, as_json: bool) -> None:
-    engine = state.engine
+    engine = state.reader  # the engine the command opened (no migration when it read only)
     if as_json:
         click.echo(json.dumps(execution.to_api(url=engine.url_of(execution)), indent=2))
         return

@@ -7,6 +7,7 @@ never appear in logs or reprs.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +27,25 @@ from engine.inputs import parse_duration
 log = logging.getLogger(__name__)
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8080  # what `pausebot serve` listens on by default
+
+
+def served_url(host: str, port: int) -> str:
+    """The URL of a service listening on ``host``:``port``. Every interface (``0.0.0.0``, ``::``)
+    is reached as ``localhost`` from this machine; other people need PAUSEBOT_PUBLIC_URL."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def public_url_default() -> str:
+    """``PAUSEBOT_PUBLIC_URL``, else the URL `pausebot serve` has with its default host and port
+    (for the CLI, which links to executions without serving them)."""
+    return (os.environ.get("PAUSEBOT_PUBLIC_URL") or served_url(DEFAULT_HOST, DEFAULT_PORT)).rstrip(
+        "/"
+    )
 
 
 class ConfigError(Exception):
@@ -80,7 +100,10 @@ class Settings(_SlackPresence):
     database_url: str | None = Field(default=None, validation_alias="PAUSEBOT_DATABASE_URL")
     flows_dir: Path | None = Field(default=None, validation_alias="PAUSEBOT_FLOWS_DIR")
     api_token: SecretStr | None = Field(default=None, validation_alias="PAUSEBOT_API_TOKEN")
-    public_url: str = Field(default="http://localhost:8080", validation_alias="PAUSEBOT_PUBLIC_URL")
+    # Unset, `pausebot serve` replaces it with the URL it actually serves (``served_url``).
+    public_url: str = Field(
+        default=served_url(DEFAULT_HOST, DEFAULT_PORT), validation_alias="PAUSEBOT_PUBLIC_URL"
+    )
     link_secret: SecretStr | None = Field(default=None, validation_alias="PAUSEBOT_LINK_SECRET")
     link_ttl: str = Field(default="P7D", validation_alias="PAUSEBOT_LINK_TTL")
     max_body_bytes: int = Field(default=1_048_576, validation_alias="PAUSEBOT_MAX_BODY_BYTES", gt=0)

@@ -41,7 +41,7 @@ from bot.metrics import Metrics
 from bot.slack import build_slack
 from bot.ui.routes import router as ui_router
 from engine.engine import DeployedFlow, Engine
-from engine.errors import FlowValidationError
+from engine.errors import FlowValidationError, SchemaError
 from engine.executor import Settings as EngineSettings
 from engine.runner import Runner
 
@@ -79,6 +79,8 @@ def open_engine(settings: Settings) -> Engine:
     except SQLAlchemyError as error:
         reason = getattr(error, "orig", None) or error
         raise StartupError(f"cannot use the database {_safe_url(url)}: {reason}") from error
+    except SchemaError as error:  # a newer pausebot's database: refused, never downgraded
+        raise StartupError(str(error)) from error
 
 
 def flow_files(directory: Path) -> list[Path]:

@@ -53,6 +53,7 @@ from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
 from engine.model import Execution, TaskRun, new_id
 from engine.states import TERMINAL, State
+from engine.store.database import check_schema, default_database_url  # noqa: F401 - for bot/cli
 from engine.store.store import LogEntry, NewEvent, Store
 from engine.tasks.approval import ApprovalTask, Decision, ReviewDecision, comment_required
 from engine.tasks.base import RunContext, Task, TaskResult
@@ -89,8 +90,13 @@ class Engine:
         clock: Clock | None = None,
         settings: Settings | None = None,
         http_timeout: float = 30.0,
+        migrate: bool = True,
     ) -> None:
-        self.store = store if isinstance(store, Store) else Store(store)
+        """``migrate=False`` (read-only use) never writes the schema: a database that is not at
+        our head revision raises ``SchemaError`` instead of being created or migrated."""
+        if not isinstance(store, Store) and not migrate:
+            check_schema(store, f"at {_safe_url(store)}")
+        self.store = store if isinstance(store, Store) else Store(store, migrate=migrate)
         self.clock = clock or SystemClock()
         self.settings = settings or Settings()
         self.http_timeout = http_timeout
@@ -1017,6 +1023,17 @@ def _review_decision(decision: ReviewDecision | str) -> ReviewDecision:
             [FieldError("decision", f"must be APPROVE or DENY, got {decision!r}", decision)]
         )
     return ReviewDecision(aliases[text])
+
+
+def _safe_url(url: str) -> str:
+    """The database URL for a message: without its password."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "(unparsable URL)"
 
 
 def _who(by: Actor | None) -> str:

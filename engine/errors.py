@@ -11,6 +11,7 @@ exit codes in ``bot/cli``). Messages are written for the person who will read th
     ├── InputValidationError       invalid input or onResume values; one ``FieldError`` per field (422)
     ├── ConflictError              the execution is not in a state that allows this (409)
     │   └── AlreadyDecided         someone else resumed/killed the pause first: says who and when
+    ├── SchemaError                the database is missing, empty, foreign, older or newer than us
     ├── ExpressionError            a template failed to render; names the expression
     └── TaskFailure                a task failed while running; carries the message logged on it
 """
@@ -146,6 +147,11 @@ class AlreadyDecided(ConflictError):
 
     def as_dict(self) -> dict[str, Any]:
         return {"by": self.by, "on": self.on, "via": self.via, "to": self.to, "action": self.action}
+
+
+class SchemaError(PausebotError):
+    """The database is not one this pausebot can use as it is (missing, empty, foreign, or an
+    older or newer schema). The message says which and what to do."""
 
 
 class ExpressionError(PausebotError):

@@ -10,6 +10,8 @@ import platformdirs
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 
+from engine.errors import SchemaError
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -26,8 +28,8 @@ def default_database_url() -> str:
     url = os.environ.get("PAUSEBOT_DATABASE_URL")
     if url:
         return url
+    # No mkdir here: read-only commands must not write; opening the engine creates the directory.
     data_dir = Path(platformdirs.user_data_dir("pausebot"))
-    data_dir.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{data_dir / 'pausebot.db'}"
 
 
@@ -84,10 +86,83 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
+OUR_TABLES = frozenset({"flows", "executions"})
+
+
+def _revisions() -> tuple[str | None, set[str]]:
+    """The head revision of our migrations and every revision we know."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    return script.get_current_head(), {r.revision for r in script.walk_revisions()}
+
+
+def _newer_or_foreign(revision: str, tables: set[str], where: str) -> SchemaError:
+    head, _ = _revisions()
+    if OUR_TABLES <= tables:
+        return SchemaError(
+            f"the database {where} was migrated by a newer pausebot (schema revision "
+            f"{revision!r}; this pausebot knows up to {head!r}). Upgrade pausebot; "
+            "it never downgrades a database."
+        )
+    return SchemaError(
+        f"the database {where} is not a pausebot database (it has an Alembic revision "
+        f"{revision!r} that is not pausebot's); point --database or PAUSEBOT_DATABASE_URL "
+        "at pausebot's own database."
+    )
+
+
+def check_schema(url: str, where: str) -> None:
+    """Raises ``SchemaError`` unless the database at ``url`` holds pausebot's schema at our head
+    revision. Reads only: a missing SQLite file is not created, nothing is migrated."""
+    from sqlalchemy import inspect, text
+
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise SchemaError(f"the database {where} is empty (in memory)")
+        if not Path(parsed.database).is_file():
+            raise SchemaError(
+                f"there is no pausebot database {where} yet: nothing has been deployed or run "
+                "(`pausebot db upgrade` creates it, as does any command that changes state)."
+            )
+    engine = create_engine(parsed, hide_parameters=True)  # plain: none of our pragmas write
+    try:
+        with engine.connect() as connection:
+            tables = set(inspect(connection).get_table_names())
+            revision = None
+            if "alembic_version" in tables:
+                revision = connection.execute(
+                    text("SELECT version_num FROM alembic_version")
+                ).scalar()
+    finally:
+        engine.dispose()
+    head, known = _revisions()
+    if not tables:
+        raise SchemaError(
+            f"the database {where} is empty: nothing has been deployed or run "
+            "(`pausebot db upgrade` creates pausebot's tables, as does any command that changes state)."
+        )
+    if revision is None:
+        raise SchemaError(
+            f"the database {where} is not a pausebot database (it has tables but no pausebot "
+            "schema revision); point --database or PAUSEBOT_DATABASE_URL at pausebot's own database."
+        )
+    if revision not in known:
+        raise _newer_or_foreign(revision, tables, where)
+    if revision != head:
+        raise SchemaError(
+            f"the database {where} has an older pausebot schema (revision {revision!r}, this "
+            f"pausebot needs {head!r}): run `pausebot db upgrade`."
+        )
+
+
 def upgrade_schema(engine: Engine) -> None:
-    """Apply Alembic migrations up to head (idempotent; safe for concurrent replicas on PG)."""
+    """Apply Alembic migrations up to head (idempotent; safe for concurrent replicas on PG).
+    A database at a revision we do not know (a newer pausebot's) is refused, never touched."""
     from alembic import command
     from alembic.config import Config
+    from sqlalchemy import inspect, text
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -95,5 +170,11 @@ def upgrade_schema(engine: Engine) -> None:
         if connection.dialect.name == "postgresql":
             # Two replicas starting together must not both create the tables.
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7462031)")
+        tables = set(inspect(connection).get_table_names())
+        if "alembic_version" in tables:
+            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            if revision is not None and revision not in _revisions()[1]:
+                where = "at " + engine.url.render_as_string(hide_password=True)
+                raise _newer_or_foreign(revision, tables, where)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -100,6 +100,7 @@ def test_deploy_run_by_id_pause_kill(cli, tmp_path: Path) -> None:  # type: igno
 
 
 def test_unknown_ids_and_bad_usage(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("db", "upgrade")  # read-only commands need an existing database (test_cli_database.py)
     missing = cli("executions", "show", "nope", ok=False)
     assert missing.returncode == 3 and "Execution 'nope' not found" in missing.stderr
     unknown_flow = cli("run", "company.team.missing", ok=False)
