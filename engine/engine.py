@@ -52,12 +52,17 @@ from engine.expressions import render_condition, render_value
 from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
 from engine.model import Execution, TaskRun, new_id
+from engine.services import TaskServices
 from engine.states import TERMINAL, State
 from engine.store.database import check_schema, default_database_url  # noqa: F401 - for bot/cli
 from engine.store.store import LogEntry, NewEvent, Store
 from engine.tasks.approval import ApprovalTask, Decision, ReviewDecision, comment_required
 from engine.tasks.base import RunContext, Task, TaskResult
 from engine.tasks.pause import PauseTask
+from engine.tasks.working_directory import WorkingDirectoryTask, directory_for, working_directory_of
+from engine.tasks.working_directory import enclosing_task as enclosing_working_directory
+from engine.tasks.working_directory import prepare as prepare_working_directory
+from engine.tasks.working_directory import remove as remove_working_directory
 from engine.waiting import WaitingTask, describe, manual
 
 log = logging.getLogger(__name__)
@@ -100,6 +105,7 @@ class Engine:
         self.clock = clock or SystemClock()
         self.settings = settings or Settings()
         self.http_timeout = http_timeout
+        self.services = TaskServices(self.store)
         self._listeners: list[CommitListener] = []
         self._flows = lru_cache(maxsize=512)(self._load_flow_revision)
         self._revisions: dict[tuple[str, str, int], Flow] = {}
@@ -867,6 +873,7 @@ class Engine:
                     else:
                         tx.extend_lease(execution_id, owner, LEASE)
                 results = []
+                self._remove_finished_working_dirs(execution, flow)
                 if step.events:
                     self._notify(execution_id, step.events)
                 if not step.dispatch:
@@ -927,7 +934,10 @@ class Engine:
             http_timeout=self.http_timeout,
             task_id=task.id,
         )
+        self._equip_context(context, execution, flow, run)
         timeout = parse_duration(task.timeout).total_seconds() if task.timeout else None
+        if task.handles_timeout:
+            timeout = None  # the task enforces it itself (a script kills its process group)
         try:
             if timeout is not None:
                 # Python cannot stop a thread: on timeout the task's thread is abandoned (its
@@ -956,6 +966,40 @@ class Engine:
                 TaskResult(logs=context.logs),
                 f"Task '{task.id}' crashed: {type(error).__name__}: {error}",
             )
+
+    def _equip_context(
+        self, context: RunContext, execution: Execution, flow: Flow, run: TaskRun
+    ) -> None:
+        """What tasks doing more than their own I/O get: streamed logs, the shared directory
+        of an enclosing WorkingDirectory, and the engine's services (files, KV store)."""
+        context.log_sink = lambda lines: self._stream_logs(execution.id, run, lines)
+        context.services = self.services
+        context.working_dir = working_directory_of(execution, flow, run)
+        enclosing = enclosing_working_directory(execution, flow, run)
+        if context.working_dir is not None and enclosing is not None:
+            prepare_working_directory(context.working_dir, enclosing, context)
+
+    @staticmethod
+    def _remove_finished_working_dirs(execution: Execution, flow: Flow) -> None:
+        if not any(isinstance(t, WorkingDirectoryTask) for t in flow.all_tasks()):
+            return
+        for run in execution.taskRunList:
+            if run.state.current in TERMINAL and isinstance(
+                flow.find_task(run.taskId), WorkingDirectoryTask
+            ):
+                remove_working_directory(directory_for(run))
+
+    def _stream_logs(self, execution_id: str, run: TaskRun, lines: Sequence[Any]) -> None:
+        now = self.clock.now()
+        entries = [
+            LogEntry(execution_id, run.id, run.taskId, line.level, line.message, now)
+            for line in lines
+        ]
+        try:
+            with self.store.transaction(now) as tx:
+                tx.append_logs(entries)
+        except Exception:  # noqa: BLE001 - a log line is never worth failing the task for
+            log.warning("could not stream %d log lines of %s", len(entries), execution_id)
 
     def run_until_blocked(
         self,

@@ -20,11 +20,14 @@ from engine.tasks import (  # noqa: F401 - importing registers the types
     output_values,
     parallel,
     pause,
+    python,
     returns,
     sequential,
+    shell,
     slack_incoming_webhook,
     sleep,
     switch,
+    working_directory,
 )
 from engine.tasks.base import TASK_TYPES, RunContext, Task, TaskResult
 from engine.tasks.flowable import Block, FlowableTask

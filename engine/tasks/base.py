@@ -7,8 +7,10 @@ their work in ``run`` on a runner thread and return a ``TaskResult``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -40,6 +42,8 @@ class Task(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     kind: ClassVar[Literal["runnable", "flowable"]] = "runnable"
+    # True for tasks that enforce their own ``timeout`` (scripts kill their process group).
+    handles_timeout: ClassVar[bool] = False
     # The canonical Kestra type name first, then legacy aliases.
     type_names: ClassVar[tuple[str, ...]] = ()
 
@@ -93,6 +97,13 @@ class RunContext:
     http_timeout: float = 30.0
     logs: list[LogLine] = field(default_factory=list)
     task_id: str = ""
+    # Set by the engine for tasks that stream output (scripts): lines go to the execution's log
+    # while the task runs instead of at its end.
+    log_sink: Callable[[list[LogLine]], None] | None = None
+    # A flow.WorkingDirectory's shared directory, when the task runs inside one.
+    working_dir: Path | None = None
+    # The engine's services for tasks that do I/O beyond the task itself (files, KV store).
+    services: Any = None
 
     def render(self, value: Any) -> Any:
         from engine.errors import ExpressionError
@@ -109,6 +120,17 @@ class RunContext:
 
     def log(self, level: str, message: str) -> None:
         self.logs.append(LogLine(level, message))
+
+    def stream(self, lines: list[LogLine]) -> None:
+        """Log lines now if the engine streams logs, else with the task's result."""
+        if self.log_sink is not None:
+            self.log_sink(lines)
+        else:
+            self.logs.extend(lines)
+
+    @property
+    def namespace(self) -> str:
+        return str(self.variables.get("flow", {}).get("namespace", ""))
 
     def fail(self, message: str) -> TaskFailure:
         return TaskFailure(message)

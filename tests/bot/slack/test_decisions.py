@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from slack_harness import SlackHarness, assert_valid_message, assert_valid_view, text_of, value_of
+from slack_harness import (
+    SlackHarness,
+    assert_valid_message,
+    assert_valid_view,
+    text_of,
+    value_of,
+    wait_until,
+)
 from support import EXAMPLES
 
 from bot.slack.blocks import APPROVE_ACTION, REJECT_ACTION
@@ -326,8 +333,18 @@ def test_assignment_refuses_others_ephemerally_and_records_it(slack: SlackHarnes
     assert refusal["response_type"] == "ephemeral" and refusal["replace_original"] is False
     assert refusal["text"] == "You may not decide this pause: only ada@example.com or sre may."
     assert slack.engine.get_execution(execution.id).state.current == State.PAUSED
-    logs = [e.message for e in slack.engine.logs(execution.id) if e.level == "WARN"]
-    assert logs == ["Slack: u3 (U3) was refused: not among the assignees."]
+
+    # The refusal is recorded after the ack, so the answer can arrive before the log line.
+    def warnings() -> list[str]:
+        return [e.message for e in slack.engine.logs(execution.id) if e.level == "WARN"]
+
+    wait_until(
+        lambda: (
+            bool(warnings())
+            and slack.bot.metrics.value("refusals_total", reason="not_assigned") == 1
+        )
+    )
+    assert warnings() == ["Slack: u3 (U3) was refused: not among the assignees."]
     assert slack.bot.metrics.value("refusals_total", reason="not_assigned") == 1
     metrics = slack.client.get("/metrics").text
     assert 'pausebot_slack_refusals_total{reason="not_assigned"} 1' in metrics
