@@ -697,23 +697,24 @@ class _Decider:
             "INFO",
             "Execution paused" + (f" until {run.deadline}" if run.deadline else "") + ".",
         )
-        self.step.events.append(
-            NewEvent(
-                "paused",
-                self.ex.id,
-                run.id,
-                {
-                    "namespace": self.ex.namespace,
-                    "flowId": self.ex.flowId,
-                    "taskId": task.id,
-                    "description": run.description,
-                    "deadline": run.deadline,
-                    "deadlineTarget": run.deadlineTarget.value if run.deadlineTarget else None,
-                    "manual": False,
-                    "value": run.value,  # the ForEach value this pause belongs to, if any
-                },
-            )
+        self.announce_wait(
+            task,
+            run,
+            deadlineTarget=run.deadlineTarget.value if run.deadlineTarget else None,
+            value=run.value,  # the ForEach value this pause belongs to, if any
         )
+
+    def announce_wait(self, task: Task, run: TaskRun, **details: Any) -> None:
+        """The ``paused`` outbox event of a task run now waiting for a decision."""
+        payload = {
+            "namespace": self.ex.namespace,
+            "flowId": self.ex.flowId,
+            "taskId": task.id,
+            "description": run.description,
+            "deadline": run.deadline,
+            "manual": False,
+        }
+        self.step.events.append(NewEvent("paused", self.ex.id, run.id, payload | details))
 
     # -- Approval --------------------------------------------------------------------------
     def walk_approval(self, task: ApprovalTask, run: TaskRun) -> State | None:
@@ -801,23 +802,8 @@ class _Decider:
             + (f" until {run.deadline}" if run.deadline else "")
             + ".",
         )
-        self.step.events.append(
-            NewEvent(
-                "paused",
-                self.ex.id,
-                run.id,
-                {
-                    "namespace": self.ex.namespace,
-                    "flowId": self.ex.flowId,
-                    "taskId": task.id,
-                    "kind": "approval",
-                    "description": run.description,
-                    "deadline": run.deadline,
-                    "deadlineTarget": None,
-                    "expireBehavior": task.expireBehavior,
-                    "manual": False,
-                },
-            )
+        self.announce_wait(
+            task, run, kind="approval", deadlineTarget=None, expireBehavior=task.expireBehavior
         )
 
     def settle_ending(self, ending: State) -> bool:
