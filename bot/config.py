@@ -48,6 +48,31 @@ def public_url_default() -> str:
     )
 
 
+def public_url_warnings(settings: Settings, served: str) -> list[str]:
+    """Why the links pausebot hands out may not reach it: a loopback PAUSEBOT_PUBLIC_URL while
+    Slack (whose users are elsewhere) is on, or a loopback URL on another port than the one
+    served. A public URL behind a proxy legitimately has another host and port: not warned."""
+    from urllib.parse import urlsplit
+
+    public, actual = urlsplit(settings.public_url), urlsplit(served)
+    loopback = (public.hostname or "") in ("localhost", "127.0.0.1", "::1") or (
+        public.hostname or ""
+    ).startswith("127.")
+    problems = []
+    if loopback and settings.slack_enabled:
+        problems.append(
+            f"PAUSEBOT_PUBLIC_URL is {settings.public_url}, a loopback address: the links in "
+            "Slack messages will not open for anyone but this machine"
+        )
+    default_port = {"http": 80, "https": 443}.get(public.scheme, 0)
+    if loopback and (public.port or default_port) != actual.port:
+        problems.append(
+            f"PAUSEBOT_PUBLIC_URL is {settings.public_url} but the service listens on "
+            f"{served}: links will point at the wrong port"
+        )
+    return problems
+
+
 class ConfigError(Exception):
     """Start-up configuration problems, one line each."""
 

@@ -115,7 +115,8 @@ def deploy_flows_dir(engine: Engine, directory: Path | None) -> list[DeployedFlo
         sources.append((path, source))
     if problems:
         raise StartupError(
-            f"{len(problems)} problem(s) in the flows of {directory}; nothing was deployed:\n"
+            f"{len(problems)} problem{'' if len(problems) == 1 else 's'} in the flows of "
+            f"{directory}; nothing was deployed:\n"
             + "\n".join(problems)
         )
     deployed = []

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -51,7 +51,7 @@ from engine.executor import (
 from engine.expressions import render_condition, render_value
 from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
-from engine.model import Execution, TaskRun, new_id
+from engine.model import Execution, TaskRun, mask_secrets, new_id
 from engine.services import TaskServices
 from engine.states import TERMINAL, State
 from engine.store.database import check_schema, default_database_url  # noqa: F401 - for bot/cli
@@ -183,6 +183,17 @@ class Engine:
         return parse_flow(source, f"{namespace}.{flow_id} revision {revision}")
 
     # -- starting -----------------------------------------------------------------------
+    def parse_start_inputs(self, flow: Flow, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The typed inputs an execution of ``flow`` would start with; raises
+        ``InputValidationError`` (every field at once) without touching the database, so a caller
+        can check values before deploying a flow."""
+        return parse_inputs(
+            flow.inputs,
+            inputs or {},
+            evaluate_condition=self._condition_evaluator(flow),
+            reject_unknown=True,
+        )
+
     def start_execution(
         self,
         namespace: str,
@@ -198,12 +209,7 @@ class Engine:
         flow = deployed.flow
         if flow.disabled:
             raise ConflictError(f"Flow '{namespace}.{flow_id}' is disabled.")
-        values = parse_inputs(
-            flow.inputs,
-            inputs or {},
-            evaluate_condition=self._condition_evaluator(flow),
-            reject_unknown=True,
-        )
+        values = self.parse_start_inputs(flow, inputs)
         now = self.clock.now()
         execution = Execution(
             id=new_id(),
@@ -522,6 +528,7 @@ class Engine:
                 )
             flow = self.flow_of(execution)
             execution.killedBy = by
+            execution.killedVia = via
             execution.killReason = reason
             execution.move(State.KILLING, now)
             events: list[NewEvent] = []
@@ -935,6 +942,7 @@ class Engine:
             task_id=task.id,
         )
         self._equip_context(context, execution, flow, run)
+        secrets = execution.secret_values()  # SECRET values a Log or script may print: masked
         timeout = parse_duration(task.timeout).total_seconds() if task.timeout else None
         if task.handles_timeout:
             timeout = None  # the task enforces it itself (a script kills its process group)
@@ -950,21 +958,22 @@ class Engine:
                 except TimeoutError:
                     return (
                         run.id,
-                        TaskResult(logs=list(context.logs)),
+                        TaskResult(logs=_masked_lines(context.logs, secrets)),
                         f"Task '{task.id}' timed out after {task.timeout}.",
                     )
             else:
                 result = task.run(context)
-            result.logs = [*context.logs, *result.logs]
+            result.logs = _masked_lines([*context.logs, *result.logs], secrets)
             return run.id, result, None
         except (TaskFailure, ExpressionError, InputValidationError) as error:
-            return run.id, TaskResult(logs=context.logs), str(error)
+            masked = _masked_lines(context.logs, secrets)
+            return run.id, TaskResult(logs=masked), mask_secrets(str(error), secrets)
         except Exception as error:
             log.exception("task %s crashed", task.id)
             return (
                 run.id,
-                TaskResult(logs=context.logs),
-                f"Task '{task.id}' crashed: {type(error).__name__}: {error}",
+                TaskResult(logs=_masked_lines(context.logs, secrets)),
+                mask_secrets(f"Task '{task.id}' crashed: {type(error).__name__}: {error}", secrets),
             )
 
     def _equip_context(
@@ -972,7 +981,10 @@ class Engine:
     ) -> None:
         """What tasks doing more than their own I/O get: streamed logs, the shared directory
         of an enclosing WorkingDirectory, and the engine's services (files, KV store)."""
-        context.log_sink = lambda lines: self._stream_logs(execution.id, run, lines)
+        secrets = execution.secret_values()
+        context.log_sink = lambda lines: self._stream_logs(
+            execution.id, run, _masked_lines(lines, secrets)
+        )
         context.services = self.services
         context.working_dir = working_directory_of(execution, flow, run)
         enclosing = enclosing_working_directory(execution, flow, run)
@@ -1045,13 +1057,19 @@ _DECIDED_ACTIONS = {
 }
 
 
+def _masked_lines(lines: Sequence[Any], secrets: list[str]) -> list[Any]:
+    if not secrets:
+        return list(lines)
+    return [replace(line, message=mask_secrets(line.message, secrets)) for line in lines]
+
+
 def _killed(execution: Execution) -> AlreadyDecided:
     """The answer to anyone deciding an execution that was killed: who killed it, and when."""
     return AlreadyDecided(
         execution.id,
         by=execution.killedBy,
         on=execution.state.entered(State.KILLED),
-        via=None,
+        via=execution.killedVia,
         to="KILLED",
         action="killed",
     )
