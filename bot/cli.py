@@ -231,9 +231,7 @@ def flows_list(state: _State, as_json: bool) -> None:
 # -- executions --------------------------------------------------------------------------
 
 
-def _flow_ref(
-    state: _State, ref: str, inputs: dict[str, Any] | None = None
-) -> tuple[str, str]:
+def _flow_ref(state: _State, ref: str, inputs: dict[str, Any] | None = None) -> tuple[str, str]:
     """A file path deploys the file first, once its inputs are known to be valid (a refused run
     leaves no new revision behind); ``namespace.id`` names a deployed flow."""
     if Path(ref).is_file() or ref.endswith((".yml", ".yaml")):
@@ -353,7 +351,8 @@ def _refuse_ambiguous_resume(engine: Any, execution_id: str) -> None:
     if len(waiting) < 2:
         return
     lines = "\n".join(
-        f"  --task-run {w.task_run_id}  {w.task_id}" + (f": {w.description}" if w.description else "")
+        f"  --task-run {w.task_run_id}  {w.task_id}"
+        + (f": {w.description}" if w.description else "")
         for w in waiting
     )
     _fail(

@@ -116,8 +116,7 @@ def deploy_flows_dir(engine: Engine, directory: Path | None) -> list[DeployedFlo
     if problems:
         raise StartupError(
             f"{len(problems)} problem{'' if len(problems) == 1 else 's'} in the flows of "
-            f"{directory}; nothing was deployed:\n"
-            + "\n".join(problems)
+            f"{directory}; nothing was deployed:\n" + "\n".join(problems)
         )
     deployed = []
     for path, source in sources:

@@ -53,7 +53,9 @@ def test_parallel_pauses_are_all_listed_with_their_task_run_ids(cli) -> None:  #
     assert after["state"]["current"] == "PAUSED"
     assert all("resumed" not in (r.get("outputs") or {}) for r in after["taskRunList"])
 
-    one = cli("resume", execution["id"], "--task-run", run_ids["quality_review"], "-i", "approved=true")
+    one = cli(
+        "resume", execution["id"], "--task-run", run_ids["quality_review"], "-i", "approved=true"
+    )
     assert "waiting at 'fairness_review'" in one.stdout
     assert "waiting at 'quality_review'" not in one.stdout
     # One pause left: no --task-run needed any more.
@@ -141,8 +143,14 @@ def test_an_unknown_task_type_gets_did_you_mean(cli, tmp_path: Path) -> None:  #
         "  - id: b\n    type: Pauze\n"
     )
     refused = cli("flows", "validate", str(flow), code=2)
-    assert "unknown task type 'io.kestra.plugin.core.flow.Pauze' (did you mean 'io.kestra.plugin.core.flow.Pause'?)" in refused.stdout + refused.stderr
-    assert "unknown task type 'Pauze' (did you mean 'io.kestra.plugin.core.flow.Pause'?)" in refused.stdout + refused.stderr
+    assert (
+        "unknown task type 'io.kestra.plugin.core.flow.Pauze' (did you mean 'io.kestra.plugin.core.flow.Pause'?)"
+        in refused.stdout + refused.stderr
+    )
+    assert (
+        "unknown task type 'Pauze' (did you mean 'io.kestra.plugin.core.flow.Pause'?)"
+        in refused.stdout + refused.stderr
+    )
 
 
 @pytest.mark.parametrize("variables", [{"SLACK_CLIENT_ID": "1.2"}, {"SLACK_CLIENT_SECRET": "s"}])
