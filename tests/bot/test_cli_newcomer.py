@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import EXAMPLES
+from support import EXAMPLES, serve_once
 
 PAUSEBOT = [sys.executable, "-m", "bot.cli"]
 
@@ -168,3 +168,10 @@ def test_slack_oauth_variables_are_refused_even_alone(cli, variables: dict[str, 
     )
     (name,) = variables
     assert f"{name} is set, but pausebot is a single-workspace app" in refused.stderr
+
+
+def test_links_point_at_the_port_actually_served(tmp_path: Path) -> None:
+    output, url, port = serve_once(tmp_path)
+    assert url.startswith(f"http://127.0.0.1:{port}/ui/executions/company.team/pause_resume/")
+    assert f"web UI: http://127.0.0.1:{port}/ui/executions" in output
+    assert "warning" not in output and "will be unused" not in output
