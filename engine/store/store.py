@@ -32,6 +32,7 @@ from sqlalchemy import (
 from engine.errors import ExecutionNotFound
 from engine.model import Execution
 from engine.store.database import create_database_engine, upgrade_schema, writer
+from engine.store.filters import contains_text, in_namespace
 from engine.store.models import (
     ExecutionRow,
     FlowRow,
@@ -416,20 +417,17 @@ class Store:
             conditions.append(ex_t.c.state.in_(list(states)))
         if namespace:
             # Kestra matches a namespace and its children (company.team matches company.team.x).
-            conditions.append(
-                or_(ex_t.c.namespace == namespace, ex_t.c.namespace.like(f"{namespace}.%"))
-            )
+            conditions.append(in_namespace(ex_t.c.namespace, namespace))
         if flow_id:
             conditions.append(ex_t.c.flow_id == flow_id)
         if ids is not None:
             conditions.append(ex_t.c.id.in_(list(ids)))
         if text:
-            pattern = f"%{text.lower()}%"
             conditions.append(
                 or_(
-                    func.lower(ex_t.c.id).like(pattern),
-                    func.lower(ex_t.c.namespace).like(pattern),
-                    func.lower(ex_t.c.flow_id).like(pattern),
+                    contains_text(ex_t.c.id, text),
+                    contains_text(ex_t.c.namespace, text),
+                    contains_text(ex_t.c.flow_id, text),
                 )
             )
         where = and_(*conditions) if conditions else and_(True)
