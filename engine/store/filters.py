@@ -19,9 +19,7 @@ ESCAPE = "\\"
 def literal_like(text: str) -> str:
     """``text`` as a LIKE pattern that matches exactly these characters (used with ``ESCAPE``)."""
     return (
-        text.replace(ESCAPE, ESCAPE + ESCAPE)
-        .replace("%", ESCAPE + "%")
-        .replace("_", ESCAPE + "_")
+        text.replace(ESCAPE, ESCAPE + ESCAPE).replace("%", ESCAPE + "%").replace("_", ESCAPE + "_")
     )
 
 
