@@ -228,8 +228,11 @@ def search_executions(
 
 
 def _bulk_answer(outcome: BulkOutcome) -> dict[str, Any]:
+    """Kestra's BulkResponse (``count``), plus ``ids``: which executions were acted on, in
+    order, so a caller sees exactly what a by-query action selected."""
     return {
         "count": len(outcome.resumed),
+        "ids": list(outcome.resumed),
         "invalids": [
             {"invalidValue": execution_id, "message": why}
             for execution_id, why in outcome.refused.items()

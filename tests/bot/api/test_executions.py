@@ -368,7 +368,7 @@ def test_bulk_resume_by_query_takes_only_paused_ones(api: Api) -> None:
         assert api.wait(execution_id)["state"]["current"] == "SUCCESS"
     assert api.execution(platform)["state"]["current"] == "PAUSED"
     nothing = api.post("/api/v1/executions/resume/by-query", params={"flowId": "pause_resume"})
-    assert nothing.json() == {"count": 0, "invalids": []}
+    assert nothing.json() == {"count": 0, "ids": [], "invalids": []}
 
 
 def test_seed_pause_resume_on_both_databases(api_any: Api) -> None:
