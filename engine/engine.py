@@ -52,6 +52,7 @@ from engine.expressions import render_condition, render_value
 from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
 from engine.model import Execution, TaskRun, mask_secrets, new_id
+from engine.queries import DateRange, SortKey
 from engine.services import TaskServices
 from engine.states import TERMINAL, State
 from engine.store.database import check_schema, default_database_url  # noqa: F401 - for bot/cli
@@ -258,9 +259,13 @@ class Engine:
         namespace: str | None = None,
         flow_id: str | None = None,
         text: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        dates: DateRange | None = None,
+        sort: Sequence[SortKey] = (),
         page: int = 1,
         size: int = 25,
     ) -> tuple[list[Execution], int]:
+        """Executions matching every filter (text matched literally, see engine.queries)."""
         size = max(1, min(size, 500))
         page = max(1, min(page, 1_000_000))  # an offset any database can take
         return self.store.search_executions(
@@ -268,6 +273,9 @@ class Engine:
             namespace=namespace,
             flow_id=flow_id,
             text=text,
+            labels=labels,
+            dates=dates,
+            sort=sort,
             offset=(page - 1) * size,
             limit=size,
         )

@@ -8,6 +8,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     Index,
     Integer,
     String,
@@ -51,12 +52,31 @@ class ExecutionRow(Base):
     # Which runner is advancing it, and until when that claim holds without a heartbeat.
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # For Kestra's endDate filter and its sort fields state.endDate / state.duration: when the
+    # execution ended (or paused, as ``state.endDate`` says), and its duration in seconds as of
+    # its last save.
+    end_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     __table_args__ = (
         Index("ix_executions_state_start", "state", "start_date"),
         Index("ix_executions_flow", "namespace", "flow_id"),
         Index("ix_executions_wake_at", "wake_at"),
     )
+
+
+class ExecutionLabelRow(Base):
+    """One label of an execution, for the ``labels=key:value`` filter. ``digest`` (SHA-256 of
+    key NUL value) is what the filter looks up: an index on it works for labels of any length,
+    where a B-tree on the text itself has a row-size limit on PostgreSQL."""
+
+    __tablename__ = "execution_labels"
+    execution_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(Text)
+    value: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_execution_labels_digest", "digest"),)
 
 
 class LogRow(Base):

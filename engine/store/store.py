@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,8 +31,12 @@ from sqlalchemy import (
 
 from engine.errors import ExecutionNotFound
 from engine.model import Execution
+from engine.queries import SORT_FIELDS, DateRange, SortKey
 from engine.store.database import create_database_engine, upgrade_schema, writer
+from engine.store.filters import contains_text, in_namespace
+from engine.store.labels import execution_columns, label_digest, label_pairs, label_rows
 from engine.store.models import (
+    ExecutionLabelRow,
     ExecutionRow,
     FlowRow,
     LogRow,
@@ -46,6 +50,7 @@ from engine.store.models import (
 log = logging.getLogger(__name__)
 
 ex_t = cast(Table, ExecutionRow.__table__)
+label_t = cast(Table, ExecutionLabelRow.__table__)
 flow_t = cast(Table, FlowRow.__table__)
 log_t = cast(Table, LogRow.__table__)
 event_t = cast(Table, OutboxEventRow.__table__)
@@ -53,6 +58,17 @@ consumer_t = cast(Table, OutboxConsumerRow.__table__)
 delivery_t = cast(Table, OutboxDeliveryRow.__table__)
 notice_t = cast(Table, NoticeRow.__table__)
 token_t = cast(Table, UsedTokenRow.__table__)
+
+_SORT_COLUMNS = {
+    "id": ex_t.c.id,
+    "state.startDate": ex_t.c.start_date,
+    "state.endDate": ex_t.c.end_date,
+    "state.duration": ex_t.c.duration,
+    "namespace": ex_t.c.namespace,
+    "flowId": ex_t.c.flow_id,
+    "state.current": ex_t.c.state,
+}
+assert set(_SORT_COLUMNS) == set(SORT_FIELDS)
 
 
 def _text(value: str) -> str:
@@ -122,6 +138,9 @@ class Transaction:
         self.connection = connection
         self.now = now
         self.events: list[NewEvent] = []
+        # Label digests of the executions loaded in this transaction, so a save rewrites the
+        # label rows only when the labels changed (without reading them back).
+        self._labels: dict[str, set[str]] = {}
 
     # -- executions ---------------------------------------------------------------------
     def load_execution(self, execution_id: str, *, lock: bool = True) -> StoredExecution:
@@ -133,7 +152,32 @@ class Transaction:
         row = self.connection.execute(query).first()
         if row is None:
             raise ExecutionNotFound(execution_id)
-        return StoredExecution(Execution.model_validate(row.document), row.version, row.lease_owner)
+        execution = Execution.model_validate(row.document)
+        self._labels[execution_id] = set(label_pairs(execution))
+        return StoredExecution(execution, row.version, row.lease_owner)
+
+    def _sync_labels(self, execution: Execution) -> None:
+        current = label_pairs(execution)
+        previous = self._labels.get(execution.id)
+        if previous is None:
+            previous = set(
+                self.connection.execute(
+                    select(label_t.c.digest).where(label_t.c.execution_id == execution.id)
+                ).scalars()
+            )
+        if previous == set(current):
+            return
+        gone = previous - set(current)
+        if gone:
+            self.connection.execute(
+                delete(label_t).where(
+                    label_t.c.execution_id == execution.id, label_t.c.digest.in_(gone)
+                )
+            )
+        added = [row for row in label_rows(execution) if row["digest"] not in previous]
+        if added:
+            self.connection.execute(insert(label_t), added)
+        self._labels[execution.id] = set(current)
 
     def insert_execution(self, execution: Execution, *, wake_at: datetime | None) -> None:
         self.connection.execute(
@@ -148,8 +192,13 @@ class Transaction:
                 document=execution.model_dump(mode="json"),
                 version=1,
                 wake_at=wake_at,
+                **execution_columns(execution, self.now),
             )
         )
+        rows = label_rows(execution)
+        if rows:
+            self.connection.execute(insert(label_t), rows)
+        self._labels[execution.id] = {row["digest"] for row in rows}
 
     def save_execution(
         self, execution: Execution, seen_version: int, *, wake_at: datetime | None
@@ -164,9 +213,13 @@ class Transaction:
                 document=execution.model_dump(mode="json"),
                 version=seen_version + 1,
                 wake_at=wake_at,
+                **execution_columns(execution, self.now),
             )
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        self._sync_labels(execution)
+        return True
 
     def claim_execution(self, execution_id: str, owner: str, lease: timedelta) -> bool:
         """Takes the runner lease unless another live runner holds it."""
@@ -408,31 +461,52 @@ class Store:
         flow_id: str | None = None,
         text: str | None = None,
         ids: Sequence[str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        dates: DateRange | None = None,
+        sort: Sequence[SortKey] = (),
         offset: int = 0,
         limit: int = 25,
     ) -> tuple[list[Execution], int]:
+        """One page of executions matching every filter given, and how many match in all."""
         conditions: list[ColumnElement[bool]] = []
         if states:
             conditions.append(ex_t.c.state.in_(list(states)))
         if namespace:
             # Kestra matches a namespace and its children (company.team matches company.team.x).
-            conditions.append(
-                or_(ex_t.c.namespace == namespace, ex_t.c.namespace.like(f"{namespace}.%"))
-            )
+            conditions.append(in_namespace(ex_t.c.namespace, namespace))
         if flow_id:
             conditions.append(ex_t.c.flow_id == flow_id)
         if ids is not None:
             conditions.append(ex_t.c.id.in_(list(ids)))
         if text:
-            pattern = f"%{text.lower()}%"
             conditions.append(
                 or_(
-                    func.lower(ex_t.c.id).like(pattern),
-                    func.lower(ex_t.c.namespace).like(pattern),
-                    func.lower(ex_t.c.flow_id).like(pattern),
+                    contains_text(ex_t.c.id, text),
+                    contains_text(ex_t.c.namespace, text),
+                    contains_text(ex_t.c.flow_id, text),
                 )
             )
+        for key, value in (labels or {}).items():
+            conditions.append(
+                ex_t.c.id.in_(
+                    select(label_t.c.execution_id).where(
+                        label_t.c.digest == label_digest(key, value)
+                    )
+                )
+            )
+        if dates is not None and dates.start_after is not None:
+            conditions.append(ex_t.c.start_date >= dates.start_after)
+        if dates is not None and dates.end_before is not None:
+            conditions.append(ex_t.c.end_date <= dates.end_before)
         where = and_(*conditions) if conditions else and_(True)
+        order = [
+            (
+                _SORT_COLUMNS[key.field].desc()
+                if key.descending
+                else _SORT_COLUMNS[key.field].asc()
+            ).nulls_last()
+            for key in sort
+        ] or [ex_t.c.start_date.desc()]
         with self.engine.connect() as connection:
             total = connection.execute(
                 select(func.count()).select_from(ex_t).where(where)
@@ -440,7 +514,7 @@ class Store:
             rows = connection.execute(
                 select(ex_t.c.document)
                 .where(where)
-                .order_by(ex_t.c.start_date.desc(), ex_t.c.id)
+                .order_by(*order, ex_t.c.id)
                 .offset(offset)
                 .limit(limit)
             ).all()
