@@ -88,6 +88,12 @@ class DeployedFlow:
 
 
 @dataclass(frozen=True)
+class PurgeOutcome:
+    executions: int
+    logs: int
+
+
+@dataclass(frozen=True)
 class BulkOutcome:
     resumed: list[str]
     refused: dict[str, str]  # execution id -> why
@@ -1254,6 +1260,58 @@ class Engine:
     def due_executions(self, limit: int = 100) -> list[str]:
         return self.store.due_execution_ids(self.clock.now(), limit)
 
+    # -- retention ------------------------------------------------------------------------
+    def purge_executions(
+        self,
+        *,
+        end_date: datetime,
+        start_date: datetime | None = None,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        states: Sequence[str] = (),
+        purge_execution: bool = True,
+        purge_log: bool = True,
+        batch_size: int = 100,
+        keep: Sequence[str] = (),
+    ) -> PurgeOutcome:
+        """Kestra's PurgeExecutions: deletes the matching executions (with their outbox
+        events, notices and spent tokens) and/or their logs; ``keep`` is never touched (the
+        execution running the purge). No ``states``: every state, as in Kestra."""
+        executions, logs = self.store.purge_executions(
+            end_date=end_date,
+            start_date=start_date,
+            namespace=namespace,
+            flow_id=flow_id,
+            states=[State(s).value for s in states],
+            purge_execution=purge_execution,
+            purge_log=purge_log,
+            batch_size=batch_size,
+            keep=keep,
+        )
+        return PurgeOutcome(executions, logs)
+
+    def prune_outbox(self, before: datetime) -> tuple[int, int]:
+        """Deletes outbox events created before ``before`` that every consumer settled, and
+        their deliveries (an event still owed is kept). Returns (events, deliveries)."""
+        return self.store.prune_outbox(before)
+
+    def housekeeping(self) -> dict[str, int]:
+        """Applies the retention settings (the worker runs it periodically)."""
+        done: dict[str, int] = {}
+        if self.settings.outbox_retention is not None:
+            cutoff = self.clock.now() - self.settings.outbox_retention
+            done["events"], done["deliveries"] = self.prune_outbox(cutoff)
+        if self.settings.execution_retention is not None:
+            purged = self.purge_executions(
+                end_date=self.clock.now() - self.settings.execution_retention,
+                states=[s.value for s in TERMINAL],
+            )
+            done["executions"], done["logs"] = purged.executions, purged.logs
+        return done
+
+    def database_size(self) -> int:
+        return self.store.database_size()
+
     # -- for bot/slack (surfaces report on an execution without writing SQL) -------------
     def log_on_execution(self, execution_id: str, level: str, message: str) -> None:
         """Appends a line to the execution's log, e.g. "Slack: could not post ... channel_not_found"
@@ -1275,6 +1333,7 @@ _DECIDED_ACTIONS = {
 
 HEARTBEAT = {"sqlite": 2.0, "postgresql": 5.0}  # seconds between heartbeats
 STALLED_AFTER = 3  # heartbeats missed before a worker counts as stalled
+HOUSEKEEPING_EVERY = 300.0  # seconds between applications of the retention settings
 
 
 class Worker:
@@ -1330,8 +1389,18 @@ class Worker:
             self.engine._released(released)
 
     def _run(self) -> None:
+        next_housekeeping = time.monotonic()
         while not self._stop.wait(self.interval):
             self.beat()
+            if time.monotonic() >= next_housekeeping:
+                next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY
+                try:
+                    done = self.engine.housekeeping()
+                except Exception:
+                    log.warning("housekeeping (retention) failed", exc_info=True)
+                else:
+                    if any(done.values()):
+                        log.info("retention: pruned %s", done)
 
     def stop(self) -> None:
         self._stop.set()

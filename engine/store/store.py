@@ -814,6 +814,125 @@ class Store:
                 )
             )
 
+    # -- retention ------------------------------------------------------------------------
+    def purge_executions(
+        self,
+        *,
+        end_date: datetime,
+        start_date: datetime | None = None,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        states: Sequence[str] = (),
+        purge_execution: bool = True,
+        purge_log: bool = True,
+        batch_size: int = 100,
+        keep: Sequence[str] = (),
+    ) -> tuple[int, int]:
+        """Deletes executions (and everything about them: outbox events and their deliveries,
+        notices, spent tokens) and/or their logs, in transactions of ``batch_size``
+        executions. Matched as Kestra's PurgeExecutions does: started at or after
+        ``start_date``, ended (last changed) before ``end_date``, in ``namespace`` (a prefix
+        without ``flow_id``) and ``states``. Returns (executions deleted, logs deleted)."""
+        conditions: list[ColumnElement[bool]] = [ex_t.c.updated_at < end_date]
+        if start_date is not None:
+            conditions.append(ex_t.c.start_date >= start_date)
+        if namespace and flow_id:
+            conditions += [ex_t.c.namespace == namespace, ex_t.c.flow_id == flow_id]
+        elif namespace:
+            conditions.append(
+                or_(ex_t.c.namespace == namespace, ex_t.c.namespace.like(f"{namespace}.%"))
+            )
+        elif flow_id:
+            conditions.append(ex_t.c.flow_id == flow_id)
+        if states:
+            conditions.append(ex_t.c.state.in_(list(states)))
+        if keep:
+            conditions.append(ex_t.c.id.not_in(list(keep)))
+        executions = logs = 0
+        after = ""
+        batch_size = max(1, batch_size)
+        while True:
+            with self._write() as connection:
+                ids = [
+                    r.id
+                    for r in connection.execute(
+                        select(ex_t.c.id)
+                        .where(*conditions, ex_t.c.id > after)
+                        .order_by(ex_t.c.id)
+                        .limit(batch_size)
+                    ).all()
+                ]
+                if not ids:
+                    return executions, logs
+                after = ids[-1]
+                if purge_log:
+                    logs += connection.execute(
+                        delete(log_t).where(log_t.c.execution_id.in_(ids))
+                    ).rowcount
+                if purge_execution:
+                    events = select(event_t.c.id).where(event_t.c.execution_id.in_(ids))
+                    connection.execute(delete(delivery_t).where(delivery_t.c.event_id.in_(events)))
+                    connection.execute(delete(event_t).where(event_t.c.execution_id.in_(ids)))
+                    connection.execute(delete(notice_t).where(notice_t.c.execution_id.in_(ids)))
+                    connection.execute(delete(token_t).where(token_t.c.execution_id.in_(ids)))
+                    executions += connection.execute(
+                        delete(ex_t).where(ex_t.c.id.in_(ids))
+                    ).rowcount
+
+    def prune_outbox(self, before: datetime, *, batch_size: int = 1000) -> tuple[int, int]:
+        """Deletes outbox events created before ``before`` that every registered consumer has
+        settled (done or failed, or registered after them), with their deliveries. An event
+        a consumer still owes is kept whatever its age. Returns (events, deliveries) deleted."""
+        settled = (
+            select(delivery_t.c.event_id)
+            .where(
+                delivery_t.c.consumer == consumer_t.c.name,
+                delivery_t.c.event_id == event_t.c.id,
+                delivery_t.c.status.in_(("done", "failed")),
+            )
+            .correlate(consumer_t, event_t)
+            .exists()
+        )
+        owed = (
+            select(consumer_t.c.name)
+            .where(consumer_t.c.start_after_id < event_t.c.id, ~settled)
+            .exists()
+        )
+        events = deliveries = 0
+        while True:
+            with self._write() as connection:
+                ids = [
+                    r.id
+                    for r in connection.execute(
+                        select(event_t.c.id)
+                        .where(event_t.c.created_at < before, ~owed)
+                        .order_by(event_t.c.id)
+                        .limit(batch_size)
+                    ).all()
+                ]
+                if not ids:
+                    return events, deliveries
+                deliveries += connection.execute(
+                    delete(delivery_t).where(delivery_t.c.event_id.in_(ids))
+                ).rowcount
+                events += connection.execute(delete(event_t).where(event_t.c.id.in_(ids))).rowcount
+            if len(ids) < batch_size:
+                return events, deliveries
+
+    def database_size(self) -> int:
+        """Bytes the database takes (SQLite: pages in use; PostgreSQL: pg_database_size)."""
+        with self.reader.connect() as connection:
+            if self.dialect == "postgresql":
+                return int(
+                    connection.exec_driver_sql(
+                        "SELECT pg_database_size(current_database())"
+                    ).scalar()
+                )
+            pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
+            free = connection.exec_driver_sql("PRAGMA freelist_count").scalar()
+            size = connection.exec_driver_sql("PRAGMA page_size").scalar()
+            return int((pages - free) * size)
+
     # -- workers: heartbeats and the stalled-worker sweep ---------------------------------
     def register_worker(self, now: datetime) -> None:
         with self._write() as connection:
