@@ -384,6 +384,93 @@ def kill(state: _State, execution_id: str, reason: str | None, as_json: bool) ->
     _show(state, execution, as_json)
 
 
+@cli.command("purge")
+@click.option("--end-date", help="Purge what ended (last changed) before this ISO-8601 date.")
+@click.option("--older-than", help="Or: before now minus this ISO-8601 duration (P30D, PT12H).")
+@click.option("--start-date", help="Only executions started at or after this ISO-8601 date.")
+@click.option("--namespace", help="A namespace (and its children, without --flow).")
+@click.option("--flow", "flow_id", help="One flow (needs --namespace).")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    help="States to purge (repeatable); default the finished ones: "
+    + ", ".join(sorted(s.value for s in TERMINAL)),
+)
+@click.option("--keep-executions", is_flag=True, help="Delete only the logs.")
+@click.option("--keep-logs", is_flag=True, help="Keep the logs (delete only the executions).")
+@click.option(
+    "--outbox", is_flag=True, help="Also prune settled outbox events from before the date."
+)
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def purge(
+    state: _State,
+    end_date: str | None,
+    older_than: str | None,
+    start_date: str | None,
+    namespace: str | None,
+    flow_id: str | None,
+    states: tuple[str, ...],
+    keep_executions: bool,
+    keep_logs: bool,
+    outbox: bool,
+    as_json: bool,
+) -> None:
+    """Delete old executions and their logs (Kestra's PurgeExecutions), and settled outbox
+    events; what still runs or waits is kept unless --state names it."""
+    from datetime import UTC, datetime
+
+    from engine.clock import parse_iso
+    from engine.inputs import parse_duration
+
+    if (end_date is None) == (older_than is None):
+        _fail("give exactly one of --end-date and --older-than", EXIT_USAGE)
+    if flow_id and not namespace:
+        _fail("--flow needs --namespace", EXIT_USAGE)
+    try:
+        if end_date is not None:
+            end = parse_iso(end_date.replace("Z", "+00:00"))
+        else:
+            end = datetime.now(UTC) - parse_duration(older_than or "")
+        start = parse_iso(start_date.replace("Z", "+00:00")) if start_date else None
+    except ValueError as error:
+        _fail(f"invalid date or duration: {error}", EXIT_USAGE)
+    known = {s.value for s in State}
+    unknown = [s for s in states if s.upper() not in known]
+    if unknown:
+        _fail(f"unknown state(s): {', '.join(unknown)}", EXIT_USAGE)
+    chosen = [s.upper() for s in states] or sorted(s.value for s in TERMINAL)
+    with _errors():
+        engine = state.engine
+        outcome = engine.purge_executions(
+            end_date=end,
+            start_date=start,
+            namespace=namespace,
+            flow_id=flow_id,
+            states=chosen,
+            purge_execution=not keep_executions,
+            purge_log=not keep_logs,
+        )
+        events = deliveries = 0
+        if outbox:
+            events, deliveries = engine.prune_outbox(end)
+    result = {
+        "executionsCount": outcome.executions,
+        "logsCount": outcome.logs,
+        "outboxEventsCount": events,
+        "outboxDeliveriesCount": deliveries,
+    }
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(
+            f"Purged {outcome.executions} execution(s) and {outcome.logs} log line(s)"
+            + (f", {events} outbox event(s) and {deliveries} deliveries" if outbox else "")
+            + "."
+        )
+
+
 @cli.group()
 def executions() -> None:
     """List and inspect executions."""

@@ -11,6 +11,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from pydantic import (
     AliasChoices,
@@ -133,6 +134,10 @@ class Settings(_SlackPresence):
     link_ttl: str = Field(default="P7D", validation_alias="PAUSEBOT_LINK_TTL")
     max_body_bytes: int = Field(default=1_048_576, validation_alias="PAUSEBOT_MAX_BODY_BYTES", gt=0)
     runner_workers: int = Field(default=4, validation_alias="PAUSEBOT_RUNNER_WORKERS", ge=1, le=64)
+    # Retention (ISO-8601 durations; "" keeps for ever): settled outbox events and their
+    # deliveries, and finished executions with their logs.
+    outbox_retention: str = Field(default="P7D", validation_alias="PAUSEBOT_OUTBOX_RETENTION")
+    execution_retention: str = Field(default="", validation_alias="PAUSEBOT_EXECUTION_RETENTION")
 
     slack_api_url: str = Field(default=SLACK_API_DEFAULT, validation_alias="SLACK_API_URL")
     # Forbid approving an execution you started yourself (four-eyes principle).
@@ -173,6 +178,29 @@ class Settings(_SlackPresence):
                 f"PAUSEBOT_LINK_TTL must be a positive ISO-8601 duration such as P7D, got {value!r}"
             ) from None
         return value
+
+    @field_validator("outbox_retention", "execution_retention")
+    @classmethod
+    def _retention(cls, value: str, info: Any) -> str:
+        name = {
+            "outbox_retention": "PAUSEBOT_OUTBOX_RETENTION",
+            "execution_retention": "PAUSEBOT_EXECUTION_RETENTION",
+        }[info.field_name]
+        if not value.strip():
+            return ""
+        try:
+            if parse_duration(value) <= timedelta(0):
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"{name} must be a positive ISO-8601 duration such as P30D (or empty: keep), "
+                f"got {value!r}"
+            ) from None
+        return value
+
+    def retention(self, which: str) -> timedelta | None:
+        value = getattr(self, f"{which}_retention")
+        return parse_duration(value) if value else None
 
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:

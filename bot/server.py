@@ -75,7 +75,12 @@ def open_engine(settings: Settings) -> Engine:
     if problem is not None:
         raise StartupError(problem)
     try:
-        return Engine(url, settings=EngineSettings(public_url=settings.public_url))
+        engine_settings = EngineSettings(
+            public_url=settings.public_url,
+            outbox_retention=settings.retention("outbox"),
+            execution_retention=settings.retention("execution"),
+        )
+        return Engine(url, settings=engine_settings)
     except SQLAlchemyError as error:
         reason = getattr(error, "orig", None) or error
         raise StartupError(f"cannot use the database {_safe_url(url)}: {reason}") from error

@@ -70,6 +70,12 @@ log = logging.getLogger(__name__)
 
 Actor = dict[str, Any]
 CommitListener = Callable[[str, Sequence[NewEvent]], None]
+# Hands a step decided inside a surface's transaction (start, resume) to the local runner: the
+# execution as committed, and the task runs it must execute now (their lease is the runner's).
+Dispatcher = Callable[[str, Execution, list[TaskRun]], None]
+
+# Events after which the execution has work to do now (a runner must look at it).
+_WAKING_EVENTS = frozenset({"created", "resumed", "killed"})
 
 LEASE = timedelta(seconds=30)
 
@@ -80,6 +86,12 @@ class DeployedFlow:
     revision: int
     created: bool
     source: str
+
+
+@dataclass(frozen=True)
+class PurgeOutcome:
+    executions: int
+    logs: int
 
 
 @dataclass(frozen=True)
@@ -108,6 +120,11 @@ class Engine:
         self.http_timeout = http_timeout
         self.services = TaskServices(self.store)
         self._listeners: list[CommitListener] = []
+        self._wakers: list[Callable[[str], None]] = []
+        self._schedulers: list[Callable[[datetime], None]] = []
+        self._dispatcher: tuple[str, Dispatcher] | None = None
+        self._outbox_wakers: list[Callable[[str, str], None]] = []
+        self._worker: Worker | None = None
         self._flows = lru_cache(maxsize=512)(self._load_flow_revision)
         self._revisions: dict[tuple[str, str, int], Flow] = {}
         self._leases_held: dict[tuple[str, str], int] = {}
@@ -120,19 +137,110 @@ class Engine:
         """Called after every commit that emitted events or made work due (never inside it)."""
         self._listeners.append(listener)
 
-    def _notify(self, execution_id: str, events: Sequence[NewEvent]) -> None:
+    def add_waker(self, waker: Callable[[str], None]) -> None:
+        """Called (after the commit) with the id of an execution that has work to do now."""
+        self._wakers.append(waker)
+
+    def add_scheduler(self, scheduler: Callable[[datetime], None]) -> None:
+        """Called (after the commit) with a future moment an execution must be looked at
+        (a sleep, a pause's deadline), so a runner need not poll for it."""
+        self._schedulers.append(scheduler)
+
+    def add_outbox_waker(self, waker: Callable[[str, str], None]) -> None:
+        """Called with (event kind, execution id) when another process committed an outbox
+        event (PostgreSQL NOTIFY) or a dead worker's claims were released (kind "released"):
+        an outbox consumer looks at the outbox then instead of waiting for its poll."""
+        self._outbox_wakers.append(waker)
+
+    def start_worker(self) -> Worker:
+        """Makes this process a worker: registered, heartbeating, sweeping stalled workers'
+        claims, and (PostgreSQL) listening for other replicas' wake-ups. Idempotent; the
+        runner calls it on start, an outbox consumer may."""
+        with self._leases_lock:
+            if self._worker is None:
+                self._worker = Worker(self)
+                self._worker.start()
+            return self._worker
+
+    def set_dispatcher(self, owner: str | None, dispatcher: Dispatcher | None = None) -> None:
+        """Lets start and resume decide the next step in their own transaction and hand the
+        runnable tasks to this runner (which then holds their lease as ``owner``)."""
+        self._dispatcher = (owner, dispatcher) if owner and dispatcher else None
+
+    def _notify(
+        self, execution_id: str, events: Sequence[NewEvent], *, wake: bool | None = None
+    ) -> None:
         for listener in self._listeners:
             try:
                 listener(execution_id, events)
             except Exception:
                 log.exception("commit listener failed")
+        if wake is None:
+            wake = not events or any(event.kind in _WAKING_EVENTS for event in events)
+        if wake:
+            for waker in self._wakers:
+                try:
+                    waker(execution_id)
+                except Exception:
+                    log.exception("runner wake-up failed")
+
+    def _schedule(self, wake_at: datetime | None) -> None:
+        if wake_at is None:
+            return
+        for scheduler in self._schedulers:
+            try:
+                scheduler(wake_at)
+            except Exception:
+                log.exception("runner scheduling failed")
+
+    def _inline_step(
+        self, execution: Execution, flow: Flow, now: datetime, lease_free: bool
+    ) -> Step | None:
+        """The next step decided in the caller's transaction, when a local runner can take its
+        runnable tasks (None: leave it to the runner, as a separate transaction)."""
+        if self._dispatcher is None or not lease_free:
+            return None
+        try:
+            return decide(execution, flow, now, self.settings)
+        except Exception as error:  # the runner will meet (and record) it on its own
+            raise _InlineFailed() from error
+
+    def _hand_off(self, execution: Execution, step: Step | None) -> None:
+        if step is None:
+            return
+        if step.dispatch and self._dispatcher is not None:
+            self._dispatcher[1](execution.id, execution, list(step.dispatch))
+        elif not step.dispatch:
+            self._schedule(step.wake_at)
 
     def url_of(self, execution: Execution) -> str:
         return execution_url(self.settings.public_url, execution)
 
     def close(self) -> None:
         self._closed.set()
+        if self._worker is not None:
+            self._worker.stop()
         self.store.close()
+
+    def _remote(self, items: list[dict[str, Any]]) -> None:
+        """What another process's NOTIFY said (engine/store/notify.py)."""
+        for item in items:
+            kind, execution_id = item.get("k"), str(item.get("id") or "")
+            if kind == "run" and execution_id:
+                for waker in self._wakers:
+                    waker(execution_id)
+            elif kind == "at" and item.get("at"):
+                self._schedule(parse_iso(str(item["at"])))
+            elif kind == "event":
+                for outbox_waker in self._outbox_wakers:
+                    outbox_waker(str(item.get("kind") or ""), execution_id)
+
+    def _released(self, executions: list[str]) -> None:
+        for execution_id in executions:
+            for waker in self._wakers:
+                waker(execution_id)
+        for outbox_waker in self._outbox_wakers:
+            outbox_waker("released", "")
 
     # -- flows --------------------------------------------------------------------------
     def validate_flow(self, source: str, source_name: str = "flow") -> Flow:
@@ -174,10 +282,15 @@ class Engine:
         flow = self._revisions.get(key)
         if flow is None:
             flow = self.get_flow(*key).flow
+            self._remember_revision(*key, flow)
+        return flow
+
+    def _remember_revision(self, namespace: str, flow_id: str, revision: int, flow: Flow) -> None:
+        key = (namespace, flow_id, revision)
+        if key not in self._revisions:
             if len(self._revisions) > 1024:
                 self._revisions.clear()
             self._revisions[key] = flow
-        return flow
 
     @staticmethod
     def _load_flow_revision(namespace: str, flow_id: str, revision: int, source: str) -> Flow:
@@ -208,6 +321,7 @@ class Engine:
     ) -> Execution:
         deployed = self.get_flow(namespace, flow_id)
         flow = deployed.flow
+        self._remember_revision(namespace, flow_id, deployed.revision, flow)
         if flow.disabled:
             raise ConflictError(f"Flow '{namespace}.{flow_id}' is disabled.")
         values = self.parse_start_inputs(flow, inputs)
@@ -225,19 +339,42 @@ class Engine:
             secretInputs=[d.id for d in flow.inputs if d.type == InputType.SECRET],
         )
         execution.move(State.CREATED, now)
+        created = NewEvent(
+            "created",
+            execution.id,
+            None,
+            {"namespace": namespace, "flowId": flow_id, "by": by, "via": via},
+        )
+        if self._dispatcher is not None:
+            try:  # on a copy: a step that fails to decide leaves the execution as created
+                return self._insert_execution(
+                    execution.model_copy(deep=True), flow, created, now, inline=True
+                )
+            except _InlineFailed:
+                log.warning("could not decide the first step of %s inline", execution.id)
+        return self._insert_execution(execution, flow, created, now, inline=False)
+
+    def _insert_execution(
+        self, execution: Execution, flow: Flow, created: NewEvent, now: datetime, *, inline: bool
+    ) -> Execution:
+        """One transaction: the new execution, and with a local runner its first step too (a
+        flow that starts with a Pause is PAUSED when this commits)."""
+        step = self._inline_step(execution, flow, now, True) if inline else None
         with self.store.transaction(now) as tx:
-            tx.insert_execution(execution, wake_at=now)
-            tx.emit(
-                [
-                    NewEvent(
-                        "created",
-                        execution.id,
-                        None,
-                        {"namespace": namespace, "flowId": flow_id, "by": by, "via": via},
-                    )
-                ]
-            )
-        self._notify(execution.id, [])
+            if step is None:
+                tx.insert_execution(execution, wake_at=now)
+                tx.emit([created])
+            else:
+                assert self._dispatcher is not None
+                lease = (self._dispatcher[0], now + LEASE) if step.dispatch else None
+                tx.insert_execution(execution, wake_at=step.wake_at, lease=lease)
+                tx.emit([created, *step.events])
+                tx.append_logs(step.logs)
+        if step is None:
+            self._notify(execution.id, [])
+        else:
+            self._notify(execution.id, [created, *step.events], wake=False)
+            self._hand_off(execution, step)
         return execution
 
     def _condition_evaluator(self, flow: Flow) -> Callable[[str, dict], bool]:
@@ -320,7 +457,27 @@ class Engine:
         ``AlreadyDecided`` naming who decided. Invalid values raise ``InputValidationError``
         and change nothing. ``token_id`` spends a single-use token in the same transaction.
         """
+        if self._dispatcher is not None:
+            try:
+                return self._resume(execution_id, values, by, via, task_run_id, token_id, True)
+            except _InlineFailed:
+                log.warning("could not decide the step after resuming %s inline", execution_id)
+        return self._resume(execution_id, values, by, via, task_run_id, token_id, False)
+
+    def _resume(
+        self,
+        execution_id: str,
+        values: Mapping[str, Any] | None,
+        by: Actor | None,
+        via: str,
+        task_run_id: str | None,
+        token_id: str | None,
+        inline: bool,
+    ) -> Execution:
+        """The resume, and with a local runner the next step in the same transaction (the
+        runner then only executes the next task and commits its result)."""
         now = self.clock.now()
+        step: Step | None = None
         with self.store.transaction(now) as tx:
             stored = tx.load_execution(execution_id)
             execution = stored.execution
@@ -380,8 +537,26 @@ class Engine:
                 restart_if_unpaused(execution, now)
             if token_id is not None and not tx.spend_token(token_id, execution.id):
                 raise ConflictError("This link was already used.", execution_id=execution.id)
-            self._save(tx, stored.version, execution, events, now=now, wake_at=now)
-        self._notify(execution.id, events)
+            if inline:
+                step = self._inline_step(execution, flow, now, stored.lease_free(now))
+            if step is None:
+                self._save(tx, stored.version, execution, events, now=now, wake_at=now)
+            else:
+                assert self._dispatcher is not None
+                events.extend(step.events)
+                lease = (self._dispatcher[0], now + LEASE) if step.dispatch else (None, None)
+                self._save(
+                    tx,
+                    stored.version,
+                    execution,
+                    events,
+                    now=now,
+                    wake_at=step.wake_at,
+                    lease=lease,
+                )
+                tx.append_logs(step.logs)
+        self._notify(execution.id, events, wake=None if step is None else False)
+        self._hand_off(execution, step)
         return execution
 
     def _run_to_resume(self, execution: Execution, task_run_id: str | None) -> TaskRun | None:
@@ -611,7 +786,29 @@ class Engine:
         """
         choice = _review_decision(decision)
         comment = (comment or "").strip() or None
+        args = (execution_id, task_run_id, choice, comment, values, by, via, token_id)
+        if self._dispatcher is not None:
+            try:
+                return self._review(*args, inline=True)
+            except _InlineFailed:
+                log.warning("could not decide the step after reviewing %s inline", execution_id)
+        return self._review(*args, inline=False)
+
+    def _review(
+        self,
+        execution_id: str,
+        task_run_id: str | None,
+        choice: ReviewDecision,
+        comment: str | None,
+        values: Mapping[str, Any] | None,
+        by: Actor | None,
+        via: str,
+        token_id: str | None,
+        *,
+        inline: bool,
+    ) -> Execution:
         now = self.clock.now()
+        step: Step | None = None
         with self.store.transaction(now) as tx:
             stored = tx.load_execution(execution_id)
             execution = stored.execution
@@ -652,8 +849,26 @@ class Engine:
             restart_if_unpaused(execution, now)
             if token_id is not None and not tx.spend_token(token_id, execution.id):
                 raise ConflictError("This link was already used.", execution_id=execution.id)
-            self._save(tx, stored.version, execution, events, now=now, wake_at=now)
-        self._notify(execution.id, events)
+            if inline:
+                step = self._inline_step(execution, flow, now, stored.lease_free(now))
+            if step is None:
+                self._save(tx, stored.version, execution, events, now=now, wake_at=now)
+            else:
+                assert self._dispatcher is not None
+                events.extend(step.events)
+                lease = (self._dispatcher[0], now + LEASE) if step.dispatch else (None, None)
+                self._save(
+                    tx,
+                    stored.version,
+                    execution,
+                    events,
+                    now=now,
+                    wake_at=step.wake_at,
+                    lease=lease,
+                )
+                tx.append_logs(step.logs)
+        self._notify(execution.id, events, wake=None if step is None else False)
+        self._hand_off(execution, step)
         return execution
 
     def _approval_run(
@@ -836,8 +1051,9 @@ class Engine:
         *,
         now: datetime,
         wake_at: datetime | None,
+        lease: tuple[str | None, datetime | None] | None = None,
     ) -> None:
-        if not tx.save_execution(execution, version, wake_at=wake_at):
+        if not tx.save_execution(execution, version, wake_at=wake_at, lease=lease):
             # Only reachable without row locks; the caller's read is stale, so nothing is written.
             raise ConflictError(
                 f"Execution '{execution.id}' changed meanwhile; try again.",
@@ -847,18 +1063,33 @@ class Engine:
 
     # -- advancing (the runner's side) --------------------------------------------------
     def advance(
-        self, execution_id: str, owner: str, *, max_steps: int = 10_000
+        self,
+        execution_id: str,
+        owner: str,
+        *,
+        max_steps: int = 10_000,
+        handoff: tuple[Execution, list[TaskRun]] | None = None,
     ) -> Execution | None:
         """Claims the execution and advances it until it waits (pause, sleep, retry) or ends.
         Runnable tasks execute here, outside any transaction. Returns None if not claimed.
 
         The claim rides in the first transaction and the release in the last, so a resumed
-        execution whose next task is quick costs two commits."""
+        execution whose next task is quick costs two commits. ``handoff`` is a step that start
+        or resume already decided (and leased to ``owner``) in their own transaction: its task
+        runs execute at once, so such a resume costs the runner one commit."""
         execution: Execution | None = None
         results: list[tuple[str, TaskResult | None, str | None]] = []
         claimed = False
+        first = 0
         try:
-            for index in range(max_steps):
+            if handoff is not None:
+                execution, runs = handoff
+                claimed = True
+                first = 1
+                flow = self.flow_of(execution)
+                with self._heartbeat(execution_id, owner):
+                    results = self._execute(execution, flow, runs)
+            for index in range(first, max_steps):
                 now = self.clock.now()
                 with self.store.transaction(now) as tx:
                     if index == 0:
@@ -872,6 +1103,7 @@ class Engine:
                     for run_id, result, error in results:
                         logs.extend(apply_result(execution, flow, run_id, result, error, now))
                     step: Step = decide(execution, flow, now, self.settings, orphans=index == 0)
+                    lease = (owner, now + LEASE) if step.dispatch else (None, None)
                     if step.changed or results or logs:
                         self._save(
                             tx,
@@ -880,18 +1112,20 @@ class Engine:
                             step.events,
                             now=now,
                             wake_at=step.wake_at,
+                            lease=lease,
                         )
-                    tx.append_logs([*logs, *step.logs])
-                    if not step.dispatch:
+                    elif not step.dispatch:
                         tx.release_execution(execution_id, owner)
-                        claimed = False
                     else:
                         tx.extend_lease(execution_id, owner, LEASE)
+                    tx.append_logs([*logs, *step.logs])
+                    claimed = bool(step.dispatch)
                 results = []
                 self._remove_finished_working_dirs(execution, flow)
                 if step.events:
-                    self._notify(execution_id, step.events)
+                    self._notify(execution_id, step.events, wake=False)
                 if not step.dispatch:
+                    self._schedule(step.wake_at)
                     break
                 with self._heartbeat(execution_id, owner):
                     results = self._execute(execution, flow, step.dispatch)
@@ -1046,6 +1280,58 @@ class Engine:
     def due_executions(self, limit: int = 100) -> list[str]:
         return self.store.due_execution_ids(self.clock.now(), limit)
 
+    # -- retention ------------------------------------------------------------------------
+    def purge_executions(
+        self,
+        *,
+        end_date: datetime,
+        start_date: datetime | None = None,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        states: Sequence[str] = (),
+        purge_execution: bool = True,
+        purge_log: bool = True,
+        batch_size: int = 100,
+        keep: Sequence[str] = (),
+    ) -> PurgeOutcome:
+        """Kestra's PurgeExecutions: deletes the matching executions (with their outbox
+        events, notices and spent tokens) and/or their logs; ``keep`` is never touched (the
+        execution running the purge). No ``states``: every state, as in Kestra."""
+        executions, logs = self.store.purge_executions(
+            end_date=end_date,
+            start_date=start_date,
+            namespace=namespace,
+            flow_id=flow_id,
+            states=[State(s).value for s in states],
+            purge_execution=purge_execution,
+            purge_log=purge_log,
+            batch_size=batch_size,
+            keep=keep,
+        )
+        return PurgeOutcome(executions, logs)
+
+    def prune_outbox(self, before: datetime) -> tuple[int, int]:
+        """Deletes outbox events created before ``before`` that every consumer settled, and
+        their deliveries (an event still owed is kept). Returns (events, deliveries)."""
+        return self.store.prune_outbox(before)
+
+    def housekeeping(self) -> dict[str, int]:
+        """Applies the retention settings (the worker runs it periodically)."""
+        done: dict[str, int] = {}
+        if self.settings.outbox_retention is not None:
+            cutoff = self.clock.now() - self.settings.outbox_retention
+            done["events"], done["deliveries"] = self.prune_outbox(cutoff)
+        if self.settings.execution_retention is not None:
+            purged = self.purge_executions(
+                end_date=self.clock.now() - self.settings.execution_retention,
+                states=[s.value for s in TERMINAL],
+            )
+            done["executions"], done["logs"] = purged.executions, purged.logs
+        return done
+
+    def database_size(self) -> int:
+        return self.store.database_size()
+
     # -- for bot/slack (surfaces report on an execution without writing SQL) -------------
     def log_on_execution(self, execution_id: str, level: str, message: str) -> None:
         """Appends a line to the execution's log, e.g. "Slack: could not post ... channel_not_found"
@@ -1069,6 +1355,92 @@ def _masked_lines(lines: Sequence[Any], secrets: list[str]) -> list[Any]:
     if not secrets:
         return list(lines)
     return [replace(line, message=mask_secrets(line.message, secrets)) for line in lines]
+
+
+HEARTBEAT = {"sqlite": 2.0, "postgresql": 5.0}  # seconds between heartbeats
+STALLED_AFTER = 3  # heartbeats missed before a worker counts as stalled
+HOUSEKEEPING_EVERY = 300.0  # seconds between applications of the retention settings
+
+
+class Worker:
+    """This process's heartbeat and the sweep of stalled workers (procrastinate's model): on
+    start (a restart releases what the dead process held at once) and with every heartbeat.
+    On PostgreSQL it also LISTENs for other replicas' wake-ups."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        store = engine.store
+        self.interval = HEARTBEAT.get(store.dialect, 2.0)
+        self.stalled_after = timedelta(seconds=self.interval * STALLED_AFTER)
+        self.listener: Any = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pausebot-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        store = self.engine.store
+        if store.dialect == "postgresql":
+            from engine.store.database import normalise_url
+            from engine.store.notify import Listener
+
+            self.listener = Listener(
+                normalise_url(store.url),
+                store.worker_id,
+                store.lock_key,
+                self.engine._remote,
+                self._on_reconnect,
+            )
+            self.listener.start()
+        store.register_worker(self.engine.clock.now())
+        self.beat()
+        self._thread.start()
+
+    def _on_reconnect(self) -> None:
+        for waker in self.engine._wakers:
+            waker("")  # "" = poll: notifications may have been missed
+
+    def beat(self) -> None:
+        try:
+            stalled, released = self.engine.store.heartbeat(
+                self.engine.clock.now(), self.stalled_after
+            )
+        except Exception:  # the next beat tries again
+            log.warning("heartbeat failed", exc_info=True)
+            return
+        if stalled:
+            log.warning(
+                "released the claims of stalled workers %s (%d executions)",
+                ", ".join(stalled),
+                len(released),
+            )
+            self.engine._released(released)
+
+    def _run(self) -> None:
+        next_housekeeping = time.monotonic()
+        while not self._stop.wait(self.interval):
+            self.beat()
+            if time.monotonic() >= next_housekeeping:
+                next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY
+                try:
+                    done = self.engine.housekeeping()
+                except Exception:
+                    log.warning("housekeeping (retention) failed", exc_info=True)
+                else:
+                    if any(done.values()):
+                        log.info("retention: pruned %s", done)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.listener is not None:
+            self.listener.stop()
+        try:
+            self.engine.store.unregister_worker()
+        except Exception:
+            log.debug("could not unregister the worker", exc_info=True)
+
+
+class _InlineFailed(Exception):
+    """Deciding a step inside a surface's transaction failed: redo it without (the runner
+    decides that step on its own and records what went wrong)."""
 
 
 def _killed(execution: Execution) -> AlreadyDecided:

@@ -68,6 +68,11 @@ class Step:
 class Settings:
     public_url: str = "http://localhost:8080"
     context_hooks: list[ContextHook] = field(default_factory=list)
+    # Retention (engine.Engine.housekeeping): delivered outbox events and their deliveries are
+    # pruned after ``outbox_retention``; finished executions and their logs after
+    # ``execution_retention`` (None: kept until purged by PurgeExecutions or `pausebot purge`).
+    outbox_retention: timedelta | None = timedelta(days=7)
+    execution_retention: timedelta | None = None
 
 
 # -- the expression context -------------------------------------------------------------
