@@ -3,11 +3,12 @@ and, where the YAML has it, the line and column, so nobody has to read a traceba
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from engine.errors import FlowValidationError, Problem
 from engine.inputs import InputDefinition
@@ -57,6 +58,12 @@ class Flow(BaseModel):
     sla: list[dict[str, Any]] = Field(default_factory=list)
     tenantId: str | None = None
     deleted: bool = False
+    _warnings: list[Problem] = PrivateAttr(default_factory=list)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Properties accepted as Kestra writes them but not enforced here, each named."""
+        return self._warnings
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -113,6 +120,15 @@ Path = tuple[Any, ...]
 MAX_SOURCE_CHARS = 1_000_000
 MAX_NODES = 100_000  # counted with every alias expanded ("billion laughs")
 MAX_DEPTH = 100
+
+
+_DOCUMENT_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def split_documents(source: str) -> list[str]:
+    """The YAML documents of a ``---``-separated stream (as ``/flows/validate`` reads a body),
+    blank ones dropped."""
+    return [doc for doc in _DOCUMENT_SEPARATOR.split(source) if doc.strip()]
 
 
 def parse_flow(source: str, source_name: str = "flow") -> Flow:
