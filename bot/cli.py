@@ -181,6 +181,7 @@ def flows_validate(files: tuple[str, ...]) -> None:
         click.echo(
             f"{path}: ok ({flow.namespace}.{flow.id}, {sum(1 for _ in flow.all_tasks())} tasks)"
         )
+        _echo_warnings(path, flow.warnings)
     if bad:
         sys.exit(EXIT_USAGE)
 
@@ -197,6 +198,13 @@ def flows_deploy(state: _State, files: tuple[str, ...]) -> None:
             click.echo(
                 f"{deployed.flow.namespace}.{deployed.flow.id}: revision {deployed.revision} ({what})"
             )
+            _echo_warnings(path, deployed.flow.warnings)
+
+
+def _echo_warnings(path: str, warnings: list[Any]) -> None:
+    """Properties accepted but not enforced, one line each on stderr (they do not fail)."""
+    for warning in warnings:
+        click.echo(f"{path}: warning: {warning}", err=True)
 
 
 @flows.command("list")

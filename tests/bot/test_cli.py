@@ -85,6 +85,20 @@ def test_validate_reports_every_problem(cli, tmp_path: Path) -> None:  # type: i
     assert "pause_resume.yml: ok" in result.stdout
 
 
+def test_validate_and_deploy_print_warnings(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    flow = tmp_path / "sla.yml"
+    flow.write_text(
+        "id: x\nnamespace: y\nsla:\n  - id: s\n    type: MAX_DURATION\n    duration: PT1H\n"
+        "tasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"
+    )
+    checked = cli("flows", "validate", str(flow))
+    assert "sla.yml: ok" in checked.stdout
+    assert "sla.yml: warning: line 3, column 1 sla: 'sla' is accepted but not enforced" in (
+        checked.stderr
+    )
+    assert "'sla' is accepted" in cli("flows", "deploy", str(flow)).stderr
+
+
 def test_deploy_run_by_id_pause_kill(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     flow = tmp_path / "sleep.yml"
     flow.write_text(flow_source("pause-kill-delay.yaml"))

@@ -15,19 +15,7 @@ CORPUS = ROOT.parent / "shared" / "kestra-corpus"
 SCRIPT = ROOT / "scripts" / "kestra_compat.py"
 
 # Valid Kestra flows pausebot still refuses, each with why. Empty it as they are fixed.
-KNOWN_WRONGLY_REFUSED: dict[str, str] = {
-    "core__src__test__resources__flows__tests__listeners-failed.yaml": "listeners",
-    "core__src__test__resources__flows__tests__listeners-flowable.yaml": "listeners",
-    "core__src__test__resources__flows__tests__listeners-multiple-failed.yaml": "listeners",
-    "core__src__test__resources__flows__tests__listeners-multiple.yaml": "listeners",
-    "core__src__test__resources__flows__tests__listeners.yaml": "listeners",
-    "webserver__src__test__resources__flows__validateMultipleValidFlows.yaml": "listeners",
-    "core__src__test__resources__flows__valids__logs.yaml": "taskDefaults",
-    "core__src__test__resources__flows__valids__retry-new-execution-task-attempts.yml": "retry CREATE_NEW_EXECUTION",
-    "core__src__test__resources__flows__valids__retry-new-execution-task-duration.yml": "retry CREATE_NEW_EXECUTION",
-    "core__src__test__resources__flows__valids__switch-impossible.yaml": "defaults: null on Switch",
-    "core__src__test__resources__tasks__flows__sequentials__flow.yaml": "numeric task ids",
-}
+KNOWN_WRONGLY_REFUSED: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

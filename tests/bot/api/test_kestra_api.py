@@ -116,3 +116,16 @@ def test_default_page_size_is_kestras(api: Api) -> None:
         api.start("company.team", "pause_resume")
     body = api.get("/api/v1/executions/search").json()
     assert len(body["results"]) == 10 and body["total"] == 11
+
+
+def test_flows_validate_names_properties_accepted_but_not_enforced(api: Api) -> None:
+    source = (
+        "id: w\nnamespace: n\nconcurrency:\n  limit: 1\ntasks:\n  - id: l\n"
+        "    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+    )
+    response = api.post(
+        "/api/v1/flows/validate", content=source, headers={"Content-Type": "application/x-yaml"}
+    )
+    (result,) = response.json()
+    assert result["constraints"] is None
+    assert len(result["warnings"]) == 1 and "'concurrency'" in result["warnings"][0]
