@@ -49,6 +49,7 @@ from engine.executor import (
     restart_if_unpaused,
 )
 from engine.expressions import render_condition, render_value
+from engine.expressions.functions import ERROR_LOGS_KEY
 from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
 from engine.model import Execution, TaskRun, new_id
@@ -973,6 +974,9 @@ class Engine:
         """What tasks doing more than their own I/O get: streamed logs, the shared directory
         of an enclosing WorkingDirectory, and the engine's services (files, KV store)."""
         context.log_sink = lambda lines: self._stream_logs(execution.id, run, lines)
+        context.variables[ERROR_LOGS_KEY] = lambda: [  # errorLogs(): read when called
+            entry.to_api() for entry in self.logs(execution.id, min_level="ERROR")
+        ]
         context.services = self.services
         context.working_dir = working_directory_of(execution, flow, run)
         enclosing = enclosing_working_directory(execution, flow, run)

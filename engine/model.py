@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.clock import iso
+from engine.secret_values import mask_secrets_in, secret_values
 from engine.states import State, check_execution_transition, check_task_run_transition
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -205,7 +206,12 @@ class Execution(_Doc):
     def masked(self) -> Execution:
         """A copy fit to show people: SECRET inputs and onResume values replaced by a mask.
         Expressions keep using the real values (as Kestra decrypts secrets in the run context)."""
-        if not self.secretInputs and not any(run.secretOutputs for run in self.taskRunList):
+        secrets = secret_values()  # values of secret() masked wherever they were copied
+        if (
+            not secrets
+            and not self.secretInputs
+            and not any(run.secretOutputs for run in self.taskRunList)
+        ):
             return self
         copy = self.model_copy(deep=True)
         for path in copy.secretInputs:
@@ -213,6 +219,8 @@ class Execution(_Doc):
         for run in copy.taskRunList:
             for path in run.secretOutputs:
                 _mask(run.outputs, path)
+            run.outputs = mask_secrets_in(run.outputs, secrets)
+        copy.outputs = mask_secrets_in(copy.outputs, secrets)
         return copy
 
     def to_api(self, *, url: str | None = None) -> dict[str, Any]:

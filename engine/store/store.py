@@ -31,6 +31,7 @@ from sqlalchemy import (
 
 from engine.errors import ExecutionNotFound
 from engine.model import Execution
+from engine.secret_values import mask_secrets, secret_values
 from engine.store.database import create_database_engine, upgrade_schema, writer
 from engine.store.models import (
     ExecutionRow,
@@ -201,6 +202,7 @@ class Transaction:
     # -- logs and events ----------------------------------------------------------------
     def append_logs(self, entries: Sequence[LogEntry]) -> None:
         if entries:
+            secrets = secret_values()  # a secret's value is never written to a log
             self.connection.execute(
                 insert(log_t),
                 [
@@ -209,7 +211,7 @@ class Transaction:
                         "task_run_id": e.task_run_id,
                         "task_id": e.task_id,
                         "level": e.level,
-                        "message": _text(e.message),
+                        "message": _text(mask_secrets(e.message, secrets)),
                         "timestamp": e.timestamp,
                     }
                     for e in entries
