@@ -194,8 +194,9 @@ class Engine:
         by: Actor | None = None,
         via: str = "api",
         trigger: dict[str, Any] | None = None,
+        revision: int | None = None,
     ) -> Execution:
-        deployed = self.get_flow(namespace, flow_id)
+        deployed = self.get_flow(namespace, flow_id, revision)
         flow = deployed.flow
         if flow.disabled:
             raise ConflictError(f"Flow '{namespace}.{flow_id}' is disabled.")
