@@ -153,7 +153,7 @@ def _f_number_format(value: Any, format: Any = "#,##0.###") -> str | None:
     frac_part += "0" * (min_fraction - len(frac_part))
     int_part = int_part.lstrip("0").rjust(min_whole, "0")
     if group:
-        groups = []
+        groups: list[str] = []
         while len(int_part) > group:
             groups.insert(0, int_part[-group:])
             int_part = int_part[:-group]

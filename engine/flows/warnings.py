@@ -18,7 +18,8 @@ def flow_warnings(flow: Flow, marks: Marks) -> list[Problem]:
 
     def warn(message: str, *path: Any) -> None:
         key = (*path[:-1], ("key", path[-1]))  # the key's own line, else its value's
-        line, column = marks.get(key) or marks.get(path, (None, None))
+        found = marks.get(key) or marks.get(path)
+        line, column = found if found else (None, None)
         text = ""
         for part in path:
             text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + str(part)
