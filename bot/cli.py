@@ -186,6 +186,7 @@ def flows_validate(files: tuple[str, ...]) -> None:
         click.echo(
             f"{path}: ok ({flow.namespace}.{flow.id}, {_count(sum(1 for _ in flow.all_tasks()), 'task')})"
         )
+        _echo_warnings(path, flow.warnings)
     if bad:
         sys.exit(EXIT_USAGE)
 
@@ -202,6 +203,13 @@ def flows_deploy(state: _State, files: tuple[str, ...]) -> None:
             click.echo(
                 f"{deployed.flow.namespace}.{deployed.flow.id}: revision {deployed.revision} ({what})"
             )
+            _echo_warnings(path, deployed.flow.warnings)
+
+
+def _echo_warnings(path: str, warnings: list[Any]) -> None:
+    """Properties accepted but not enforced, one line each on stderr (they do not fail)."""
+    for warning in warnings:
+        click.echo(f"{path}: warning: {warning}", err=True)
 
 
 @flows.command("list")
@@ -361,6 +369,52 @@ def _refuse_ambiguous_resume(engine: Any, execution_id: str) -> None:
     )
 
 
+@cli.command("review")
+@click.argument("execution_id")
+@click.argument("decision", type=click.Choice(["approve", "deny"], case_sensitive=False))
+@click.option("-c", "--comment", help="The reviewer's comment (commentRequired may ask for it).")
+@click.option(
+    "-i",
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A value of the Approval's review inputs (repeatable).",
+)
+@click.option(
+    "--task-run", metavar="ID", help="Review this Approval task run (default: the first paused)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the execution as the API's JSON.")
+@click.option("--no-wait", is_flag=True, help="Record the decision and return without running on.")
+@pass_state
+def review(
+    state: _State,
+    execution_id: str,
+    decision: str,
+    comment: str | None,
+    inputs: tuple[str, ...],
+    task_run: str | None,
+    as_json: bool,
+    no_wait: bool,
+) -> None:
+    """Approve or deny a paused Approval task, then run the execution on."""
+    with _errors():
+        engine = state.engine
+        execution = engine.review_execution(
+            execution_id,
+            task_run,
+            decision.upper(),
+            comment=comment,
+            values=_parse_pairs(inputs),
+            by=_actor(),
+            via="cli",
+        )
+        if not no_wait:
+            execution = _drive(engine, execution.id, as_json)
+    _show(state, execution, as_json)
+    _exit_for(execution)
+
+
 @cli.command("pause")
 @click.argument("execution_id")
 @click.option("--json", "as_json", is_flag=True)
@@ -474,6 +528,9 @@ def purge(
 @cli.group()
 def executions() -> None:
     """List and inspect executions."""
+
+
+executions.add_command(review, "review")  # also `pausebot executions review`
 
 
 @executions.command("list")

@@ -122,10 +122,33 @@ def slack_problems(settings: _SlackPresence) -> list[str]:
     return problems
 
 
+def basic_auth_pairs(text: str) -> dict[str, str]:
+    """``"ada:pw1,bob:pw2"`` -> ``{"ada": "pw1", "bob": "pw2"}``; a password may hold ':'."""
+    users: dict[str, str] = {}
+    for index, item in enumerate(part.strip() for part in text.split(",")):
+        user, colon, password = item.partition(":")
+        if not colon or not user or not password:
+            raise ValueError(
+                f"PAUSEBOT_BASIC_AUTH_USERS entry {index + 1} must be 'user:password' "
+                "(entries separated by commas)"
+            )
+        if len(password) < 8:
+            raise ValueError(
+                f"PAUSEBOT_BASIC_AUTH_USERS: the password of '{user}' must be at least "
+                "8 characters long"
+            )
+        users[user] = password
+    return users
+
+
 class Settings(_SlackPresence):
     database_url: str | None = Field(default=None, validation_alias="PAUSEBOT_DATABASE_URL")
     flows_dir: Path | None = Field(default=None, validation_alias="PAUSEBOT_FLOWS_DIR")
     api_token: SecretStr | None = Field(default=None, validation_alias="PAUSEBOT_API_TOKEN")
+    # Kestra OSS's basic auth: "user:password" pairs, comma-separated, beside the bearer token.
+    basic_auth_users: SecretStr | None = Field(
+        default=None, validation_alias="PAUSEBOT_BASIC_AUTH_USERS"
+    )
     # Unset, `pausebot serve` replaces it with the URL it actually serves (``served_url``).
     public_url: str = Field(
         default=served_url(DEFAULT_HOST, DEFAULT_PORT), validation_alias="PAUSEBOT_PUBLIC_URL"
@@ -158,6 +181,20 @@ class Settings(_SlackPresence):
         if not value.startswith(("http://", "https://")):
             raise ValueError("SLACK_API_URL must start with http:// or https://")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("basic_auth_users")
+    @classmethod
+    def _basic_auth_users(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            basic_auth_pairs(value.get_secret_value())  # refuses a malformed list at start-up
+        return value
+
+    @property
+    def basic_auth(self) -> dict[str, str]:
+        """user -> password, from PAUSEBOT_BASIC_AUTH_USERS."""
+        if self.basic_auth_users is None:
+            return {}
+        return basic_auth_pairs(self.basic_auth_users.get_secret_value())
 
     @field_validator("link_secret")
     @classmethod

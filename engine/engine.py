@@ -49,10 +49,12 @@ from engine.executor import (
     restart_if_unpaused,
 )
 from engine.expressions import render_condition, render_value
+from engine.expressions.functions import ERROR_LOGS_KEY
 from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
-from engine.model import Execution, TaskRun, mask_secrets, new_id
+from engine.model import Execution, TaskRun, new_id
 from engine.queries import DateRange, SortKey
+from engine.secret_values import mask_secrets
 from engine.services import TaskServices
 from engine.states import TERMINAL, State
 from engine.store.database import check_schema, default_database_url  # noqa: F401 - for bot/cli
@@ -318,8 +320,9 @@ class Engine:
         by: Actor | None = None,
         via: str = "api",
         trigger: dict[str, Any] | None = None,
+        revision: int | None = None,
     ) -> Execution:
-        deployed = self.get_flow(namespace, flow_id)
+        deployed = self.get_flow(namespace, flow_id, revision)
         flow = deployed.flow
         self._remember_revision(namespace, flow_id, deployed.revision, flow)
         if flow.disabled:
@@ -1184,7 +1187,7 @@ class Engine:
             task_id=task.id,
         )
         self._equip_context(context, execution, flow, run)
-        secrets = execution.secret_values()  # SECRET values a Log or script may print: masked
+        secrets = execution.secret_input_values()  # SECRET values a Log or script may print: masked
         timeout = parse_duration(task.timeout).total_seconds() if task.timeout else None
         if task.handles_timeout:
             timeout = None  # the task enforces it itself (a script kills its process group)
@@ -1223,10 +1226,13 @@ class Engine:
     ) -> None:
         """What tasks doing more than their own I/O get: streamed logs, the shared directory
         of an enclosing WorkingDirectory, and the engine's services (files, KV store)."""
-        secrets = execution.secret_values()
+        secrets = execution.secret_input_values()
         context.log_sink = lambda lines: self._stream_logs(
             execution.id, run, _masked_lines(lines, secrets)
         )
+        context.variables[ERROR_LOGS_KEY] = lambda: [  # errorLogs(): read when called
+            entry.to_api() for entry in self.logs(execution.id, min_level="ERROR")
+        ]
         context.services = self.services
         context.working_dir = working_directory_of(execution, flow, run)
         enclosing = enclosing_working_directory(execution, flow, run)

@@ -432,6 +432,8 @@ class _Decider:
             if outcome is WAITING:
                 return
             ex.finalState = outcome
+            if outcome in (State.SUCCESS, State.WARNING) and flow.outputs:
+                ex.finalState = self.flow_outputs()
             self.mark()
         if (
             ex.finalState not in (State.KILLED, State.CANCELLED)
@@ -440,6 +442,24 @@ class _Decider:
         ):
             return
         self.finish(ex.finalState)
+
+    def flow_outputs(self) -> State:
+        """Kestra's flow ``outputs``, rendered once the tasks have succeeded; one that cannot
+        be rendered (or a required one that renders to nothing) fails the execution."""
+        context = expression_context(self.ex, self.flow, None, None, self.settings)
+        values: dict[str, Any] = {}
+        for output in self.flow.outputs:
+            try:
+                value = render_value(output.value, context)
+            except ExpressionError as error:
+                self.log(None, "ERROR", f"Flow output '{output.id}': {error}")
+                return State.FAILED
+            if value is None and output.required:
+                self.log(None, "ERROR", f"Flow output '{output.id}' is required but has no value")
+                return State.FAILED
+            values[output.id] = value
+        self.ex.outputs = values
+        return self.ex.finalState or State.SUCCESS
 
     def finish(self, state: State) -> None:
         ex = self.ex
@@ -593,6 +613,8 @@ class _Decider:
         except PausebotError as error:
             # An expression or definition problem fails this task, not the whole engine.
             self.log(run, "ERROR", str(error))
+            if run.state.current == State.CREATED:  # e.g. its runIf failed to render
+                run.move(State.RUNNING, self.now)
             return self.complete(task, run, State.FAILED)
 
     def _walk_run(self, task: Task, run: TaskRun) -> State | None:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.clock import iso
+from engine.secret_values import mask_secrets_in, secret_values
 from engine.states import State, check_execution_transition, check_task_run_transition
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -48,15 +49,6 @@ def _texts(value: Any) -> list[str]:
     if value is None or isinstance(value, bool):
         return []
     return [value if isinstance(value, str) else str(value)]
-
-
-def mask_secrets(text: str, secrets: list[str]) -> str:
-    """``text`` with every secret value replaced by the mask the API shows (longest first, so a
-    secret containing another is masked whole)."""
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
 
 
 class _Doc(BaseModel):
@@ -228,7 +220,12 @@ class Execution(_Doc):
     def masked(self) -> Execution:
         """A copy fit to show people: SECRET inputs and onResume values replaced by a mask.
         Expressions keep using the real values (as Kestra decrypts secrets in the run context)."""
-        if not self.secretInputs and not any(run.secretOutputs for run in self.taskRunList):
+        secrets = secret_values()  # values of secret() masked wherever they were copied
+        if (
+            not secrets
+            and not self.secretInputs
+            and not any(run.secretOutputs for run in self.taskRunList)
+        ):
             return self
         copy = self.model_copy(deep=True)
         for path in copy.secretInputs:
@@ -236,9 +233,11 @@ class Execution(_Doc):
         for run in copy.taskRunList:
             for path in run.secretOutputs:
                 _mask(run.outputs, path)
+            run.outputs = mask_secrets_in(run.outputs, secrets)
+        copy.outputs = mask_secrets_in(copy.outputs, secrets)
         return copy
 
-    def secret_values(self) -> list[str]:
+    def secret_input_values(self) -> list[str]:
         """The text of every SECRET input and onResume value, longest first: what logs mask."""
         found: set[str] = set()
         for path in self.secretInputs:

@@ -36,6 +36,7 @@ from engine.errors import ExecutionNotFound
 from engine.model import Execution
 from engine.queries import SORT_FIELDS, DateRange, SortKey
 from engine.store import notify
+from engine.secret_values import mask_secrets, secret_values
 from engine.store.database import create_database_engine, upgrade_schema, writer
 from engine.store.filters import contains_text, in_namespace
 from engine.store.labels import execution_columns, label_digest, label_pairs, label_rows
@@ -296,6 +297,7 @@ class Transaction:
     # -- logs and events ----------------------------------------------------------------
     def append_logs(self, entries: Sequence[LogEntry]) -> None:
         if entries:
+            secrets = secret_values()  # a secret's value is never written to a log
             self.connection.execute(
                 insert(log_t),
                 [
@@ -304,7 +306,7 @@ class Transaction:
                         "task_run_id": e.task_run_id,
                         "task_id": e.task_id,
                         "level": e.level,
-                        "message": _text(e.message),
+                        "message": _text(mask_secrets(e.message, secrets)),
                         "timestamp": e.timestamp,
                     }
                     for e in entries
