@@ -49,8 +49,10 @@ from engine.executor import (
     restart_if_unpaused,
 )
 from engine.expressions import render_condition, render_value
+from engine.expressions.functions import KV_READER
 from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
+from engine.kv import KVError, KVStore
 from engine.model import Execution, TaskRun, new_id
 from engine.services import TaskServices
 from engine.states import TERMINAL, State
@@ -106,6 +108,8 @@ class Engine:
         self.settings = settings or Settings()
         self.http_timeout = http_timeout
         self.services = TaskServices(self.store)
+        self.services.kv = KVStore(self.store, self.clock)
+        self.settings.context_hooks.append(self._kv_context)
         self._listeners: list[CommitListener] = []
         self._flows = lru_cache(maxsize=512)(self._load_flow_revision)
         self._revisions: dict[tuple[str, str, int], Flow] = {}
@@ -125,6 +129,18 @@ class Engine:
                 listener(execution_id, events)
             except Exception:
                 log.exception("commit listener failed")
+
+    def _kv_context(self, execution: Execution, run: TaskRun | None) -> dict[str, Any]:
+        """The ``kv()`` expression function reads the KV store through this."""
+        return {KV_READER: self._read_kv}
+
+    def _read_kv(self, key: str, namespace: str, error_on_missing: bool) -> Any:
+        record = self.services.kv.entry(namespace, key)
+        if record is None:
+            if error_on_missing:
+                raise KVError(f"The key '{key}' does not exist in the namespace '{namespace}'.")
+            return None
+        return record.value
 
     def url_of(self, execution: Execution) -> str:
         return execution_url(self.settings.public_url, execution)

@@ -129,3 +129,18 @@ class UsedTokenRow(Base):
     token_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     execution_id: Mapped[str] = mapped_column(String(64))
+
+
+class KVEntryRow(Base):
+    """One key of a namespace's KV store (Kestra's ``kv.Set`` / ``kv()``): a typed JSON value,
+    an optional description and an optional expiry (TTL). Expired keys read as missing."""
+
+    __tablename__ = "kv_entries"
+    namespace: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON)  # {"value": <the value>}
+    kv_type: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -35,6 +35,7 @@ from engine.store.database import create_database_engine, upgrade_schema, writer
 from engine.store.models import (
     ExecutionRow,
     FlowRow,
+    KVEntryRow,
     LogRow,
     NoticeRow,
     OutboxConsumerRow,
@@ -53,6 +54,7 @@ consumer_t = cast(Table, OutboxConsumerRow.__table__)
 delivery_t = cast(Table, OutboxDeliveryRow.__table__)
 notice_t = cast(Table, NoticeRow.__table__)
 token_t = cast(Table, UsedTokenRow.__table__)
+kv_t = cast(Table, KVEntryRow.__table__)
 
 
 def _text(value: str) -> str:
@@ -106,6 +108,18 @@ class NewEvent:
     execution_id: str
     task_run_id: str | None
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class KVRecord:
+    namespace: str
+    key: str
+    value: Any
+    kv_type: str
+    description: str | None
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -730,3 +744,120 @@ class Store:
         with self.engine.connect() as connection:
             rows = connection.execute(select(consumer_t.c.name).order_by(consumer_t.c.name)).all()
         return [r.name for r in rows]
+
+    # -- the KV store (engine/kv.py gives it Kestra's rules) ------------------------------
+    def kv_put(
+        self,
+        namespace: str,
+        key: str,
+        value: Any,
+        kv_type: str,
+        *,
+        description: str | None,
+        expires_at: datetime | None,
+        overwrite: bool,
+        now: datetime,
+    ) -> bool:
+        """Sets a key in one transaction. False (nothing written) when it exists, is not
+        expired, and ``overwrite`` is false."""
+        live = or_(kv_t.c.expires_at.is_(None), kv_t.c.expires_at > now)
+        values = {
+            "value": {"value": value},
+            "kv_type": kv_type,
+            "description": description,
+            "expires_at": expires_at,
+            "updated_at": now,
+        }
+        with self._write() as connection:
+            query = select(kv_t.c.expires_at).where(
+                kv_t.c.namespace == namespace, kv_t.c.key == key
+            )
+            if connection.dialect.name == "postgresql":
+                query = query.with_for_update()
+            existing = connection.execute(query).first()
+            if existing is None:
+                insert_row = _upsert_insert(connection, kv_t).values(
+                    namespace=namespace, key=key, created_at=now, **values
+                )
+                # Two first writers at once: the later one overwrites (or, without overwrite,
+                # loses), as if it had come second.
+                if overwrite:
+                    insert_row = insert_row.on_conflict_do_update(
+                        index_elements=[kv_t.c.namespace, kv_t.c.key], set_=values
+                    )
+                    connection.execute(insert_row)
+                    return True
+                # rowcount is not reliable for ON CONFLICT with every driver; RETURNING is.
+                inserted = connection.execute(
+                    insert_row.on_conflict_do_nothing().returning(kv_t.c.key)
+                ).first()
+                return inserted is not None
+            expired = existing.expires_at is not None and utc(existing.expires_at) <= now  # type: ignore[operator]
+            if not overwrite and not expired:
+                return False
+            update_query = update(kv_t).where(kv_t.c.namespace == namespace, kv_t.c.key == key)
+            if not overwrite:
+                update_query = update_query.where(~live)
+            connection.execute(
+                update_query.values(**values, **({"created_at": now} if expired else {}))
+            )
+            return True
+
+    def kv_get(self, namespace: str, key: str, now: datetime) -> KVRecord | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(kv_t).where(
+                    kv_t.c.namespace == namespace,
+                    kv_t.c.key == key,
+                    or_(kv_t.c.expires_at.is_(None), kv_t.c.expires_at > now),
+                )
+            ).first()
+        return _kv_record(row) if row is not None else None
+
+    def kv_list(self, namespace: str, now: datetime, prefix: str | None = None) -> list[KVRecord]:
+        """Live keys of a namespace, by key."""
+        query = select(kv_t).where(
+            kv_t.c.namespace == namespace,
+            or_(kv_t.c.expires_at.is_(None), kv_t.c.expires_at > now),
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query.order_by(kv_t.c.key)).all()
+        records = [_kv_record(row) for row in rows]
+        return [r for r in records if prefix is None or r.key.startswith(prefix)]
+
+    def kv_delete(self, namespace: str, key: str, now: datetime) -> bool:
+        """Deletes a key; True when a live value was there (an expired one is removed too)."""
+        with self._write() as connection:
+            live = connection.execute(
+                select(kv_t.c.key).where(
+                    kv_t.c.namespace == namespace,
+                    kv_t.c.key == key,
+                    or_(kv_t.c.expires_at.is_(None), kv_t.c.expires_at > now),
+                )
+            ).first()
+            connection.execute(delete(kv_t).where(kv_t.c.namespace == namespace, kv_t.c.key == key))
+            return live is not None
+
+
+def _upsert_insert(connection: Connection, table: Table) -> Any:
+    """INSERT with ON CONFLICT support in the connection's dialect."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def _kv_record(row: Any) -> KVRecord:
+    return KVRecord(
+        namespace=row.namespace,
+        key=row.key,
+        value=(row.value or {}).get("value"),
+        kv_type=row.kv_type,
+        description=row.description,
+        expires_at=utc(row.expires_at),
+        created_at=utc(row.created_at),  # type: ignore[arg-type]
+        updated_at=utc(row.updated_at),  # type: ignore[arg-type]
+    )
