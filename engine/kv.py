@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -53,12 +53,12 @@ def typed_value(value: Any, kv_type: str | None) -> tuple[Any, str]:
         if kind == "BOOLEAN":
             return text.lower() == "true", kind
         if kind == "DATETIME":
-            return iso(datetime.fromisoformat(text.replace("Z", "+00:00"))), kind
+            return _instant(text), kind
         if kind == "DATE":
             try:
                 return date.fromisoformat(text).isoformat(), kind
             except ValueError:
-                return iso(datetime.fromisoformat(text.replace("Z", "+00:00"))), kind
+                return _instant(text), kind
         if kind == "DURATION":
             parse_duration(text)
             return text, kind
@@ -67,6 +67,11 @@ def typed_value(value: Any, kv_type: str | None) -> tuple[Any, str]:
     except (ValueError, InvalidOperation) as error:
         raise KVError(f"Value {value!r} is not a valid {kind}: {error}") from None
     return value, kind
+
+
+def _instant(text: str) -> str | None:
+    moment = datetime.fromisoformat(text)
+    return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def _infer_type(value: Any) -> str:
