@@ -36,6 +36,7 @@ from engine.tasks.for_each import IteratingTask
 from engine.tasks.if_branch import FALSY
 from engine.tasks.pause import PauseTask
 from engine.tasks.sleep import SleepTask
+from engine.tasks.wait_for import WaitForTask
 
 if TYPE_CHECKING:
     from engine.flows import Flow
@@ -582,6 +583,65 @@ class _Decider:
             return WAITING
         return self.complete(task, run, outcome)
 
+    def walk_wait_for(self, task: WaitForTask, run: TaskRun) -> State | None:
+        """WaitFor: one round of ``tasks`` at a time; after a successful round, stop when the
+        condition holds or a maximum is reached, else wait ``interval`` and start a new round."""
+        if "iterationCount" not in run.outputs:
+            run.outputs["iterationCount"] = 1
+            self.mark()
+        if run.wakeAt is not None:
+            if parse_iso(run.wakeAt) > self.now:
+                return WAITING
+            run.wakeAt = None
+            self.drop_children(run)  # the new round replaces the previous one, as in Kestra
+            run.outputs["iterationCount"] += 1
+            self.mark()
+        outcome = self.walk_block(run.id, task.tasks)
+        if outcome is WAITING:
+            return WAITING
+        if outcome in (State.SUCCESS, State.WARNING):
+            count = run.outputs["iterationCount"]
+            frequency = task.checkFrequency
+            started = run.state.start_date
+            if self.render_condition(task, run, task.condition):
+                pass
+            elif (frequency.maxIterations is not None and count >= frequency.maxIterations) or (
+                frequency.maxDuration
+                and started
+                and parse_iso(started) + parse_duration(frequency.maxDuration) <= self.now
+            ):
+                reached = (
+                    "iterations"
+                    if (frequency.maxIterations is not None and count >= frequency.maxIterations)
+                    else "duration"
+                )
+                self.log(run, "WARN", f"Max {reached} reached.")
+                if task.failOnMaxReached:
+                    run.outputs["iterationCount"] = count + 1
+                    outcome = State.FAILED
+            else:
+                run.wakeAt = iso(self.now + parse_duration(frequency.interval))
+                self.mark()
+                return WAITING
+        outcome = self.scoped(run.id, [], False, 0, task.errors, task.finally_, own=outcome)
+        if outcome is WAITING:
+            return WAITING
+        return self.complete(task, run, outcome)
+
+    def render_condition(self, task: Task, run: TaskRun, condition: str | bool) -> bool:
+        if isinstance(condition, bool):
+            return condition
+        return str(self.render(task, run, condition)).strip() not in FALSY
+
+    def drop_children(self, run: TaskRun) -> None:
+        """Removes the task runs under ``run`` (a finished WaitFor round)."""
+        doomed = {run.id}
+        for candidate in self.ex.taskRunList:  # parents come before their children
+            if candidate.parentTaskRunId in doomed:
+                doomed.add(candidate.id)
+        doomed.discard(run.id)
+        self.ex.taskRunList = [r for r in self.ex.taskRunList if r.id not in doomed]
+
     def walk_run(self, task: Task, run: TaskRun) -> State | None:
         try:
             return self._walk_run(task, run)
@@ -621,6 +681,8 @@ class _Decider:
             return WAITING
         if isinstance(task, IteratingTask):
             return self.walk_iterations(task, run)
+        if isinstance(task, WaitForTask):
+            return self.walk_wait_for(task, run)
         assert isinstance(task, FlowableTask)
         block = task.main_block(run, lambda text: self.render(task, run, text))
         outcome = self.scoped(

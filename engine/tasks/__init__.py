@@ -12,6 +12,8 @@ from pydantic import Discriminator, Tag
 
 from engine.tasks import (  # noqa: F401 - importing registers the types
     approval,
+    assert_task,
+    echo,
     fail,
     for_each,
     http_request,
@@ -31,6 +33,7 @@ from engine.tasks import (  # noqa: F401 - importing registers the types
     slack_incoming_webhook,
     sleep,
     switch,
+    wait_for,
     working_directory,
 )
 from engine.tasks.base import TASK_TYPES, RunContext, Task, TaskResult
