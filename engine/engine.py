@@ -27,6 +27,7 @@ from engine.clock import Clock, SystemClock, iso, parse_iso
 from engine.errors import (
     AlreadyDecided,
     ConflictError,
+    ExecutionNotFound,
     ExpressionError,
     FieldError,
     FlowNotFound,
@@ -36,6 +37,7 @@ from engine.errors import (
     TaskRunNotFound,
 )
 from engine.executor import (
+    ChildRequest,
     Settings,
     Step,
     apply_result,
@@ -61,6 +63,7 @@ from engine.store.store import LogEntry, NewEvent, Store
 from engine.tasks.approval import ApprovalTask, Decision, ReviewDecision, comment_required
 from engine.tasks.base import RunContext, Task, TaskResult
 from engine.tasks.pause import PauseTask
+from engine.tasks.subflow import SubflowTask, parent_of
 from engine.tasks.working_directory import WorkingDirectoryTask, directory_for, working_directory_of
 from engine.tasks.working_directory import enclosing_task as enclosing_working_directory
 from engine.tasks.working_directory import prepare as prepare_working_directory
@@ -110,6 +113,8 @@ class Engine:
         self.services = TaskServices(self.store)
         self.services.kv = KVStore(self.store, self.clock)
         self.settings.context_hooks.append(self._kv_context)
+        self.settings.new_child = self._new_child
+        self.settings.read_child = self._read_child
         self._listeners: list[CommitListener] = []
         self._flows = lru_cache(maxsize=512)(self._load_flow_revision)
         self._revisions: dict[tuple[str, str, int], Flow] = {}
@@ -117,6 +122,7 @@ class Engine:
         self._leases_lock = threading.Lock()
         self._lease_keeper: threading.Thread | None = None
         self._closed = threading.Event()
+        self._woken: set[str] = set()  # parents whose child ended, to wake after the commit
 
     # -- wiring -------------------------------------------------------------------------
     def add_listener(self, listener: CommitListener) -> None:
@@ -129,6 +135,10 @@ class Engine:
                 listener(execution_id, events)
             except Exception:
                 log.exception("commit listener failed")
+        with self._leases_lock:
+            woken, self._woken = self._woken, set()
+        for parent_id in woken:  # parents whose child ended in a commit just made
+            self._notify(parent_id, [])
 
     def _kv_context(self, execution: Execution, run: TaskRun | None) -> dict[str, Any]:
         """The ``kv()`` expression function reads the KV store through this."""
@@ -211,16 +221,35 @@ class Engine:
         trigger: dict[str, Any] | None = None,
     ) -> Execution:
         deployed = self.get_flow(namespace, flow_id)
+        execution = self._new_execution(
+            deployed, inputs, labels=labels, by=by, via=via, trigger=trigger
+        )
+        now = self.clock.now()
+        with self.store.transaction(now) as tx:
+            self._insert_execution(tx, execution, deployed.flow, by=by, via=via)
+        self._notify(execution.id, [])
+        return execution
+
+    def _new_execution(
+        self,
+        deployed: DeployedFlow,
+        inputs: Mapping[str, Any] | None,
+        *,
+        labels: Mapping[str, str] | None,
+        by: Actor | None,
+        via: str,
+        trigger: dict[str, Any] | None,
+    ) -> Execution:
+        """A CREATED execution with validated inputs, not yet stored."""
         flow = deployed.flow
         if flow.disabled:
-            raise ConflictError(f"Flow '{namespace}.{flow_id}' is disabled.")
+            raise ConflictError(f"Flow '{flow.namespace}.{flow.id}' is disabled.")
         values = parse_inputs(
             flow.inputs,
             inputs or {},
             evaluate_condition=self._condition_evaluator(flow),
             reject_unknown=True,
         )
-        now = self.clock.now()
         execution = Execution(
             id=new_id(),
             namespace=flow.namespace,
@@ -233,21 +262,83 @@ class Engine:
             startedVia=via,
             secretInputs=[d.id for d in flow.inputs if d.type == InputType.SECRET],
         )
-        execution.move(State.CREATED, now)
-        with self.store.transaction(now) as tx:
-            tx.insert_execution(execution, wake_at=now)
-            tx.emit(
-                [
-                    NewEvent(
-                        "created",
-                        execution.id,
-                        None,
-                        {"namespace": namespace, "flowId": flow_id, "by": by, "via": via},
-                    )
-                ]
-            )
-        self._notify(execution.id, [])
+        execution.move(State.CREATED, self.clock.now())
         return execution
+
+    def _insert_execution(
+        self, tx: Any, execution: Execution, flow: Flow, *, by: Actor | None, via: str
+    ) -> None:
+        """Stores a new execution (inside the caller's transaction) with its ``created`` event."""
+        tx.insert_execution(execution, wake_at=tx.now)
+        tx.emit(
+            [
+                NewEvent(
+                    "created",
+                    execution.id,
+                    None,
+                    {
+                        "namespace": execution.namespace,
+                        "flowId": execution.flowId,
+                        "by": by,
+                        "via": via,
+                    },
+                )
+            ]
+        )
+
+    # -- subflows (the executor asks through Settings.new_child / read_child) -------------
+    def _new_child(self, request: ChildRequest) -> Execution:
+        try:
+            deployed = self.get_flow(request.namespace, request.flow_id, request.revision)
+        except FlowNotFound as error:
+            raise TaskFailure(f"Unable to find the subflow: {error}") from None
+        try:
+            return self._new_execution(
+                deployed,
+                request.inputs,
+                labels=request.labels,
+                by=None,
+                via="subflow",
+                trigger=request.trigger,
+            )
+        except InputValidationError as error:
+            raise TaskFailure(
+                f"Invalid inputs for subflow {request.namespace}.{request.flow_id}: {error}"
+            ) from None
+
+    def _read_child(self, execution_id: str) -> tuple[Execution, Flow] | None:
+        try:
+            child = self.store.get_execution(execution_id).execution
+        except ExecutionNotFound:
+            return None
+        return child, self.flow_of(child)
+
+    def _child_ids(self, execution: Execution) -> list[str]:
+        """The executions this one started with Subflow tasks."""
+        flow = self.flow_of(execution)
+        return [
+            str(run.outputs["executionId"])
+            for run in execution.taskRunList
+            if run.outputs.get("executionId")
+            and isinstance(flow.find_task(run.taskId), SubflowTask)
+        ]
+
+    def _cascade(self, execution: Execution, action: str, by: Actor | None, via: str) -> None:
+        """Kills or pauses the running children of a killed or paused parent (each in its own
+        transaction, after the parent's: a child finishing meanwhile is simply left as it is)."""
+        for child_id in self._child_ids(execution):
+            try:
+                child = self.store.get_execution(child_id).execution
+                if child.state.current in TERMINAL:
+                    continue
+                if action == "kill":
+                    self.kill_execution(
+                        child_id, by=by, via=via, reason=f"parent execution {execution.id} killed"
+                    )
+                elif child.state.current == State.RUNNING:
+                    self.pause_execution(child_id, by=by, via=via)
+            except PausebotError as error:
+                log.info("cascading %s to %s: %s", action, child_id, error)
 
     def _condition_evaluator(self, flow: Flow) -> Callable[[str, dict], bool]:
         def evaluate(condition: str, values: dict) -> bool:
@@ -509,6 +600,7 @@ class Engine:
                 ]
             )
         self._notify(execution.id, events)
+        self._cascade(execution, "pause", by, via)
         return execution
 
     def kill_execution(
@@ -587,6 +679,7 @@ class Engine:
             tx.append_logs([LogEntry(execution.id, None, None, "WARN", message, now)])
             self._save(tx, stored.version, execution, events, now=now, wake_at=None)
         self._notify(execution.id, events)
+        self._cascade(execution, "kill", by, via)
         return execution
 
     def review_execution(
@@ -845,6 +938,12 @@ class Engine:
                 execution_id=execution.id,
             )
         tx.emit(events)
+        parent = parent_of(execution.trigger)
+        if parent and parent.get("wait") and execution.state.current in TERMINAL:
+            # In this same transaction, so a parent waiting on this child can't miss its end.
+            tx.wake_execution(str(parent["executionId"]))
+            with self._leases_lock:
+                self._woken.add(str(parent["executionId"]))
 
     # -- advancing (the runner's side) --------------------------------------------------
     def advance(
@@ -883,6 +982,10 @@ class Engine:
                             wake_at=step.wake_at,
                         )
                     tx.append_logs([*logs, *step.logs])
+                    for child in step.children:
+                        self._insert_execution(
+                            tx, child, self.flow_of(child), by=None, via="subflow"
+                        )
                     if not step.dispatch:
                         tx.release_execution(execution_id, owner)
                         claimed = False
@@ -892,6 +995,8 @@ class Engine:
                 self._remove_finished_working_dirs(execution, flow)
                 if step.events:
                     self._notify(execution_id, step.events)
+                for child in step.children:
+                    self._notify(child.id, [])
                 if not step.dispatch:
                     break
                 with self._heartbeat(execution_id, owner):
@@ -1035,9 +1140,35 @@ class Engine:
             execution = advanced or self.get_execution(execution_id)
             if execution.state.current in TERMINAL or execution.state.current == State.PAUSED:
                 return execution
+            if self._run_children(execution, owner, wait_sleeps=wait_sleeps, poll=poll):
+                return execution  # waiting for a child that waits for a decision
             if not wait_sleeps or (timeout is not None and time.monotonic() - started > timeout):
                 return execution
             time.sleep(poll if advanced is not None else min(poll * 4, 0.5))
+
+    def _run_children(self, execution: Execution, owner: str, **options: Any) -> bool:
+        """Inline runs (the CLI, tests) advance the children a parent waits for too. True when
+        every child still running waits for a decision (so the parent is blocked as well)."""
+        waiting = [
+            child_id
+            for child_id in self._child_ids(execution)
+            if self.get_execution(child_id).state.current not in TERMINAL
+        ]
+        blocked = bool(waiting)
+        for child_id in waiting:
+            child = self.run_until_blocked(child_id, owner=owner, timeout=None, **options)
+            if child.state.current in TERMINAL or child.state.current != State.PAUSED and not self._blocked_on_children(child):
+                blocked = False
+        if blocked:
+            latest = self.advance(execution.id, owner)  # a child may have ended meanwhile
+            return latest is None or latest.state.current not in TERMINAL
+        return False
+
+    def _blocked_on_children(self, execution: Execution) -> bool:
+        ids = self._child_ids(execution)
+        states = [self.get_execution(i).state.current for i in ids]
+        live = [s for s in states if s not in TERMINAL]
+        return bool(live) and all(s == State.PAUSED for s in live)
 
     def due_executions(self, limit: int = 100) -> list[str]:
         return self.store.due_execution_ids(self.clock.now(), limit)

@@ -31,6 +31,7 @@ from sqlalchemy import (
 
 from engine.errors import ExecutionNotFound
 from engine.model import Execution
+from engine.states import TERMINAL
 from engine.store.database import create_database_engine, upgrade_schema, writer
 from engine.store.models import (
     ExecutionRow,
@@ -181,6 +182,18 @@ class Transaction:
             )
         )
         return result.rowcount == 1
+
+    def wake_execution(self, execution_id: str) -> None:
+        """Makes an execution due now (a parent whose child just ended)."""
+        self.connection.execute(
+            update(ex_t)
+            .where(
+                ex_t.c.id == execution_id,
+                ex_t.c.state.notin_([s.value for s in TERMINAL]),
+                or_(ex_t.c.wake_at.is_(None), ex_t.c.wake_at > self.now),
+            )
+            .values(wake_at=self.now)
+        )
 
     def claim_execution(self, execution_id: str, owner: str, lease: timedelta) -> bool:
         """Takes the runner lease unless another live runner holds it."""

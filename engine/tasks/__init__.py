@@ -32,6 +32,7 @@ from engine.tasks import (  # noqa: F401 - importing registers the types
     shell,
     slack_incoming_webhook,
     sleep,
+    subflow,
     switch,
     wait_for,
     working_directory,
