@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from engine.clock import Clock, SystemClock, iso, parse_iso
+from engine.concurrency import admit, fill_slots
 from engine.errors import (
     AlreadyDecided,
     ConflictError,
@@ -268,8 +269,11 @@ class Engine:
     def _insert_execution(
         self, tx: Any, execution: Execution, flow: Flow, *, by: Actor | None, via: str
     ) -> None:
-        """Stores a new execution (inside the caller's transaction) with its ``created`` event."""
-        tx.insert_execution(execution, wake_at=tx.now)
+        """Stores a new execution (inside the caller's transaction) with its ``created`` event,
+        queued, cancelled or failed at once when the flow's concurrency limit is reached."""
+        ended = admit(tx, execution, flow, tx.now)
+        due = execution.state.current == State.CREATED
+        tx.insert_execution(execution, wake_at=tx.now if due else None)
         tx.emit(
             [
                 NewEvent(
@@ -282,9 +286,12 @@ class Engine:
                         "by": by,
                         "via": via,
                     },
-                )
+                ),
+                *ended,
             ]
         )
+        if ended:
+            self._saved_terminal(tx, execution)
 
     # -- subflows (the executor asks through Settings.new_child / read_child) -------------
     def _new_child(self, request: ChildRequest) -> Execution:
@@ -938,12 +945,23 @@ class Engine:
                 execution_id=execution.id,
             )
         tx.emit(events)
+        if execution.state.current in TERMINAL:
+            self._saved_terminal(tx, execution)
+
+    def _saved_terminal(self, tx: Any, execution: Execution) -> None:
+        """What an execution's end does in its own transaction: a waiting parent is woken, and
+        a queued execution of the same flow takes the freed concurrency slot."""
+        woken: list[str] = []
         parent = parent_of(execution.trigger)
-        if parent and parent.get("wait") and execution.state.current in TERMINAL:
-            # In this same transaction, so a parent waiting on this child can't miss its end.
+        if parent and parent.get("wait"):
             tx.wake_execution(str(parent["executionId"]))
+            woken.append(str(parent["executionId"]))
+        flow = self.flow_of(execution)
+        if flow.concurrency is not None:
+            woken.extend(fill_slots(tx, flow, tx.now))
+        if woken:
             with self._leases_lock:
-                self._woken.add(str(parent["executionId"]))
+                self._woken.update(woken)
 
     # -- advancing (the runner's side) --------------------------------------------------
     def advance(
@@ -1157,7 +1175,11 @@ class Engine:
         blocked = bool(waiting)
         for child_id in waiting:
             child = self.run_until_blocked(child_id, owner=owner, timeout=None, **options)
-            if child.state.current in TERMINAL or child.state.current != State.PAUSED and not self._blocked_on_children(child):
+            if (
+                child.state.current in TERMINAL
+                or child.state.current != State.PAUSED
+                and not self._blocked_on_children(child)
+            ):
                 blocked = False
         if blocked:
             latest = self.advance(execution.id, owner)  # a child may have ended meanwhile

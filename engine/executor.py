@@ -340,8 +340,8 @@ class _Decider:
     # entry point
     def decide(self, *, orphans: bool) -> Step:
         ex = self.ex
-        if ex.state.current in TERMINAL:
-            return self.step
+        if ex.state.current in TERMINAL or ex.state.current == State.QUEUED:
+            return self.step  # a QUEUED one waits for a concurrency slot (engine/concurrency.py)
         if ex.state.current == State.KILLING:
             kill_everything(ex, self.now)
             self.finish(State.KILLED)

@@ -4,7 +4,7 @@ and, where the YAML has it, the line and column, so nobody has to read a traceba
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -34,6 +34,16 @@ class Trigger(BaseModel):
         return self.type in WEBHOOK_TYPES
 
 
+class Concurrency(BaseModel):
+    """Kestra's flow ``concurrency``: at most ``limit`` executions of the flow at once (a PAUSED
+    one holds its slot); a new one beyond it is QUEUED, CANCELLED or FAILED per ``behavior``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(ge=1)
+    behavior: Literal["QUEUE", "CANCEL", "FAIL"] = "QUEUE"
+
+
 class Flow(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -51,7 +61,7 @@ class Flow(BaseModel):
     triggers: list[Trigger] = Field(default_factory=list)
     outputs: list[dict[str, Any]] = Field(default_factory=list)
     disabled: bool = False
-    concurrency: dict[str, Any] | None = None
+    concurrency: Concurrency | None = None
     retry: dict[str, Any] | None = None
     pluginDefaults: list[dict[str, Any]] = Field(default_factory=list)
     sla: list[dict[str, Any]] = Field(default_factory=list)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 
@@ -182,6 +183,47 @@ class Transaction:
             )
         )
         return result.rowcount == 1
+
+    # -- flow concurrency (engine/concurrency.py) ----------------------------------------
+    def lock_flow_slots(self, namespace: str, flow_id: str) -> None:
+        """Serialises admissions and releases of one flow's concurrency slots until commit
+        (PostgreSQL: a transaction advisory lock; SQLite's BEGIN IMMEDIATE already does)."""
+        if self.connection.dialect.name == "postgresql":
+            self.connection.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                {"key": f"pausebot.concurrency:{namespace}:{flow_id}"},
+            )
+
+    def count_running(self, namespace: str, flow_id: str) -> int:
+        """Executions of the flow holding a slot: every one not ended and not QUEUED."""
+        return self.connection.execute(
+            select(func.count())
+            .select_from(ex_t)
+            .where(
+                ex_t.c.namespace == namespace,
+                ex_t.c.flow_id == flow_id,
+                ex_t.c.state.notin_([*(s.value for s in TERMINAL), "QUEUED"]),
+            )
+        ).scalar_one()
+
+    def oldest_queued(self, namespace: str, flow_id: str) -> StoredExecution | None:
+        """The QUEUED execution to start next, locked; one being changed elsewhere is skipped."""
+        query = (
+            select(ex_t.c.document, ex_t.c.version, ex_t.c.lease_owner)
+            .where(
+                ex_t.c.namespace == namespace,
+                ex_t.c.flow_id == flow_id,
+                ex_t.c.state == "QUEUED",
+            )
+            .order_by(ex_t.c.start_date, ex_t.c.id)
+            .limit(1)
+        )
+        if self.connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        row = self.connection.execute(query).first()
+        if row is None:
+            return None
+        return StoredExecution(Execution.model_validate(row.document), row.version, row.lease_owner)
 
     def wake_execution(self, execution_id: str) -> None:
         """Makes an execution due now (a parent whose child just ended)."""
