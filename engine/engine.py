@@ -956,8 +956,11 @@ class Engine:
         if parent and parent.get("wait"):
             tx.wake_execution(str(parent["executionId"]))
             woken.append(str(parent["executionId"]))
-        flow = self.flow_of(execution)
-        if flow.concurrency is not None:
+        try:
+            flow: Flow | None = self.flow_of(execution)
+        except PausebotError:  # its revision is gone (fail_execution's case): no slots to free
+            flow = None
+        if flow is not None and flow.concurrency is not None:
             woken.extend(fill_slots(tx, flow, tx.now))
         if woken:
             with self._leases_lock:
