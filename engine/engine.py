@@ -24,9 +24,11 @@ from functools import lru_cache
 from typing import Any
 
 from engine.clock import Clock, SystemClock, iso, parse_iso
+from engine.concurrency import admit, fill_slots
 from engine.errors import (
     AlreadyDecided,
     ConflictError,
+    ExecutionNotFound,
     ExpressionError,
     FieldError,
     FlowNotFound,
@@ -36,6 +38,7 @@ from engine.errors import (
     TaskRunNotFound,
 )
 from engine.executor import (
+    ChildRequest,
     Settings,
     Step,
     apply_result,
@@ -49,9 +52,10 @@ from engine.executor import (
     restart_if_unpaused,
 )
 from engine.expressions import render_condition, render_value
-from engine.expressions.functions import ERROR_LOGS_KEY
+from engine.expressions.functions import ERROR_LOGS_KEY, KV_READER
 from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
+from engine.kv import KVError, KVStore
 from engine.model import Execution, TaskRun, new_id
 from engine.queries import DateRange, SortKey
 from engine.secret_values import mask_secrets
@@ -62,6 +66,7 @@ from engine.store.store import LogEntry, NewEvent, Store
 from engine.tasks.approval import ApprovalTask, Decision, ReviewDecision, comment_required
 from engine.tasks.base import RunContext, Task, TaskResult
 from engine.tasks.pause import PauseTask
+from engine.tasks.subflow import SubflowTask, parent_of
 from engine.tasks.working_directory import WorkingDirectoryTask, directory_for, working_directory_of
 from engine.tasks.working_directory import enclosing_task as enclosing_working_directory
 from engine.tasks.working_directory import prepare as prepare_working_directory
@@ -121,6 +126,10 @@ class Engine:
         self.settings = settings or Settings()
         self.http_timeout = http_timeout
         self.services = TaskServices(self.store)
+        self.services.kv = KVStore(self.store, self.clock)
+        self.settings.context_hooks.append(self._kv_context)
+        self.settings.new_child = self._new_child
+        self.settings.read_child = self._read_child
         self._listeners: list[CommitListener] = []
         self._wakers: list[Callable[[str], None]] = []
         self._schedulers: list[Callable[[datetime], None]] = []
@@ -133,6 +142,7 @@ class Engine:
         self._leases_lock = threading.Lock()
         self._lease_keeper: threading.Thread | None = None
         self._closed = threading.Event()
+        self._woken: set[str] = set()  # parents whose child ended, to wake after the commit
 
     # -- wiring -------------------------------------------------------------------------
     def add_listener(self, listener: CommitListener) -> None:
@@ -185,6 +195,10 @@ class Engine:
                     waker(execution_id)
                 except Exception:
                     log.exception("runner wake-up failed")
+        with self._leases_lock:
+            woken, self._woken = self._woken, set()
+        for parent_id in woken:  # parents whose child ended in a commit just made
+            self._notify(parent_id, [])
 
     def _schedule(self, wake_at: datetime | None) -> None:
         if wake_at is None:
@@ -207,13 +221,35 @@ class Engine:
         except Exception as error:  # the runner will meet (and record) it on its own
             raise _InlineFailed() from error
 
+    def _insert_children(self, tx: Any, step: Step) -> None:
+        """Subflow executions a step starts, in the step's own transaction."""
+        for child in step.children:
+            self._insert_execution(tx, child, self.flow_of(child), by=None, via="subflow")
+
+    def _notify_children(self, step: Step) -> None:
+        for child in step.children:
+            self._notify(child.id, [])
+
     def _hand_off(self, execution: Execution, step: Step | None) -> None:
         if step is None:
             return
+        self._notify_children(step)
         if step.dispatch and self._dispatcher is not None:
             self._dispatcher[1](execution.id, execution, list(step.dispatch))
         elif not step.dispatch:
             self._schedule(step.wake_at)
+
+    def _kv_context(self, execution: Execution, run: TaskRun | None) -> dict[str, Any]:
+        """The ``kv()`` expression function reads the KV store through this."""
+        return {KV_READER: self._read_kv}
+
+    def _read_kv(self, key: str, namespace: str, error_on_missing: bool) -> Any:
+        record = self.services.kv.entry(namespace, key)
+        if record is None:
+            if error_on_missing:
+                raise KVError(f"The key '{key}' does not exist in the namespace '{namespace}'.")
+            return None
+        return record.value
 
     def url_of(self, execution: Execution) -> str:
         return execution_url(self.settings.public_url, execution)
@@ -323,12 +359,59 @@ class Engine:
         revision: int | None = None,
     ) -> Execution:
         deployed = self.get_flow(namespace, flow_id, revision)
+        execution = self._new_execution(
+            deployed, inputs, labels=labels, by=by, via=via, trigger=trigger
+        )
+        flow, now = deployed.flow, self.clock.now()
+        # Inline first step (one transaction: a flow that starts with a Pause is PAUSED when this
+        # commits) unless the flow's concurrency limit must admit it first.
+        if self._dispatcher is not None and flow.concurrency is None:
+            try:  # on a copy: a step that fails to decide leaves the execution as created
+                return self._start_inline(execution.model_copy(deep=True), flow, now, by, via)
+            except _InlineFailed:
+                log.warning("could not decide the first step of %s inline", execution.id)
+        with self.store.transaction(now) as tx:
+            self._insert_execution(tx, execution, flow, by=by, via=via)
+        self._notify(execution.id, [])
+        return execution
+
+    def _start_inline(
+        self, execution: Execution, flow: Flow, now: datetime, by: Actor | None, via: str
+    ) -> Execution:
+        step = self._inline_step(execution, flow, now, True)
+        assert step is not None and self._dispatcher is not None
+        created = NewEvent(
+            "created",
+            execution.id,
+            None,
+            {"namespace": execution.namespace, "flowId": execution.flowId, "by": by, "via": via},
+        )
+        with self.store.transaction(now) as tx:
+            lease = (self._dispatcher[0], now + LEASE) if step.dispatch else None
+            tx.insert_execution(execution, wake_at=step.wake_at, lease=lease)
+            tx.emit([created, *step.events])
+            tx.append_logs(step.logs)
+            self._insert_children(tx, step)
+        self._notify(execution.id, [created, *step.events], wake=False)
+        self._hand_off(execution, step)
+        return execution
+
+    def _new_execution(
+        self,
+        deployed: DeployedFlow,
+        inputs: Mapping[str, Any] | None,
+        *,
+        labels: Mapping[str, str] | None,
+        by: Actor | None,
+        via: str,
+        trigger: dict[str, Any] | None,
+    ) -> Execution:
+        """A CREATED execution with validated inputs, not yet stored."""
         flow = deployed.flow
-        self._remember_revision(namespace, flow_id, deployed.revision, flow)
+        self._remember_revision(flow.namespace, flow.id, deployed.revision, flow)
         if flow.disabled:
-            raise ConflictError(f"Flow '{namespace}.{flow_id}' is disabled.")
+            raise ConflictError(f"Flow '{flow.namespace}.{flow.id}' is disabled.")
         values = self.parse_start_inputs(flow, inputs)
-        now = self.clock.now()
         execution = Execution(
             id=new_id(),
             namespace=flow.namespace,
@@ -341,44 +424,89 @@ class Engine:
             startedVia=via,
             secretInputs=[d.id for d in flow.inputs if d.type == InputType.SECRET],
         )
-        execution.move(State.CREATED, now)
-        created = NewEvent(
-            "created",
-            execution.id,
-            None,
-            {"namespace": namespace, "flowId": flow_id, "by": by, "via": via},
-        )
-        if self._dispatcher is not None:
-            try:  # on a copy: a step that fails to decide leaves the execution as created
-                return self._insert_execution(
-                    execution.model_copy(deep=True), flow, created, now, inline=True
-                )
-            except _InlineFailed:
-                log.warning("could not decide the first step of %s inline", execution.id)
-        return self._insert_execution(execution, flow, created, now, inline=False)
+        execution.move(State.CREATED, self.clock.now())
+        return execution
 
     def _insert_execution(
-        self, execution: Execution, flow: Flow, created: NewEvent, now: datetime, *, inline: bool
-    ) -> Execution:
-        """One transaction: the new execution, and with a local runner its first step too (a
-        flow that starts with a Pause is PAUSED when this commits)."""
-        step = self._inline_step(execution, flow, now, True) if inline else None
-        with self.store.transaction(now) as tx:
-            if step is None:
-                tx.insert_execution(execution, wake_at=now)
-                tx.emit([created])
-            else:
-                assert self._dispatcher is not None
-                lease = (self._dispatcher[0], now + LEASE) if step.dispatch else None
-                tx.insert_execution(execution, wake_at=step.wake_at, lease=lease)
-                tx.emit([created, *step.events])
-                tx.append_logs(step.logs)
-        if step is None:
-            self._notify(execution.id, [])
-        else:
-            self._notify(execution.id, [created, *step.events], wake=False)
-            self._hand_off(execution, step)
-        return execution
+        self, tx: Any, execution: Execution, flow: Flow, *, by: Actor | None, via: str
+    ) -> None:
+        """Stores a new execution (inside the caller's transaction) with its ``created`` event,
+        queued, cancelled or failed at once when the flow's concurrency limit is reached."""
+        ended = admit(tx, execution, flow, tx.now)
+        due = execution.state.current == State.CREATED
+        tx.insert_execution(execution, wake_at=tx.now if due else None)
+        tx.emit(
+            [
+                NewEvent(
+                    "created",
+                    execution.id,
+                    None,
+                    {
+                        "namespace": execution.namespace,
+                        "flowId": execution.flowId,
+                        "by": by,
+                        "via": via,
+                    },
+                ),
+                *ended,
+            ]
+        )
+        if ended:
+            self._saved_terminal(tx, execution)
+
+    # -- subflows (the executor asks through Settings.new_child / read_child) -------------
+    def _new_child(self, request: ChildRequest) -> Execution:
+        try:
+            deployed = self.get_flow(request.namespace, request.flow_id, request.revision)
+        except FlowNotFound as error:
+            raise TaskFailure(f"Unable to find the subflow: {error}") from None
+        try:
+            return self._new_execution(
+                deployed,
+                request.inputs,
+                labels=request.labels,
+                by=None,
+                via="subflow",
+                trigger=request.trigger,
+            )
+        except InputValidationError as error:
+            raise TaskFailure(
+                f"Invalid inputs for subflow {request.namespace}.{request.flow_id}: {error}"
+            ) from None
+
+    def _read_child(self, execution_id: str) -> tuple[Execution, Flow] | None:
+        try:
+            child = self.store.get_execution(execution_id).execution
+        except ExecutionNotFound:
+            return None
+        return child, self.flow_of(child)
+
+    def _child_ids(self, execution: Execution) -> list[str]:
+        """The executions this one started with Subflow tasks."""
+        flow = self.flow_of(execution)
+        return [
+            str(run.outputs["executionId"])
+            for run in execution.taskRunList
+            if run.outputs.get("executionId")
+            and isinstance(flow.find_task(run.taskId), SubflowTask)
+        ]
+
+    def _cascade(self, execution: Execution, action: str, by: Actor | None, via: str) -> None:
+        """Kills or pauses the running children of a killed or paused parent (each in its own
+        transaction, after the parent's: a child finishing meanwhile is simply left as it is)."""
+        for child_id in self._child_ids(execution):
+            try:
+                child = self.store.get_execution(child_id).execution
+                if child.state.current in TERMINAL:
+                    continue
+                if action == "kill":
+                    self.kill_execution(
+                        child_id, by=by, via=via, reason=f"parent execution {execution.id} killed"
+                    )
+                elif child.state.current == State.RUNNING:
+                    self.pause_execution(child_id, by=by, via=via)
+            except PausebotError as error:
+                log.info("cascading %s to %s: %s", action, child_id, error)
 
     def _condition_evaluator(self, flow: Flow) -> Callable[[str, dict], bool]:
         def evaluate(condition: str, values: dict) -> bool:
@@ -558,6 +686,7 @@ class Engine:
                     lease=lease,
                 )
                 tx.append_logs(step.logs)
+                self._insert_children(tx, step)
         self._notify(execution.id, events, wake=None if step is None else False)
         self._hand_off(execution, step)
         return execution
@@ -685,6 +814,7 @@ class Engine:
                 ]
             )
         self._notify(execution.id, events)
+        self._cascade(execution, "pause", by, via)
         return execution
 
     def kill_execution(
@@ -764,6 +894,7 @@ class Engine:
             tx.append_logs([LogEntry(execution.id, None, None, "WARN", message, now)])
             self._save(tx, stored.version, execution, events, now=now, wake_at=None)
         self._notify(execution.id, events)
+        self._cascade(execution, "kill", by, via)
         return execution
 
     def review_execution(
@@ -870,6 +1001,7 @@ class Engine:
                     lease=lease,
                 )
                 tx.append_logs(step.logs)
+                self._insert_children(tx, step)
         self._notify(execution.id, events, wake=None if step is None else False)
         self._hand_off(execution, step)
         return execution
@@ -1063,6 +1195,26 @@ class Engine:
                 execution_id=execution.id,
             )
         tx.emit(events)
+        if execution.state.current in TERMINAL:
+            self._saved_terminal(tx, execution)
+
+    def _saved_terminal(self, tx: Any, execution: Execution) -> None:
+        """What an execution's end does in its own transaction: a waiting parent is woken, and
+        a queued execution of the same flow takes the freed concurrency slot."""
+        woken: list[str] = []
+        parent = parent_of(execution.trigger)
+        if parent and parent.get("wait"):
+            tx.wake_execution(str(parent["executionId"]))
+            woken.append(str(parent["executionId"]))
+        try:
+            flow: Flow | None = self.flow_of(execution)
+        except PausebotError:  # its revision is gone (fail_execution's case): no slots to free
+            flow = None
+        if flow is not None and flow.concurrency is not None:
+            woken.extend(fill_slots(tx, flow, tx.now))
+        if woken:
+            with self._leases_lock:
+                self._woken.update(woken)
 
     # -- advancing (the runner's side) --------------------------------------------------
     def advance(
@@ -1122,11 +1274,13 @@ class Engine:
                     else:
                         tx.extend_lease(execution_id, owner, LEASE)
                     tx.append_logs([*logs, *step.logs])
+                    self._insert_children(tx, step)
                     claimed = bool(step.dispatch)
                 results = []
                 self._remove_finished_working_dirs(execution, flow)
                 if step.events:
                     self._notify(execution_id, step.events, wake=False)
+                self._notify_children(step)
                 if not step.dispatch:
                     self._schedule(step.wake_at)
                     break
@@ -1279,9 +1433,39 @@ class Engine:
             execution = advanced or self.get_execution(execution_id)
             if execution.state.current in TERMINAL or execution.state.current == State.PAUSED:
                 return execution
+            if self._run_children(execution, owner, wait_sleeps=wait_sleeps, poll=poll):
+                return execution  # waiting for a child that waits for a decision
             if not wait_sleeps or (timeout is not None and time.monotonic() - started > timeout):
                 return execution
             time.sleep(poll if advanced is not None else min(poll * 4, 0.5))
+
+    def _run_children(self, execution: Execution, owner: str, **options: Any) -> bool:
+        """Inline runs (the CLI, tests) advance the children a parent waits for too. True when
+        every child still running waits for a decision (so the parent is blocked as well)."""
+        waiting = [
+            child_id
+            for child_id in self._child_ids(execution)
+            if self.get_execution(child_id).state.current not in TERMINAL
+        ]
+        blocked = bool(waiting)
+        for child_id in waiting:
+            child = self.run_until_blocked(child_id, owner=owner, timeout=None, **options)
+            if (
+                child.state.current in TERMINAL
+                or child.state.current != State.PAUSED
+                and not self._blocked_on_children(child)
+            ):
+                blocked = False
+        if blocked:
+            latest = self.advance(execution.id, owner)  # a child may have ended meanwhile
+            return latest is None or latest.state.current not in TERMINAL
+        return False
+
+    def _blocked_on_children(self, execution: Execution) -> bool:
+        ids = self._child_ids(execution)
+        states = [self.get_execution(i).state.current for i in ids]
+        live = [s for s in states if s not in TERMINAL]
+        return bool(live) and all(s == State.PAUSED for s in live)
 
     def due_executions(self, limit: int = 100) -> list[str]:
         return self.store.due_execution_ids(self.clock.now(), limit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -80,6 +80,16 @@ class FlowOutput(BaseModel):
     required: bool = True
 
 
+class Concurrency(BaseModel):
+    """Kestra's flow ``concurrency``: at most ``limit`` executions of the flow at once (a PAUSED
+    one holds its slot); a new one beyond it is QUEUED, CANCELLED or FAILED per ``behavior``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(ge=1)
+    behavior: Literal["QUEUE", "CANCEL", "FAIL"] = "QUEUE"
+
+
 class Flow(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -97,7 +107,7 @@ class Flow(BaseModel):
     triggers: list[Trigger] = Field(default_factory=list)
     outputs: list[FlowOutput] = Field(default_factory=list)
     disabled: bool = False
-    concurrency: dict[str, Any] | None = None
+    concurrency: Concurrency | None = None
     retry: dict[str, Any] | None = None
     pluginDefaults: list[PluginDefault] = Field(default_factory=list)
     taskDefaults: list[PluginDefault] = Field(default_factory=list)  # Kestra's older name

@@ -29,14 +29,16 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 
 from engine.errors import ExecutionNotFound
 from engine.model import Execution
 from engine.queries import SORT_FIELDS, DateRange, SortKey
-from engine.store import notify
 from engine.secret_values import mask_secrets, secret_values
+from engine.states import TERMINAL
+from engine.store import notify
 from engine.store.database import create_database_engine, upgrade_schema, writer
 from engine.store.filters import contains_text, in_namespace
 from engine.store.labels import execution_columns, label_digest, label_pairs, label_rows
@@ -44,6 +46,7 @@ from engine.store.models import (
     ExecutionLabelRow,
     ExecutionRow,
     FlowRow,
+    KVEntryRow,
     LogRow,
     NoticeRow,
     OutboxConsumerRow,
@@ -76,6 +79,7 @@ _SORT_COLUMNS = {
     "state.current": ex_t.c.state,
 }
 assert set(_SORT_COLUMNS) == set(SORT_FIELDS)
+kv_t = cast(Table, KVEntryRow.__table__)
 
 
 def _text(value: str) -> str:
@@ -129,6 +133,18 @@ class NewEvent:
     execution_id: str
     task_run_id: str | None
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class KVRecord:
+    namespace: str
+    key: str
+    value: Any
+    kv_type: str
+    description: str | None
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -263,6 +279,59 @@ class Transaction:
             return False
         self._sync_labels(execution)
         return True
+
+    # -- flow concurrency (engine/concurrency.py) ----------------------------------------
+    def lock_flow_slots(self, namespace: str, flow_id: str) -> None:
+        """Serialises admissions and releases of one flow's concurrency slots until commit
+        (PostgreSQL: a transaction advisory lock; SQLite's BEGIN IMMEDIATE already does)."""
+        if self.connection.dialect.name == "postgresql":
+            self.connection.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                {"key": f"pausebot.concurrency:{namespace}:{flow_id}"},
+            )
+
+    def count_running(self, namespace: str, flow_id: str) -> int:
+        """Executions of the flow holding a slot: every one not ended and not QUEUED."""
+        return self.connection.execute(
+            select(func.count())
+            .select_from(ex_t)
+            .where(
+                ex_t.c.namespace == namespace,
+                ex_t.c.flow_id == flow_id,
+                ex_t.c.state.notin_([*(s.value for s in TERMINAL), "QUEUED"]),
+            )
+        ).scalar_one()
+
+    def oldest_queued(self, namespace: str, flow_id: str) -> StoredExecution | None:
+        """The QUEUED execution to start next, locked; one being changed elsewhere is skipped."""
+        query = (
+            select(ex_t.c.document, ex_t.c.version, ex_t.c.lease_owner)
+            .where(
+                ex_t.c.namespace == namespace,
+                ex_t.c.flow_id == flow_id,
+                ex_t.c.state == "QUEUED",
+            )
+            .order_by(ex_t.c.start_date, ex_t.c.id)
+            .limit(1)
+        )
+        if self.connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        row = self.connection.execute(query).first()
+        if row is None:
+            return None
+        return StoredExecution(Execution.model_validate(row.document), row.version, row.lease_owner)
+
+    def wake_execution(self, execution_id: str) -> None:
+        """Makes an execution due now (a parent whose child just ended)."""
+        self.connection.execute(
+            update(ex_t)
+            .where(
+                ex_t.c.id == execution_id,
+                ex_t.c.state.notin_([s.value for s in TERMINAL]),
+                or_(ex_t.c.wake_at.is_(None), ex_t.c.wake_at > self.now),
+            )
+            .values(wake_at=self.now)
+        )
 
     def claim_execution(self, execution_id: str, owner: str, lease: timedelta) -> bool:
         """Takes the runner lease unless another live runner holds it."""
@@ -1089,6 +1158,99 @@ class Store:
             rows = connection.execute(select(consumer_t.c.name).order_by(consumer_t.c.name)).all()
         return [r.name for r in rows]
 
+    # -- the KV store (engine/kv.py gives it Kestra's rules) ------------------------------
+    def kv_put(
+        self,
+        namespace: str,
+        key: str,
+        value: Any,
+        kv_type: str,
+        *,
+        description: str | None,
+        expires_at: datetime | None,
+        overwrite: bool,
+        now: datetime,
+    ) -> bool:
+        """Sets a key in one transaction. False (nothing written) when it exists, is not
+        expired, and ``overwrite`` is false."""
+        live = or_(kv_t.c.expires_at.is_(None), kv_t.c.expires_at > now)
+        values = {
+            "value": {"value": value},
+            "kv_type": kv_type,
+            "description": description,
+            "expires_at": expires_at,
+            "updated_at": now,
+        }
+        with self._write() as connection:
+            query = select(kv_t.c.expires_at).where(
+                kv_t.c.namespace == namespace, kv_t.c.key == key
+            )
+            if connection.dialect.name == "postgresql":
+                query = query.with_for_update()
+            existing = connection.execute(query).first()
+            if existing is None:
+                insert_row = _upsert_insert(connection, kv_t).values(
+                    namespace=namespace, key=key, created_at=now, **values
+                )
+                # Two first writers at once: the later one overwrites (or, without overwrite,
+                # loses), as if it had come second.
+                if overwrite:
+                    insert_row = insert_row.on_conflict_do_update(
+                        index_elements=[kv_t.c.namespace, kv_t.c.key], set_=values
+                    )
+                    connection.execute(insert_row)
+                    return True
+                # rowcount is not reliable for ON CONFLICT with every driver; RETURNING is.
+                inserted = connection.execute(
+                    insert_row.on_conflict_do_nothing().returning(kv_t.c.key)
+                ).first()
+                return inserted is not None
+            expired = existing.expires_at is not None and utc(existing.expires_at) <= now  # type: ignore[operator]
+            if not overwrite and not expired:
+                return False
+            update_query = update(kv_t).where(kv_t.c.namespace == namespace, kv_t.c.key == key)
+            if not overwrite:
+                update_query = update_query.where(~live)
+            connection.execute(
+                update_query.values(**values, **({"created_at": now} if expired else {}))
+            )
+            return True
+
+    def kv_get(self, namespace: str, key: str, now: datetime) -> KVRecord | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(kv_t).where(
+                    kv_t.c.namespace == namespace,
+                    kv_t.c.key == key,
+                    or_(kv_t.c.expires_at.is_(None), kv_t.c.expires_at > now),
+                )
+            ).first()
+        return _kv_record(row) if row is not None else None
+
+    def kv_list(self, namespace: str, now: datetime, prefix: str | None = None) -> list[KVRecord]:
+        """Live keys of a namespace, by key."""
+        query = select(kv_t).where(
+            kv_t.c.namespace == namespace,
+            or_(kv_t.c.expires_at.is_(None), kv_t.c.expires_at > now),
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query.order_by(kv_t.c.key)).all()
+        records = [_kv_record(row) for row in rows]
+        return [r for r in records if prefix is None or r.key.startswith(prefix)]
+
+    def kv_delete(self, namespace: str, key: str, now: datetime) -> bool:
+        """Deletes a key; True when a live value was there (an expired one is removed too)."""
+        with self._write() as connection:
+            live = connection.execute(
+                select(kv_t.c.key).where(
+                    kv_t.c.namespace == namespace,
+                    kv_t.c.key == key,
+                    or_(kv_t.c.expires_at.is_(None), kv_t.c.expires_at > now),
+                )
+            ).first()
+            connection.execute(delete(kv_t).where(kv_t.c.namespace == namespace, kv_t.c.key == key))
+            return live is not None
+
 
 def _pid_alive(pid: int) -> bool:
     try:
@@ -1098,3 +1260,27 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _upsert_insert(connection: Connection, table: Table) -> Any:
+    """INSERT with ON CONFLICT support in the connection's dialect."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def _kv_record(row: Any) -> KVRecord:
+    return KVRecord(
+        namespace=row.namespace,
+        key=row.key,
+        value=(row.value or {}).get("value"),
+        kv_type=row.kv_type,
+        description=row.description,
+        expires_at=utc(row.expires_at),
+        created_at=utc(row.created_at),  # type: ignore[arg-type]
+        updated_at=utc(row.updated_at),  # type: ignore[arg-type]
+    )

@@ -12,10 +12,16 @@ from pydantic import Discriminator, Tag
 
 from engine.tasks import (  # noqa: F401 - importing registers the types
     approval,
+    assert_task,
+    echo,
     fail,
     for_each,
     http_request,
     if_branch,
+    kv_delete,
+    kv_get,
+    kv_get_keys,
+    kv_set,
     log,
     output_values,
     parallel,
@@ -27,7 +33,9 @@ from engine.tasks import (  # noqa: F401 - importing registers the types
     shell,
     slack_incoming_webhook,
     sleep,
+    subflow,
     switch,
+    wait_for,
     working_directory,
 )
 from engine.tasks.base import TASK_TYPES, RunContext, Task, TaskResult
