@@ -488,8 +488,6 @@ class _Decider:
         ex = self.ex
         if ex.state.current in TERMINAL:
             return
-        if self.flow.outputs and state in (State.SUCCESS, State.WARNING):
-            state = self.render_flow_outputs(state)
         if ex.state.current == State.PAUSED and state != State.CANCELLED and state != State.FAILED:
             ex.move(State.RESTARTED, self.now)
             ex.move(State.RUNNING, self.now)
@@ -504,19 +502,6 @@ class _Decider:
                 {"namespace": ex.namespace, "flowId": ex.flowId, "state": state.value},
             )
         )
-
-    def render_flow_outputs(self, state: State) -> State:
-        """The flow's ``outputs`` (id, value), rendered once at the end: the execution's
-        ``outputs``, which a parent's Subflow reads."""
-        context = expression_context(self.ex, self.flow, settings=self.settings)
-        for output in self.flow.outputs:
-            output_id = str(output.get("id"))
-            try:
-                self.ex.outputs[output_id] = render_value(output.get("value"), context)
-            except ExpressionError as error:
-                self.log(None, "ERROR", f"Flow output '{output_id}' failed: {error}")
-                return State.FAILED
-        return state
 
     def scoped(
         self,
