@@ -71,6 +71,7 @@ _REJECTING = frozenset({"reject", "rejected", "deny", "denied", "no", "decline",
 _EXPLAINING = re.compile(r"(comment|reason|note|message|why|explanation|remark)", re.IGNORECASE)
 _MARKUP = re.compile(r"([*_~`])(\S(?:.*?\S)?)\1")
 _ANSWERS = ("comment", "reason")
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{8,}$")  # an API caller's "U9" is not taken for one
 
 
 @dataclass(frozen=True)
@@ -266,8 +267,11 @@ def requester(pause: Pause, labels: Mapping[str, str], people: Mapping[str, str]
     if labelled:
         return _person(labelled, people) or escape(labelled)
     by = execution.startedBy or {}
-    for candidate in (str(by.get("id") or ""), str(by.get("email") or "")):
-        mention = _person(candidate, people) if candidate else None
+    user_id = str(by.get("id") or "")
+    if is_user_id(user_id) and (via == "slack" or _SLACK_ID.match(user_id)):
+        return f"<@{user_id}>" + _via(via)
+    for candidate in (user_id, str(by.get("email") or "")):
+        mention = _person(candidate, people) if "@" in candidate else None
         if mention:
             return mention + _via(via)
     name = str(by.get("name") or by.get("email") or by.get("id") or "").strip()
@@ -391,7 +395,7 @@ def _defaults(inputs: list[InputDefinition], option: Option | None) -> list[Show
     return [
         Shown(i, by_id[i].label, show_value(by_id[i], by_id[i].default_value))
         for i in option.asks
-        if i in by_id
+        if i in by_id and by_id[i].default_value not in (None, "", [])
     ]
 
 
