@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
+    PlainTextObject,
     SectionBlock,
 )
 
@@ -219,7 +220,9 @@ def _notes(summary: Summary) -> str:
     notes = []
     approve = summary.approve
     if approve is not None and summary.as_is(approve) and summary.defaults:
-        notes.append(texts.as_is_keeps([(d.label, d.text) for d in summary.defaults]))
+        notes.append(
+            texts.as_is_keeps(approve.label, [(d.label, d.text) for d in summary.defaults])
+        )
     if summary.assignees:
         notes.append(texts.may_decide(list(summary.assignees)))
     return "\n".join(notes)
@@ -246,9 +249,9 @@ def option_buttons(pause: Pause, summary: Summary | None = None) -> list[ButtonE
     for option in summary.options:
         style = {"approve": "primary", "reject": "danger"}.get(option.tone)
         if option.needs_modal and summary.as_is(option) and option.tone == "approve":
-            buttons.append(_button(pause, summary, option, "now", texts.APPROVE_AS_IS, style))
+            buttons.append(_button(pause, summary, option, "now", texts.as_is(option.label), style))
             buttons.append(
-                _button(pause, summary, option, "form", texts.APPROVE_WITH_CHANGES, None)
+                _button(pause, summary, option, "form", texts.with_changes(option.label), None)
             )
         elif option.needs_modal:
             buttons.append(
@@ -266,7 +269,7 @@ def _button(
     if mode == "now" and option.confirm:
         confirm = ConfirmObject(
             title=texts.CONFIRM_TITLE,
-            text=texts.confirm_text(label, summary.question),
+            text=PlainTextObject(text=texts.confirm_text(label, summary.question)),
             confirm=truncate(label, 30),
             deny=texts.CONFIRM_NO,
             style="danger" if option.tone == "reject" else None,

@@ -70,7 +70,6 @@ _APPROVING = frozenset({"approve", "approved", "yes", "accept", "accepted", "ok"
 _REJECTING = frozenset({"reject", "rejected", "deny", "denied", "no", "decline", "declined"})
 _EXPLAINING = re.compile(r"(comment|reason|note|message|why|explanation|remark)", re.IGNORECASE)
 _MARKUP = re.compile(r"([*_~`])(\S(?:.*?\S)?)\1")
-_ANSWERS = ("comment", "reason")
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{8,}$")  # an API caller's "U9" is not taken for one
 
 
@@ -605,13 +604,12 @@ def _outcome(pause: Pause, summary: Summary) -> Outcome:
         return Outcome(False, nobody="ended", via=via, on=on, then=to, ended=ended)
     values = pause.run.outputs.get("onResume") or {}
     option = _chosen(summary, values)
-    comment = next(
-        (str(value_at(values, i)) for i in _ANSWERS if value_at(values, i) not in (None, "")),
-        None,
+    asked = option.asks if option is not None else ()
+    answer = next(
+        (i for i in asked if _explains(i) and value_at(values, i) not in (None, "")), None
     )
-    shown = _given(pause.inputs, values, option)
-    if comment is not None:
-        shown = tuple(s for s in shown if s.id not in _ANSWERS)
+    comment = str(value_at(values, answer)) if answer is not None else None
+    shown = tuple(s for s in _given(pause.inputs, values, option) if s.id != answer)
     return Outcome(
         True, option=option, who=who, via=via, on=on, comment=comment, values=shown, ended=ended
     )

@@ -397,14 +397,22 @@ def log_refusal(name: str, user_id: str, why: str) -> str:
 # ``who``/``when`` arguments are mrkdwn from bot.slack.mrkdwn; other text is escaped here.
 
 FULL_REQUEST = "Full request"
-APPROVE_AS_IS = "Approve as is"
-APPROVE_WITH_CHANGES = "Approve with changes…"
 FIELD_REQUESTED_BY = "*Requested by*"
 FIELD_WAITING_SINCE = "*Waiting since*"
 FIELD_DECIDES_ITSELF = "*Deadline*"
 FIELD_ASSIGNED = "*Who may decide*"
 CONFIRM_TITLE = "Are you sure?"
 CONFIRM_NO = "Not yet"
+
+
+def as_is(label: str) -> str:
+    """Plain: the one-tap button of an option whose modal has defaults ("Approve as is")."""
+    return f"{label[:60]} as is"
+
+
+def with_changes(label: str) -> str:
+    """Plain: the same option's modal button ("Approve with changes…")."""
+    return f"{label[:55]} with changes…"
 
 
 def with_dialog(label: str) -> str:
@@ -440,10 +448,10 @@ def _waiting_then(behavior: str | None, approval: bool) -> str:
     }.get(behavior or "RESUME", escape(str(behavior)))
 
 
-def as_is_keeps(values: list[tuple[str, str]]) -> str:
-    """mrkdwn; ``values`` are (plain label, mrkdwn value)."""
+def as_is_keeps(option: str, values: list[tuple[str, str]]) -> str:
+    """mrkdwn; ``option`` plain, ``values`` are (plain label, mrkdwn value)."""
     shown = " · ".join(f"{escape(label)}: *{value}*" for label, value in values)
-    return f"*{APPROVE_AS_IS}* keeps {shown}"
+    return f"*{escape(as_is(option))}* keeps {shown}"
 
 
 def may_decide(who: list[str]) -> str:
