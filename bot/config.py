@@ -166,7 +166,7 @@ class Settings(_SlackPresence):
         return parse_duration(self.link_ttl)
 
     def resolved_database_url(self) -> str:
-        from engine.store.database import default_database_url
+        from engine.engine import default_database_url
 
         return self.database_url or default_database_url()
 
@@ -183,7 +183,7 @@ def database_url_problem(url: str, name: str = "PAUSEBOT_DATABASE_URL") -> str |
     from sqlalchemy import create_engine
     from sqlalchemy.exc import ArgumentError
 
-    from engine.store.database import normalise_url
+    from engine.engine import normalise_url
 
     try:
         create_engine(normalise_url(url)).dispose()  # loads the dialect and driver; no connection

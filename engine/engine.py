@@ -52,9 +52,14 @@ from engine.expressions import render_condition, render_value
 from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
 from engine.model import Execution, TaskRun, new_id
+from engine.outbox import Outbox
 from engine.services import TaskServices
 from engine.states import TERMINAL, State
-from engine.store.database import check_schema, default_database_url  # noqa: F401 - for bot/cli
+from engine.store.database import (  # noqa: F401 - the public URL helpers, for bot/
+    check_schema,
+    default_database_url,
+    normalise_url,
+)
 from engine.store.store import LogEntry, NewEvent, Store
 from engine.tasks.approval import ApprovalTask, Decision, ReviewDecision, comment_required
 from engine.tasks.base import RunContext, Task, TaskResult
@@ -106,6 +111,7 @@ class Engine:
         self.settings = settings or Settings()
         self.http_timeout = http_timeout
         self.services = TaskServices(self.store)
+        self.outbox = Outbox(self.store, self.clock)
         self._listeners: list[CommitListener] = []
         self._flows = lru_cache(maxsize=512)(self._load_flow_revision)
         self._revisions: dict[tuple[str, str, int], Flow] = {}
@@ -125,6 +131,10 @@ class Engine:
                 listener(execution_id, events)
             except Exception:
                 log.exception("commit listener failed")
+
+    def ping(self) -> bool:
+        """Whether the database answers (for health checks)."""
+        return self.store.ping()
 
     def url_of(self, execution: Execution) -> str:
         return execution_url(self.settings.public_url, execution)
@@ -265,6 +275,9 @@ class Engine:
             offset=(page - 1) * size,
             limit=size,
         )
+
+    def count_executions_by_state(self) -> dict[str, int]:
+        return self.store.count_executions_by_state()
 
     def logs(self, execution_id: str, *, min_level: str | None = None) -> list[LogEntry]:
         self.store.get_execution(execution_id)  # 404 for unknown ids, not an empty list

@@ -142,11 +142,8 @@ class SlackBot:
 
     def delivery_status(self) -> dict[str, int]:
         """Outbox figures for health and metrics (blocking: call from a thread)."""
-        store = self.engine.store
-        return {
-            "backlog": store.outbox_backlog(CONSUMER),
-            "failed": store.failed_deliveries(CONSUMER),
-        }
+        outbox = self.engine.outbox
+        return {"backlog": outbox.backlog(CONSUMER), "failed": outbox.failed(CONSUMER)}
 
     async def _events(self, request: Request) -> Response:
         return await self.handler.handle(request)

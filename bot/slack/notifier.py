@@ -39,7 +39,7 @@ from engine.clock import Clock
 from engine.engine import Engine
 from engine.errors import ExecutionNotFound
 from engine.model import Execution
-from engine.store.store import NewEvent, OutboxEvent
+from engine.outbox import NewEvent, OutboxEvent
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class Notifier:
         max_attempts: int = 8,
     ) -> None:
         self.engine = engine
-        self.store = engine.store
+        self.outbox = engine.outbox
         self.client = client
         self.default_channel = default_channel
         self.metrics = metrics
@@ -182,7 +182,7 @@ class Notifier:
             return
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        await asyncio.to_thread(self.store.register_consumer, CONSUMER, self.clock.now())
+        await asyncio.to_thread(self.outbox.register, CONSUMER)
         if not self._listening:
             self.engine.add_listener(self._on_commit)
             self._listening = True
@@ -234,11 +234,7 @@ class Notifier:
     async def run_once(self) -> int:
         """Claims what is due, delivers it, records the outcomes. Returns the number of events."""
         events = await asyncio.to_thread(
-            self.store.claim_events,
-            CONSUMER,
-            self.clock.now(),
-            limit=self.batch_size,
-            lease=self.lease,
+            self.outbox.claim, CONSUMER, limit=self.batch_size, lease=self.lease
         )
         if not events:
             return 0
@@ -263,11 +259,11 @@ class Notifier:
         for outcome in outcomes:
             event = outcome.event
             if outcome.status == "done":
-                await asyncio.to_thread(self.store.finish_delivery, CONSUMER, event.id, now)
+                await asyncio.to_thread(self.outbox.finish, CONSUMER, event.id)
             elif outcome.status == "retry":
                 assert outcome.at is not None
                 await asyncio.to_thread(
-                    self.store.retry_delivery, CONSUMER, event.id, now, outcome.at, outcome.error
+                    self.outbox.retry, CONSUMER, event.id, outcome.at, outcome.error
                 )
                 if (
                     self._next_retry is None
@@ -276,9 +272,7 @@ class Notifier:
                 ):
                     self._next_retry = outcome.at
             else:
-                await asyncio.to_thread(
-                    self.store.fail_delivery, CONSUMER, event.id, now, outcome.error
-                )
+                await asyncio.to_thread(self.outbox.fail, CONSUMER, event.id, outcome.error)
                 if outcome.log_line:
                     await asyncio.to_thread(
                         self.engine.log_on_execution, event.execution_id, "ERROR", outcome.log_line
@@ -314,7 +308,7 @@ class Notifier:
         return outcomes
 
     async def _post(self, execution: Execution, task_run_id: str) -> None:
-        notices = await asyncio.to_thread(self.store.notices, CONSUMER, execution.id)
+        notices = await asyncio.to_thread(self.outbox.notices, CONSUMER, execution.id)
         if any(run_id == task_run_id for run_id, _ in notices):
             return  # posted before a restart or by another replica
         try:
@@ -336,14 +330,12 @@ class Notifier:
         except SLACK_CALL_ERRORS as error:
             raise DeliveryFailed(classify(error), "post the approval message", channel) from None
         ref = {"channel": response["channel"], "ts": response["ts"], "requested": channel}
-        await asyncio.to_thread(
-            self.store.add_notice, CONSUMER, execution.id, task_run_id, ref, self.clock.now()
-        )
+        await asyncio.to_thread(self.outbox.add_notice, CONSUMER, execution.id, task_run_id, ref)
         self.metrics.inc("messages_posted_total")
         log.info("Slack: posted the approval for %s/%s in %s", execution.id, task_run_id, channel)
 
     async def _update_all(self, execution: Execution) -> None:
-        notices = await asyncio.to_thread(self.store.notices, CONSUMER, execution.id)
+        notices = await asyncio.to_thread(self.outbox.notices, CONSUMER, execution.id)
         if not notices:
             return
         # The freshest state: an event can be delivered long after it was emitted.

@@ -40,6 +40,7 @@ from engine.store.models import (
     OutboxConsumerRow,
     OutboxDeliveryRow,
     OutboxEventRow,
+    ReminderRow,
     UsedTokenRow,
 )
 
@@ -53,6 +54,7 @@ consumer_t = cast(Table, OutboxConsumerRow.__table__)
 delivery_t = cast(Table, OutboxDeliveryRow.__table__)
 notice_t = cast(Table, NoticeRow.__table__)
 token_t = cast(Table, UsedTokenRow.__table__)
+reminder_t = cast(Table, ReminderRow.__table__)
 
 
 def _text(value: str) -> str:
@@ -232,6 +234,45 @@ class Transaction:
                 ],
             )
             self.events.extend(events)
+
+    # -- reminder timers (engine/outbox.py decides; these are its queries) ------------------
+    def due_reminders(self, consumer: str, limit: int) -> list[Any]:
+        """Due timers, soonest first, locked (PostgreSQL: skipping those another replica holds)."""
+        query = (
+            select(reminder_t)
+            .where(reminder_t.c.consumer == consumer, reminder_t.c.due_at <= self.now)
+            .order_by(reminder_t.c.due_at)
+            .limit(limit)
+        )
+        if self.connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(self.connection.execute(query).all())
+
+    def reschedule_reminder(
+        self, consumer: str, execution_id: str, task_run_id: str, due_at: datetime
+    ) -> None:
+        self.connection.execute(
+            update(reminder_t)
+            .where(
+                reminder_t.c.consumer == consumer,
+                reminder_t.c.execution_id == execution_id,
+                reminder_t.c.task_run_id == task_run_id,
+            )
+            .values(
+                due_at=due_at,
+                remaining=reminder_t.c.remaining - 1,
+                fired=reminder_t.c.fired + 1,
+            )
+        )
+
+    def drop_reminder(self, consumer: str, execution_id: str, task_run_id: str) -> None:
+        self.connection.execute(
+            delete(reminder_t).where(
+                reminder_t.c.consumer == consumer,
+                reminder_t.c.execution_id == execution_id,
+                reminder_t.c.task_run_id == task_run_id,
+            )
+        )
 
     def spend_token(self, token_id: str, execution_id: str) -> bool:
         """Marks a single-use token spent; False when it already was."""
@@ -723,6 +764,70 @@ class Store:
                     notice_t.c.consumer == consumer, notice_t.c.execution_id == execution_id
                 )
             )
+
+    # -- reminder timers ----------------------------------------------------------------
+    def schedule_reminder(
+        self,
+        consumer: str,
+        execution_id: str,
+        task_run_id: str,
+        *,
+        due_at: datetime,
+        every_seconds: float | None,
+        remaining: int,
+        now: datetime,
+    ) -> bool:
+        """Creates the task run's timer unless it has one (then keeps it). True when created."""
+        r = reminder_t
+        with self._write() as connection:
+            exists = connection.execute(
+                select(r.c.consumer).where(
+                    r.c.consumer == consumer,
+                    r.c.execution_id == execution_id,
+                    r.c.task_run_id == task_run_id,
+                )
+            ).first()
+            if exists:
+                return False
+            connection.execute(
+                insert(r).values(
+                    consumer=consumer,
+                    execution_id=execution_id,
+                    task_run_id=task_run_id,
+                    due_at=due_at,
+                    every_seconds=every_seconds,
+                    remaining=remaining,
+                    fired=0,
+                    created_at=now,
+                )
+            )
+            return True
+
+    def next_reminder_at(self, consumer: str) -> datetime | None:
+        with self.engine.connect() as connection:
+            value = connection.execute(
+                select(func.min(reminder_t.c.due_at)).where(reminder_t.c.consumer == consumer)
+            ).scalar()
+        return utc(value)
+
+    def reminders_of(self, consumer: str, execution_id: str) -> list[dict[str, Any]]:
+        r = reminder_t
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(r)
+                .where(r.c.consumer == consumer, r.c.execution_id == execution_id)
+                .order_by(r.c.task_run_id)
+            ).all()
+        return [
+            {
+                "task_run_id": row.task_run_id,
+                "due_at": utc(row.due_at),
+                "every_seconds": row.every_seconds,
+                "remaining": row.remaining,
+                "fired": row.fired,
+            }
+            for row in rows
+        ]
 
     # -- for the HTTP service's /metrics (bot/metrics.py) ---------------------------------
     def outbox_consumers(self) -> list[str]:
