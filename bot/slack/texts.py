@@ -14,6 +14,7 @@ from bot.slack.mrkdwn import escape
 
 APPROVE = "Approve"
 REJECT = "Reject"
+DENY = "Deny"
 OPEN_IN_PAUSEBOT = "Open in pausebot"
 OPEN_WEB_FORM = "Open the web form"
 CANCEL = "Cancel"
@@ -143,6 +144,43 @@ def outcome_summary(action: str, who_plain: str) -> str:
 
 def _via(via: str | None) -> str:
     return f" via {escape(SURFACES.get(via, via))}" if via else ""
+
+
+def via_words(via: str | None) -> str:
+    """mrkdwn: " via the API", or nothing."""
+    return _via(via)
+
+
+# What an ENUM/SELECT option of a decision input is called: its button, and its outcome.
+OPTION_WORDS = {
+    "approve": ("Approve", "Approved"),
+    "approved": ("Approve", "Approved"),
+    "yes": ("Yes", "Approved"),
+    "accept": ("Accept", "Accepted"),
+    "reject": ("Reject", "Rejected"),
+    "rejected": ("Reject", "Rejected"),
+    "deny": ("Deny", "Denied"),
+    "denied": ("Deny", "Denied"),
+    "no": ("No", "Rejected"),
+    "decline": ("Decline", "Declined"),
+    "changes": ("Request changes", "Changes requested"),
+    "request_changes": ("Request changes", "Changes requested"),
+    "request-changes": ("Request changes", "Changes requested"),
+    "hold": ("Hold", "Put on hold"),
+    "defer": ("Defer", "Deferred"),
+    "escalate": ("Escalate", "Escalated"),
+}
+
+
+def _humane(value: object) -> str:
+    text = " ".join(str(value).replace("_", " ").split())
+    return text[:1].upper() + text[1:] if text else "(empty)"
+
+
+def option_label(value: object, tone: str) -> str:
+    """Plain: the button of an ENUM/SELECT option, e.g. "changes" -> "Request changes"."""
+    known = OPTION_WORDS.get(str(value).strip().lower())
+    return (known[0] if known else _humane(value))[:75]
 
 
 SURFACES = {
