@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -114,6 +115,18 @@ class Settings(_SlackPresence):
     slack_forbid_self_approval: bool = Field(
         default=False, validation_alias="PAUSEBOT_FORBID_SELF_APPROVAL"
     )
+    # Direct messages to a pause's assignees (a flow's ``slack-dm-assignees: false`` opts out).
+    slack_dm_assignees: bool = Field(default=True, validation_alias="PAUSEBOT_SLACK_DM_ASSIGNEES")
+    # Reminders of pauses still waiting (flow labels ``slack-remind-*`` override them).
+    slack_remind_after: str | None = Field(
+        default=None, validation_alias="PAUSEBOT_SLACK_REMIND_AFTER"
+    )
+    slack_remind_every: str | None = Field(
+        default=None, validation_alias="PAUSEBOT_SLACK_REMIND_EVERY"
+    )
+    slack_remind_max: int = Field(
+        default=3, validation_alias="PAUSEBOT_SLACK_REMIND_MAX", ge=0, le=100
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -148,6 +161,24 @@ class Settings(_SlackPresence):
                 f"PAUSEBOT_LINK_TTL must be a positive ISO-8601 duration such as P7D, got {value!r}"
             ) from None
         return value
+
+    @field_validator("slack_remind_after", "slack_remind_every")
+    @classmethod
+    def _slack_remind(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip() or value.strip().lower() in ("off", "none"):
+            return None
+        name = {
+            "slack_remind_after": "PAUSEBOT_SLACK_REMIND_AFTER",
+            "slack_remind_every": "PAUSEBOT_SLACK_REMIND_EVERY",
+        }[str(info.field_name)]
+        try:
+            if parse_duration(value.strip()) <= timedelta(0):
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"{name} must be a positive ISO-8601 duration such as PT4H (or off), got {value!r}"
+            ) from None
+        return value.strip()
 
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:

@@ -50,6 +50,7 @@ from bot.slack.decisions import Decider
 from bot.slack.inbox import HomeTab, paused_page
 from bot.slack.metrics import SlackMetrics
 from bot.slack.notifier import CONSUMER, Notifier
+from bot.slack.recipients import RecipientFinder
 from engine.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,8 @@ class SlackBot:
             metrics=self.metrics,
             on_change=self.home.refresh_soon,
             poll_interval=notifier_poll_interval,
+            settings=settings,
+            recipients=RecipientFinder(self.client, self.directory),
         )
         self._register()
         self.handler = _SlashCommandSafeHandler(

@@ -391,3 +391,34 @@ def log_delivery_failed(what: str, channel: str, error: str) -> str:
 
 def log_refusal(name: str, user_id: str, why: str) -> str:
     return f"Slack: {name} ({user_id}) was refused: {why}."
+
+
+# ==================================================================================================
+# Direct messages, reminders, /paused and the Home tab at volume (bot/slack/notifier.py,
+# recipients.py, reminders.py, lists.py, home.py).
+# ==================================================================================================
+
+
+def reminder_line(number: int, asked: str) -> str:
+    """mrkdwn, above a reminder's copy of the message; ``asked`` is a ``<!date^…^{ago}>`` token."""
+    nth = "" if number <= 1 else f" ({ordinal(number)})"
+    return f":alarm_clock: *Reminder{nth}:* this is still waiting for a decision, asked {asked}."
+
+
+def reminder_fallback(text: str) -> str:
+    return f"Reminder: {text}"
+
+
+def ordinal(number: int) -> str:
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix}"
+
+
+def log_dm_skipped(skipped: tuple[str, ...] | list[str]) -> str:
+    return "Slack: no direct message to " + "; ".join(skipped) + "."
+
+
+def log_dm_failed(user_id: str, error: str) -> str:
+    return f"Slack: could not send a direct message to {user_id}: {error}."
