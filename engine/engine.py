@@ -68,7 +68,7 @@ from engine.tasks.working_directory import WorkingDirectoryTask, directory_for, 
 from engine.tasks.working_directory import enclosing_task as enclosing_working_directory
 from engine.tasks.working_directory import prepare as prepare_working_directory
 from engine.tasks.working_directory import remove as remove_working_directory
-from engine.waiting import WaitingTask, describe, manual
+from engine.waiting import WaitingOverview, WaitingTask, describe, manual
 
 log = logging.getLogger(__name__)
 
@@ -760,6 +760,21 @@ class Engine:
         if not found and execution.state.current == State.PAUSED and execution.pausedManually:
             found.append(manual(execution, url))
         return found
+
+    def waiting_overview(
+        self,
+        *,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        text: str | None = None,
+        limit: int = 1000,
+    ) -> WaitingOverview:
+        """Every PAUSED execution matching the filter, most urgent first (see engine/waiting.py),
+        with per-flow counts: two queries whatever the number of pauses."""
+        executions, by_flow = self.store.waiting_executions(
+            namespace=namespace, flow_id=flow_id, text=text, limit=max(1, min(limit, 5000))
+        )
+        return WaitingOverview(executions, by_flow)
 
     def waiting_task(self, execution: Execution, task_run_id: str) -> WaitingTask | None:
         for waiting in self.waiting_tasks(execution):

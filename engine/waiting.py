@@ -170,3 +170,21 @@ def manual(execution: Execution, url: str) -> WaitingTask:
         paused_at=execution.state.entered(State.PAUSED),
         url=url,
     )
+
+
+@dataclass(frozen=True)
+class WaitingOverview:
+    """What ``Engine.waiting_overview`` returns for lists at volume (``/paused``, App Home):
+    the PAUSED executions matching a filter, the soonest deadline first, then the oldest (at
+    most ``limit`` of them), and how many match per flow, counted by the database."""
+
+    executions: list[Execution]
+    by_flow: list[tuple[str, str, int]]  # (namespace, flow id, executions waiting)
+
+    @property
+    def total(self) -> int:
+        return sum(count for _, _, count in self.by_flow)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.executions) >= self.total

@@ -47,7 +47,9 @@ from bot.slack.blocks import (
     REJECT_ACTION,
 )
 from bot.slack.decisions import Decider
-from bot.slack.inbox import HomeTab, paused_page
+from bot.slack.home import HomeTab
+from bot.slack.inbox import paused_page
+from bot.slack.lists import LIST_ACTION, parse_choice
 from bot.slack.metrics import SlackMetrics
 from bot.slack.notifier import CONSUMER, Notifier
 from bot.slack.recipients import RecipientFinder
@@ -154,8 +156,15 @@ class SlackBot:
     # -- listeners -----------------------------------------------------------------------------------
     def _register(self) -> None:
         app = self.app
-        app.action(APPROVE_ACTION)(self._approve_clicked)
-        app.action(REJECT_ACTION)(self._reject_clicked)
+        # Every decision button, by action id: the overflow menu of a /paused or Home entry
+        # offers the same buttons and runs the same listener (``_list_choice``).
+        self._buttons: dict[str, Any] = {
+            APPROVE_ACTION: self._approve_clicked,
+            REJECT_ACTION: self._reject_clicked,
+        }
+        for action_id, listener in self._buttons.items():
+            app.action(action_id)(listener)
+        app.action(LIST_ACTION)(self._list_choice)
         app.action(OPEN_ACTION)(_ack_only)
         app.action({"action_id": _starts_with(PAGE_ACTION)})(self._page_clicked)
         app.view(DECIDE_CALLBACK)(self.decider.submit_form)
@@ -177,6 +186,25 @@ class SlackBot:
     ) -> None:
         await ack()
         await self.decider.click(body, client, respond, rejecting=True)
+
+    async def _list_choice(
+        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
+        """An entry's overflow menu: "Open in pausebot" is a link (nothing to do); any other
+        option names the message button it stands for, and runs that button's listener."""
+        action = (body.get("actions") or [{}])[0]
+        selected = action.get("selected_option") if isinstance(action, dict) else None
+        chosen = parse_choice(str((selected or {}).get("value") or ""))
+        if chosen is None:
+            await ack()
+            return
+        action_id, value = chosen
+        listener = self._buttons.get(action_id)
+        if listener is None:
+            await ack()
+            return
+        as_button = {**action, "type": "button", "action_id": action_id, "value": value}
+        await listener(ack, {**body, "actions": [as_button]}, client, respond)
 
     async def _paused_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()

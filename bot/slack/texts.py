@@ -422,3 +422,93 @@ def log_dm_skipped(skipped: tuple[str, ...] | list[str]) -> str:
 
 def log_dm_failed(user_id: str, error: str) -> str:
     return f"Slack: could not send a direct message to {user_id}: {error}."
+
+
+# -- /paused and Home at volume (mrkdwn unless noted) ------------------------------------------
+
+LIST_NEXT = "Next"  # plain, buttons
+LIST_PREVIOUS = "Previous"
+_THEN = {
+    "RESUME": "it continues",
+    "SUCCESS": "it continues",
+    "WARN": "it continues with a warning",
+    "WARNING": "it continues with a warning",
+    "FAIL": "it fails",
+    "FAILED": "it fails",
+    "CANCEL": "it is cancelled",
+    "CANCELLED": "it is cancelled",
+}
+
+
+def list_asked(ago_token: str) -> str:
+    return f"asked {ago_token}"
+
+
+def list_deadline(when_token: str, on_deadline: str | None) -> str:
+    """``when_token`` is mrkdwn (a ``<!date^…>``); what happens then, in words."""
+    then = _THEN.get((on_deadline or "RESUME").upper())
+    if then is None:
+        then = f"it ends {escape(str(on_deadline).lower())}"
+    return f":hourglass_flowing_sand: {when_token}, then {then}"
+
+
+def list_group(flow_name_mrkdwn: str, count: int) -> str:
+    return f"*{flow_name_mrkdwn}* · {count} waiting"
+
+
+def list_cut(count: int) -> str:
+    return f"…and {count} more that did not fit: narrow it with a filter."
+
+
+def list_show_all(count: int) -> str:
+    """Plain: the button of a flow's group."""
+    return f"Show all {count}"
+
+
+def list_more_flows(count: int) -> str:
+    return f"…and {count} more flow{'s' if count != 1 else ''}: narrow it with `/paused flow:<id>`."
+
+
+def paused_heading_at_volume(count: int, query: str, *, mine: bool, flows: int) -> str:
+    what = f"*{count} waiting{' for you' if mine else ''}*"
+    if query:
+        what += f" matching `{escape(query)}`"
+    if flows > 1:
+        what += f" in {flows} flows"
+    return what + ", the nearest deadline first"
+
+
+def paused_none_at_volume(query: str, *, mine: bool) -> str:
+    if mine and not query:
+        return "Nothing is waiting for you. :tada:"
+    if query:
+        return f"Nothing waiting matches `{escape(query)}`."
+    return "Nothing is waiting. :tada:"
+
+
+def paused_usage_at_volume() -> str:
+    return (
+        "`/paused mine` lists what you may decide. Filter with `namespace:company.team`, "
+        "`flow:deploy_approval` or any text (ids, namespaces, flows). ⋯ on an entry decides it."
+    )
+
+
+def list_scanned(shown: int, total: int) -> str:
+    return f"Sorted among the {shown} most urgent of {total} paused executions."
+
+
+def home_mine_header(count: int) -> str:
+    """Plain (a header)."""
+    return f"Waiting for you ({count})"
+
+
+def home_others_header(count: int) -> str:
+    """Plain (a header)."""
+    return f"Everything else waiting ({count})"
+
+
+def home_intro_at_volume() -> str:
+    return (
+        "What you may decide, the nearest deadline first; then what others decide. "
+        "⋯ on an entry decides it. `/paused mine` lists them all."
+    )

@@ -487,6 +487,50 @@ class Store:
             ).all()
         return [Execution.model_validate(r.document) for r in rows], total
 
+    def waiting_executions(
+        self,
+        *,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        text: str | None = None,
+        limit: int = 1000,
+    ) -> tuple[list[Execution], list[tuple[str, str, int]]]:
+        """PAUSED executions, the soonest deadline (``wake_at``) first, then the oldest; and the
+        count of every matching one per flow (one read, two statements, however many match)."""
+        conditions: list[ColumnElement[bool]] = [ex_t.c.state == "PAUSED"]
+        if namespace:
+            conditions.append(
+                or_(ex_t.c.namespace == namespace, ex_t.c.namespace.like(f"{namespace}.%"))
+            )
+        if flow_id:
+            conditions.append(ex_t.c.flow_id == flow_id)
+        if text:
+            pattern = f"%{text.lower()}%"
+            conditions.append(
+                or_(
+                    func.lower(ex_t.c.id).like(pattern),
+                    func.lower(ex_t.c.namespace).like(pattern),
+                    func.lower(ex_t.c.flow_id).like(pattern),
+                )
+            )
+        where = and_(*conditions)
+        with self.engine.connect() as connection:
+            counts = connection.execute(
+                select(ex_t.c.namespace, ex_t.c.flow_id, func.count())
+                .where(where)
+                .group_by(ex_t.c.namespace, ex_t.c.flow_id)
+            ).all()
+            rows = connection.execute(
+                select(ex_t.c.document)
+                .where(where)
+                .order_by(ex_t.c.wake_at.is_(None), ex_t.c.wake_at, ex_t.c.start_date, ex_t.c.id)
+                .limit(limit)
+            ).all()
+        return (
+            [Execution.model_validate(r.document) for r in rows],
+            [(ns, fid, int(n)) for ns, fid, n in counts],
+        )
+
     def count_executions_by_state(self) -> dict[str, int]:
         with self.engine.connect() as connection:
             rows = connection.execute(

@@ -57,8 +57,9 @@ def test_pause_posts_the_approval_message_with_buttons_and_link(slack: SlackHarn
     assert "canary_percent" in shown  # key inputs
     assert "Approve opens a form with 3 fields." in shown
     assert "Approval needed: company.platform.deploy_approval" in call.params["text"]
-    # channel and ts are kept for later updates
-    notices = slack.engine.store.notices(CONSUMER, execution.id)
+    # channel and ts are kept for later updates (recorded just after the post returns)
+    wait_until(lambda: bool(slack.engine.outbox.notices(CONSUMER, execution.id)))
+    notices = slack.engine.outbox.notices(CONSUMER, execution.id)
     assert [(run_id, ref["channel"], ref["ts"]) for run_id, ref in notices] == [
         (execution.paused_task_runs()[0].id, "C0DEPLOYS", call_ts(slack))
     ]
