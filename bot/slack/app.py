@@ -50,6 +50,7 @@ from bot.slack.decisions import Decider
 from bot.slack.home import HomeTab
 from bot.slack.inbox import paused_page
 from bot.slack.lists import LIST_ACTION, parse_choice
+from bot.slack.messages import CHOOSE_ACTION, FULL_ACTION
 from bot.slack.metrics import SlackMetrics
 from bot.slack.notifier import CONSUMER, Notifier
 from bot.slack.recipients import RecipientFinder
@@ -105,9 +106,10 @@ class SlackBot:
             default_channel=settings.slack_channel,
             metrics=self.metrics,
             on_change=self.home.refresh_soon,
+            people=self.directory.people,
             poll_interval=notifier_poll_interval,
             settings=settings,
-            recipients=RecipientFinder(self.client, self.directory),
+            recipients=RecipientFinder(self.directory),
         )
         self._register()
         self.handler = _SlashCommandSafeHandler(
@@ -156,14 +158,10 @@ class SlackBot:
     # -- listeners -----------------------------------------------------------------------------------
     def _register(self) -> None:
         app = self.app
-        # Every decision button, by action id: the overflow menu of a /paused or Home entry
-        # offers the same buttons and runs the same listener (``_list_choice``).
-        self._buttons: dict[str, Any] = {
-            APPROVE_ACTION: self._approve_clicked,
-            REJECT_ACTION: self._reject_clicked,
-        }
-        for action_id, listener in self._buttons.items():
-            app.action(action_id)(listener)
+        app.action(APPROVE_ACTION)(self._approve_clicked)
+        app.action(REJECT_ACTION)(self._reject_clicked)
+        app.action({"action_id": _starts_with(CHOOSE_ACTION)})(self._option_chosen)
+        app.action(FULL_ACTION)(self._full_request)
         app.action(LIST_ACTION)(self._list_choice)
         app.action(OPEN_ACTION)(_ack_only)
         app.action({"action_id": _starts_with(PAGE_ACTION)})(self._page_clicked)
@@ -199,12 +197,36 @@ class SlackBot:
             await ack()
             return
         action_id, value = chosen
-        listener = self._buttons.get(action_id)
+        listener = self._button_listener(action_id)
         if listener is None:
             await ack()
             return
         as_button = {**action, "type": "button", "action_id": action_id, "value": value}
         await listener(ack, {**body, "actions": [as_button]}, client, respond)
+
+    def _button_listener(self, action_id: str) -> Any:
+        """The listener of a message button (the overflow menu of a list entry stands for one)."""
+        if action_id == APPROVE_ACTION:
+            return self._approve_clicked
+        if action_id == REJECT_ACTION:
+            return self._reject_clicked
+        if action_id == CHOOSE_ACTION or action_id.startswith(CHOOSE_ACTION + "."):
+            return self._option_chosen
+        if action_id == FULL_ACTION:
+            return self._full_request
+        return None
+
+    async def _option_chosen(
+        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
+        await ack()
+        await self.decider.choose(body, client, respond)
+
+    async def _full_request(
+        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
+        await ack()
+        await self.decider.full_request(body, client, respond)
 
     async def _paused_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()

@@ -37,7 +37,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.slack import texts
-from bot.slack.blocks import PAGE_ACTION, Message, approval_message
+from bot.slack.blocks import PAGE_ACTION, Message
+from bot.slack.messages import approval_message
 from bot.slack.mrkdwn import ago, escape, escape_truncated, fit, truncate, when
 from bot.slack.pauses import Pause, PauseGone, pause_of
 from bot.slack.summary import Summary, summarize
@@ -158,7 +159,7 @@ def shown_entries(
             continue
         summary = summarize(full)
         refusal = refusals.get(entry.pause.run.id)
-        choices = [] if refusal else message_choices(approval_message(full))
+        choices = [] if refusal else message_choices(approval_message(full, summary))
         shown.append(Shown(entry, summary, choices, refusal))
     return shown
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,11 +37,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.slack import texts
-from bot.slack.blocks import Message, approval_message, pause_message
+from bot.slack.blocks import Message
+from bot.slack.messages import approval_message, pause_message
 from bot.slack.metrics import SlackMetrics
 from bot.slack.pauses import Pause, PauseGone, pause_of
 from bot.slack.recipients import RecipientFinder, direct_messages_wanted
 from bot.slack.reminders import reminder_message, reminder_plan
+from bot.slack.summary import Summary, emails_to_resolve, summarize
 from engine.clock import Clock
 from engine.engine import Engine
 from engine.errors import ExecutionNotFound
@@ -174,6 +176,7 @@ class Notifier:
         metrics: SlackMetrics,
         clock: Clock | None = None,
         on_change: Callable[[], None] | None = None,
+        people: Callable[[list[str]], Awaitable[dict[str, str]]] | None = None,
         poll_interval: float = 5.0,
         batch_size: int = 20,
         lease: timedelta = timedelta(seconds=60),
@@ -188,6 +191,7 @@ class Notifier:
         self.metrics = metrics
         self.clock = clock or engine.clock
         self.on_change = on_change
+        self.people = people  # e-mail -> Slack id, for requester mentions
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.lease = lease
@@ -360,7 +364,7 @@ class Notifier:
             return
         if not pause.is_waiting:
             return  # decided before we got to it (a fast API answer, a backlog): nothing to ask
-        message = approval_message(pause)
+        message = approval_message(pause, await self._summary(pause))
         if "channel" not in done:
             # Posted before a restart or by another replica when it has a notice.
             channel = pause.channel(self.default_channel)
@@ -400,7 +404,7 @@ class Notifier:
         notices = await asyncio.to_thread(self.outbox.notices, CONSUMER, execution_id)
         mine = [ref for run_id, ref in notices if run_id == task_run_id]
         done = {_target(ref) for ref in mine}
-        message = reminder_message(pause, number, self.clock.now())
+        message = reminder_message(pause, number, self.clock.now(), await self._summary(pause))
         for ref in mine:
             target = _target(ref)
             if target == "channel":
@@ -486,6 +490,16 @@ class Notifier:
             return
         self.metrics.inc("direct_messages_total")
 
+    async def _summary(self, pause: Pause) -> Summary:
+        emails = emails_to_resolve(pause)
+        people: dict[str, str] = {}
+        if emails and self.people is not None:
+            try:
+                people = await self.people(emails)
+            except Exception:  # a mention is a nicety: the message goes out without it
+                log.exception("Slack: could not look the requester up")
+        return summarize(pause, people=people)
+
     async def _update_all(self, execution: Execution) -> None:
         notices = await asyncio.to_thread(self.outbox.notices, CONSUMER, execution.id)
         if not notices:
@@ -501,7 +515,7 @@ class Notifier:
                 )
             except PauseGone:
                 continue
-            message = pause_message(pause)
+            message = pause_message(pause, await self._summary(pause))
             try:
                 await self.client.chat_update(
                     channel=ref["channel"], ts=ref["ts"], text=message.text, blocks=message.blocks

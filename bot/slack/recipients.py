@@ -14,11 +14,7 @@ the channel message still reaches everyone, and a direct message is a convenienc
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
-
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.authorization import Directory, LookupFailed
 from bot.slack.mrkdwn import is_user_id
@@ -28,7 +24,6 @@ log = logging.getLogger(__name__)
 
 DM_LABEL = "slack-dm-assignees"
 MAX_RECIPIENTS = 50  # a group of hundreds is a channel's job, not a burst of direct messages
-EMAIL_TTL = 300.0
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
@@ -53,10 +48,8 @@ class Recipients:
 
 
 class RecipientFinder:
-    def __init__(self, client: AsyncWebClient, directory: Directory) -> None:
-        self.client = client
+    def __init__(self, directory: Directory) -> None:
         self.directory = directory
-        self._emails: dict[str, tuple[float, str | None]] = {}
 
     async def assignees(self, pause: Pause) -> Recipients:
         users, groups = pause.assignees
@@ -67,7 +60,7 @@ class RecipientFinder:
             if is_user_id(entry):
                 found.append(entry)
             elif "@" in entry:
-                user_id = await self._by_email(entry)
+                user_id = await self.directory.user_id_by_email(entry)
                 if user_id:
                     found.append(user_id)
                 else:
@@ -88,24 +81,3 @@ class RecipientFinder:
             skipped.append(f"{len(unique) - MAX_RECIPIENTS} more assignees (over {MAX_RECIPIENTS})")
             unique = unique[:MAX_RECIPIENTS]
         return Recipients(tuple(unique), tuple(skipped))
-
-    async def _by_email(self, email: str) -> str | None:
-        key = email.lower()
-        cached = self._emails.get(key)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        try:
-            response = await self.client.users_lookupByEmail(email=email)
-        except SlackApiError as error:
-            code = str(error.response.get("error") or "")
-            if code != "users_not_found":
-                log.warning("users.lookupByEmail failed: %s", code)
-                return None  # not cached: it may work next time
-            user_id = None
-        except (SlackClientError, OSError) as error:
-            log.warning("users.lookupByEmail failed: %s", type(error).__name__)
-            return None
-        else:
-            user_id = str((response.get("user") or {}).get("id") or "") or None
-        self._emails[key] = (time.monotonic() + EMAIL_TTL, user_id)
-        return user_id

@@ -27,9 +27,11 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
 from bot.config import Settings
 from bot.slack import texts
-from bot.slack.blocks import Message, approval_message
+from bot.slack.blocks import Message
+from bot.slack.messages import approval_message
 from bot.slack.mrkdwn import ago
 from bot.slack.pauses import Pause
+from bot.slack.summary import Summary
 from engine.clock import parse_iso
 from engine.inputs import parse_duration
 from engine.states import State
@@ -108,9 +110,11 @@ def _moment(text: str | None) -> datetime | None:
         return None
 
 
-def reminder_message(pause: Pause, number: int, now: datetime) -> Message:
+def reminder_message(
+    pause: Pause, number: int, now: datetime, summary: Summary | None = None
+) -> Message:
     """The message again, with a line on top saying it is a reminder (same buttons)."""
-    base = approval_message(pause)
+    base = approval_message(pause, summary)
     asked = pause.run.state.entered(State.PAUSED)
     line = texts.reminder_line(number, ago(asked) if asked else ago(now))
     top = SectionBlock(text=MarkdownTextObject(text=line)).to_dict()

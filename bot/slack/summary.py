@@ -70,7 +70,7 @@ _APPROVING = frozenset({"approve", "approved", "yes", "accept", "accepted", "ok"
 _REJECTING = frozenset({"reject", "rejected", "deny", "denied", "no", "decline", "declined"})
 _EXPLAINING = re.compile(r"(comment|reason|note|message|why|explanation|remark)", re.IGNORECASE)
 _MARKUP = re.compile(r"([*_~`])(\S(?:.*?\S)?)\1")
-_ANSWERS = ("comment", "reason")
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{8,}$")  # an API caller's "U9" is not taken for one
 
 
 @dataclass(frozen=True)
@@ -266,8 +266,11 @@ def requester(pause: Pause, labels: Mapping[str, str], people: Mapping[str, str]
     if labelled:
         return _person(labelled, people) or escape(labelled)
     by = execution.startedBy or {}
-    for candidate in (str(by.get("id") or ""), str(by.get("email") or "")):
-        mention = _person(candidate, people) if candidate else None
+    user_id = str(by.get("id") or "")
+    if is_user_id(user_id) and (via == "slack" or _SLACK_ID.match(user_id)):
+        return f"<@{user_id}>" + _via(via)
+    for candidate in (user_id, str(by.get("email") or "")):
+        mention = _person(candidate, people) if "@" in candidate else None
         if mention:
             return mention + _via(via)
     name = str(by.get("name") or by.get("email") or by.get("id") or "").strip()
@@ -391,7 +394,7 @@ def _defaults(inputs: list[InputDefinition], option: Option | None) -> list[Show
     return [
         Shown(i, by_id[i].label, show_value(by_id[i], by_id[i].default_value))
         for i in option.asks
-        if i in by_id
+        if i in by_id and by_id[i].default_value not in (None, "", [])
     ]
 
 
@@ -601,13 +604,12 @@ def _outcome(pause: Pause, summary: Summary) -> Outcome:
         return Outcome(False, nobody="ended", via=via, on=on, then=to, ended=ended)
     values = pause.run.outputs.get("onResume") or {}
     option = _chosen(summary, values)
-    comment = next(
-        (str(value_at(values, i)) for i in _ANSWERS if value_at(values, i) not in (None, "")),
-        None,
+    asked = option.asks if option is not None else ()
+    answer = next(
+        (i for i in asked if _explains(i) and value_at(values, i) not in (None, "")), None
     )
-    shown = _given(pause.inputs, values, option)
-    if comment is not None:
-        shown = tuple(s for s in shown if s.id not in _ANSWERS)
+    comment = str(value_at(values, answer)) if answer is not None else None
+    shown = tuple(s for s in _given(pause.inputs, values, option) if s.id != answer)
     return Outcome(
         True, option=option, who=who, via=via, on=on, comment=comment, values=shown, ended=ended
     )

@@ -3,7 +3,8 @@
 Every request is recorded as a ``Call`` (method, parsed params, headers). Methods the bot uses
 answer plausibly: ``chat.postMessage`` returns a channel id and a fresh ``ts`` and remembers the
 message, ``chat.update`` replaces it (``message_not_found`` for an unknown ts), ``views.*``
-return a view, ``users.info`` and ``usergroups.*`` read ``users`` and ``groups``. Paths under
+return a view, ``users.info``, ``users.lookupByEmail`` and ``usergroups.*`` read ``users``
+and ``groups``. Paths under
 ``/response/`` are a ``response_url`` sink. ``fail(method, ...)`` scripts failures: an HTTP
 status (429 with ``Retry-After``, 500), or ``{"ok": false, "error": ...}``.
 """

@@ -11,8 +11,8 @@ from typing import Any
 
 from slack_harness import SlackHarness, assert_valid_message, assert_valid_view, text_of
 
-from bot.slack.blocks import APPROVE_ACTION
 from bot.slack.lists import LIST_ACTION
+from bot.slack.messages import CHOOSE_ACTION
 from engine.clock import ManualClock
 from engine.engine import Engine
 from engine.model import Execution
@@ -187,14 +187,14 @@ def test_one_entry_says_what_a_person_needs_and_decides_from_its_menu(slack: Sla
     text = entry["text"]["text"]
     assert "*<https://pausebot.test/ui/executions/company.platform/deploys/" in text
     assert "Deploy checkout-api to production?" in text  # the question, not the flow id
-    assert "<@U9> via the API" in text  # who asked, as a mention
+    assert "Deployer via the API" in text  # who asked
     assert "asked <!date^" in text and "{ago}" in text  # how long it waited
     assert "then it is cancelled" in text  # the deadline and what happens then
     assert "checkout-api" in text and "3" in text  # key inputs
     options = menu(entry)
     assert [label for label, _ in options][:1] == ["Approve"]
     approve = next(v for label, v in options if label == "Approve")
-    assert approve.startswith(APPROVE_ACTION + " ")
+    assert approve.startswith(CHOOSE_ACTION + ".approve")  # the message button it stands for
     choose(slack, approve, user="U2")
     slack.wait_execution(execution.id, lambda e: e.state.current != State.PAUSED)
     # Home: anyone may decide it, so it waits for U3 too.

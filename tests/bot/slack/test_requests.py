@@ -25,6 +25,9 @@ from engine.model import Execution
 from engine.states import State
 
 FLOWS = Path(__file__).parent / "flows"
+# Option buttons: pausebot.choose.<option>.<now: decides at once | form: opens the modal>
+APPROVE_NOW = "pausebot.choose.approve.now"
+APPROVE_AS_IS, APPROVE_WITH_CHANGES = APPROVE_NOW, "pausebot.choose.approve.form"
 
 
 def start(engine: Engine, name: str, **kwargs: Any) -> Execution:
