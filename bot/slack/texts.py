@@ -517,7 +517,7 @@ def home_intro_at_volume() -> str:
 
 FULL_REQUEST = "Full request"
 FIELD_REQUESTED_BY = "*Requested by*"
-FIELD_WAITING_SINCE = "*Waiting since*"
+FIELD_WAITING_SINCE = "*Asked*"
 FIELD_DECIDES_ITSELF = "*Deadline*"
 FIELD_ASSIGNED = "*Who may decide*"
 CONFIRM_TITLE = "Are you sure?"
@@ -546,7 +546,7 @@ def context_line(flow: str, url: str, execution_id: str, task_id: str) -> str:
 
 def deadline_then(when: str, behavior: str | None, approval: bool) -> str:
     """mrkdwn: "<date>: then it is cancelled"."""
-    return f"{when}: {'then ' + _waiting_then(behavior, approval)}"
+    return f"{when}, then {_waiting_then(behavior, approval)}"
 
 
 def _waiting_then(behavior: str | None, approval: bool) -> str:

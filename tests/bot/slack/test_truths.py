@@ -542,3 +542,36 @@ def test_an_approval_reviewed_through_the_api_is_named(slack: SlackHarness) -> N
         State.CANCELLED,
         State.RUNNING,
     )
+
+
+# -- labels ------------------------------------------------------------------------------------------
+
+
+def test_labels_choose_what_each_option_asks_confirm_and_who_asked(slack: SlackHarness) -> None:
+    flow = yaml.safe_load(DEPLOY)
+    flow["labels"].update(
+        {
+            "slack-ask-on-approve": "comment",
+            "slack-ask-on-reject": "none",
+            "slack-confirm": "true",
+            "slack-requester": "bob@example.com",
+        }
+    )
+    execution = start(slack.engine, yaml.safe_dump(flow, sort_keys=False), by=API)
+    blocks = posted_for(slack, execution)[0]["blocks"]
+    assert "*Requested by*\n<@U2>" in text_of(blocks)  # the label, mapped by e-mail
+    assert button_labels(blocks) == [
+        "Approve as is",
+        "Approve with changes…",
+        "Reject",  # asks nothing: one tap
+        "Open in pausebot",
+    ]
+    elements = {
+        e["text"]["text"]: e for b in blocks if b["type"] == "actions" for e in b["elements"]
+    }
+    assert "confirm" in elements["Approve as is"] and "confirm" in elements["Reject"]
+    slack.click(*button(blocks, "Approve with changes…"))
+    assert modal_inputs(slack.opened_view()) == ["comment"]  # not the window any more
+    slack.click(*button(blocks, "Reject"), user="U3")
+    done = message_now(slack, execution, "*Rejected* by <@U3>")
+    assert "Approved" not in text_of(done)
