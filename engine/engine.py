@@ -68,7 +68,7 @@ from engine.tasks.working_directory import WorkingDirectoryTask, directory_for, 
 from engine.tasks.working_directory import enclosing_task as enclosing_working_directory
 from engine.tasks.working_directory import prepare as prepare_working_directory
 from engine.tasks.working_directory import remove as remove_working_directory
-from engine.waiting import WaitingOverview, WaitingTask, describe, manual
+from engine.waiting import ParsedExecutions, WaitingOverview, WaitingTask, describe, manual
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,8 @@ class Engine:
         self.http_timeout = http_timeout
         self.services = TaskServices(self.store)
         self.outbox = Outbox(self.store, self.clock)
+        # Parsed PAUSED executions by (id, version): lists re-read at volume parse only changes.
+        self._waiting_cache = ParsedExecutions(maxsize=5000)
         self._listeners: list[CommitListener] = []
         self._flows = lru_cache(maxsize=512)(self._load_flow_revision)
         self._revisions: dict[tuple[str, str, int], Flow] = {}
@@ -771,10 +773,16 @@ class Engine:
     ) -> WaitingOverview:
         """Every PAUSED execution matching the filter, most urgent first (see engine/waiting.py),
         with per-flow counts: two queries whatever the number of pauses."""
-        executions, by_flow = self.store.waiting_executions(
-            namespace=namespace, flow_id=flow_id, text=text, limit=max(1, min(limit, 5000))
+        rows, by_flow = self.store.waiting_executions(
+            namespace=namespace,
+            flow_id=flow_id,
+            text=text,
+            limit=max(1, min(limit, 5000)),
+            known=self._waiting_cache.get,
         )
-        return WaitingOverview(executions, by_flow)
+        for execution, version in rows:
+            self._waiting_cache.put(execution.id, version, execution)
+        return WaitingOverview([execution for execution, _ in rows], by_flow)
 
     def waiting_task(self, execution: Execution, task_run_id: str) -> WaitingTask | None:
         for waiting in self.waiting_tasks(execution):

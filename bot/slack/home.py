@@ -37,6 +37,7 @@ from engine.waiting import WaitingOverview
 
 log = logging.getLogger(__name__)
 
+Snapshot = tuple[WaitingOverview, list[Entry]]
 HOME_VIEWER_TTL = 24 * 3600.0
 HOME_VIEWERS_MAX = 200
 
@@ -59,8 +60,8 @@ class HomeTab:
             oldest = min(self._viewers, key=self._viewers.__getitem__)
             del self._viewers[oldest]
 
-    async def publish(self, user_id: str) -> None:
-        view = await self.view_for(user_id)
+    async def publish(self, user_id: str, snapshot: Snapshot | None = None) -> None:
+        view = await self.view_for(user_id, snapshot)
         try:
             await self.client.views_publish(user_id=user_id, view=view)
         except (SlackApiError, SlackClientError, OSError) as error:
@@ -68,12 +69,13 @@ class HomeTab:
             return
         self.metrics.inc("home_publishes_total")
 
-    async def view_for(self, user_id: str) -> dict:
-        def read() -> tuple[WaitingOverview, list[Entry]]:
-            overview = self.engine.waiting_overview(limit=SCAN_MAX)
-            return overview, waiting_entries(self.engine, overview)
+    def read(self) -> Snapshot:
+        """What is waiting, for every viewer (blocking: call it from a thread)."""
+        overview = self.engine.waiting_overview(limit=SCAN_MAX)
+        return overview, waiting_entries(self.engine, overview)
 
-        overview, entries = await asyncio.to_thread(read)
+    async def view_for(self, user_id: str, snapshot: Snapshot | None = None) -> dict:
+        overview, entries = snapshot or await asyncio.to_thread(self.read)
         refusals: dict[str, str | None] = {}
         mine: list[Entry] = []
         others: list[Entry] = []
@@ -125,9 +127,17 @@ class HomeTab:
         while True:
             self._again = False
             cutoff = time.monotonic() - HOME_VIEWER_TTL
-            for user_id in [u for u, seen in self._viewers.items() if seen >= cutoff]:
+            viewers = [u for u, seen in self._viewers.items() if seen >= cutoff]
+            if not viewers:
+                return
+            try:
+                snapshot = await asyncio.to_thread(self.read)  # one read for every viewer
+            except Exception:
+                log.exception("Slack: Home tab refresh could not read what is waiting")
+                return
+            for user_id in viewers:
                 try:
-                    await self.publish(user_id)
+                    await self.publish(user_id, snapshot)
                 except Exception:
                     log.exception("Slack: Home tab refresh failed for %s", user_id)
             if not self._again:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -494,9 +494,12 @@ class Store:
         flow_id: str | None = None,
         text: str | None = None,
         limit: int = 1000,
-    ) -> tuple[list[Execution], list[tuple[str, str, int]]]:
-        """PAUSED executions, the soonest deadline (``wake_at``) first, then the oldest; and the
-        count of every matching one per flow (one read, two statements, however many match)."""
+        known: Callable[[str, int], Execution | None] | None = None,
+    ) -> tuple[list[tuple[Execution, int]], list[tuple[str, str, int]]]:
+        """PAUSED executions with their versions, the soonest deadline (``wake_at``) first, then
+        the oldest; and the count of every matching one per flow. One read: the counts, the ids
+        and versions in order, and the documents of those ``known(id, version)`` does not
+        already have parsed (a caller's cache: versions change with every write)."""
         conditions: list[ColumnElement[bool]] = [ex_t.c.state == "PAUSED"]
         if namespace:
             conditions.append(
@@ -520,14 +523,27 @@ class Store:
                 .where(where)
                 .group_by(ex_t.c.namespace, ex_t.c.flow_id)
             ).all()
-            rows = connection.execute(
-                select(ex_t.c.document)
+            order = connection.execute(
+                select(ex_t.c.id, ex_t.c.version)
                 .where(where)
                 .order_by(ex_t.c.wake_at.is_(None), ex_t.c.wake_at, ex_t.c.start_date, ex_t.c.id)
                 .limit(limit)
             ).all()
+            found: dict[str, tuple[Execution, int]] = {}
+            for row in order:
+                cached = known(row.id, row.version) if known is not None else None
+                if cached is not None:
+                    found[row.id] = (cached, row.version)
+            missing = [row.id for row in order if row.id not in found]
+            for start in range(0, len(missing), 500):  # bounded IN lists
+                for row in connection.execute(
+                    select(ex_t.c.id, ex_t.c.version, ex_t.c.document).where(
+                        ex_t.c.id.in_(missing[start : start + 500])
+                    )
+                ).all():
+                    found[row.id] = (Execution.model_validate(row.document), row.version)
         return (
-            [Execution.model_validate(r.document) for r in rows],
+            [found[row.id] for row in order if row.id in found],
             [(ns, fid, int(n)) for ns, fid, n in counts],
         )
 

@@ -300,3 +300,30 @@ def test_a_thousand_stay_within_block_kit_limits(
     shown = text_of(view["blocks"])
     assert "Waiting for you (700)" in shown and "Everything else waiting (300)" in shown
     assert len(view["blocks"]) <= 100
+
+
+def test_home_is_refreshed_when_a_pause_is_decided(slack: SlackHarness) -> None:
+    (execution,) = fill(slack, {"expenses": 1})["expenses"]
+    slack.posted(1)
+    view = home(slack, user="U3")
+    assert execution.id in json.dumps(view) and "Waiting for you (1)" in text_of(view["blocks"])
+    # A decision anywhere re-publishes the tab (one read for every recent viewer).
+    slack.engine.resume_execution(execution.id, {}, by={"id": "api", "name": "Api"}, via="api")
+    refreshed = slack.fake.wait_for(
+        "views.publish", where=lambda c: execution.id not in json.dumps(c.params)
+    )[-1].params["view"]
+    assert "Nothing is waiting for you" in text_of(refreshed["blocks"])
+
+
+def test_many_of_mine_on_home_are_grouped_with_counts(slack: SlackHarness) -> None:
+    quiet(slack)
+    fill(slack, {"deploys": 20, "expenses": 20})
+    view = home(slack, user="U3")
+    heads = groups(view["blocks"])
+    assert "Waiting for you (40)" in text_of(view["blocks"])
+    assert [h.split("*")[1] for h in heads] == [
+        "company.platform.deploys",
+        "company.finance.expenses",
+    ]
+    assert all("20 waiting" in h for h in heads)
+    assert len(entries(view["blocks"])) == 4
