@@ -575,3 +575,38 @@ def test_labels_choose_what_each_option_asks_confirm_and_who_asked(slack: SlackH
     slack.click(*button(blocks, "Reject"), user="U3")
     done = message_now(slack, execution, "*Rejected* by <@U3>")
     assert "Approved" not in text_of(done)
+
+
+def test_many_options_become_one_menu(slack: SlackHarness) -> None:
+    values = ["approve", "reject", "changes", "hold", "defer", "escalate", "split"]
+    flow = {
+        "id": "many_options",
+        "namespace": "company.ops",
+        "labels": {"slack-decision-input": "verdict"},
+        "tasks": [
+            {
+                "id": "gate",
+                "type": "io.kestra.plugin.core.flow.Pause",
+                "description": "Which way?",
+                "onResume": [{"id": "verdict", "type": "ENUM", "values": values}],
+            }
+        ],
+    }
+    execution = start(slack.engine, yaml.safe_dump(flow, sort_keys=False))
+    blocks = posted_for(slack, execution)[0]["blocks"]
+    actions = next(b for b in blocks if b["type"] == "actions")
+    menu = actions["elements"][0]
+    assert menu["type"] == "static_select"
+    assert [o["text"]["text"] for o in menu["options"]] == [
+        "Approve",
+        "Reject",
+        "Request changes",
+        "Hold",
+        "Defer",
+        "Escalate",
+        "Split",
+    ]
+    split = menu["options"][-1]["value"]
+    slack.click(menu["action_id"], split, user="U2")  # what Slack sends as selected_option
+    done = message_now(slack, execution, "chosen* by <@U2>")
+    assert "“Split” chosen" in text_of(done) and "Approved" not in text_of(done)
