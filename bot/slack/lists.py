@@ -170,9 +170,14 @@ def message_choices(message: Message) -> list[tuple[str, str, str]]:
     found: list[tuple[str, str, str]] = []
     for block in message.blocks:
         for element in block.get("elements") or []:
-            if element.get("type") == "button" and element.get("value") and not element.get("url"):
+            kind = element.get("type")
+            if kind == "button" and element.get("value") and not element.get("url"):
                 label = str((element.get("text") or {}).get("text") or "")
                 found.append((label, str(element["action_id"]), str(element["value"])))
+            elif kind == "static_select":  # many options: the message shows one menu
+                for option in element.get("options") or []:
+                    label = str((option.get("text") or {}).get("text") or "")
+                    found.append((label, str(element["action_id"]), str(option.get("value"))))
     return found
 
 
