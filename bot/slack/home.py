@@ -19,9 +19,9 @@ from bot.slack.authorization import Gatekeeper
 from bot.slack.lists import (
     GROUPS_MAX,
     HOME_MINE_FLAT_MAX,
+    HOME_MINE_PER_GROUP,
     HOME_OTHER_GROUPS,
     HOME_OTHER_PER_GROUP,
-    PER_GROUP,
     SCAN_MAX,
     Entry,
     Group,
@@ -92,7 +92,7 @@ class HomeTab:
             if len(mine) <= HOME_MINE_FLAT_MAX:
                 mine_flat = shown_entries(self.engine, mine, refusals)
             else:
-                groups = grouped(mine, None, PER_GROUP)
+                groups = grouped(mine, None, HOME_MINE_PER_GROUP)
                 mine_groups = [
                     (g, shown_entries(self.engine, g.entries, refusals))
                     for g in groups[:GROUPS_MAX]

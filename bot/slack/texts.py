@@ -318,7 +318,7 @@ def list_deadline(when_token: str, on_deadline: str | None) -> str:
     then = _THEN.get((on_deadline or "RESUME").upper())
     if then is None:
         then = f"it ends {escape(str(on_deadline).lower())}"
-    return f":hourglass_flowing_sand: {when_token}, then {then}"
+    return f":hourglass: {when_token}, then {then}"
 
 
 def list_group(flow_name_mrkdwn: str, count: int) -> str:
@@ -381,6 +381,8 @@ def home_intro_at_volume() -> str:
         "What you may decide, the nearest deadline first; then what others decide. "
         "⋯ on an entry decides it. `/paused mine` lists them all."
     )
+
+
 # -- the approval message (issue 9: lead with the question) -------------------------------------
 # ``who``/``when`` arguments are mrkdwn from bot.slack.mrkdwn; other text is escaped here.
 
