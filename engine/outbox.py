@@ -137,7 +137,7 @@ class Outbox:
                 emitted += 1
                 if timer.remaining > 1 and timer.every_seconds:
                     every = timedelta(seconds=timer.every_seconds)
-                    due = utc(timer.due_at) + every
+                    due = (utc(timer.due_at) or now) + every
                     # After downtime: one reminder now, the next a full interval later.
                     tx.reschedule_reminder(
                         consumer, execution.id, run.id, due if due > now else now + every

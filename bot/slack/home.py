@@ -75,7 +75,9 @@ class HomeTab:
         return overview, waiting_entries(self.engine, overview)
 
     async def view_for(self, user_id: str, snapshot: Snapshot | None = None) -> dict:
-        overview, entries = snapshot or await asyncio.to_thread(self.read)
+        if snapshot is None:
+            snapshot = await asyncio.to_thread(self.read)
+        overview, entries = snapshot
         refusals: dict[str, str | None] = {}
         mine: list[Entry] = []
         others: list[Entry] = []

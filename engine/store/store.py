@@ -536,12 +536,12 @@ class Store:
                     found[row.id] = (cached, row.version)
             missing = [row.id for row in order if row.id not in found]
             for start in range(0, len(missing), 500):  # bounded IN lists
-                for row in connection.execute(
+                for doc in connection.execute(
                     select(ex_t.c.id, ex_t.c.version, ex_t.c.document).where(
                         ex_t.c.id.in_(missing[start : start + 500])
                     )
                 ).all():
-                    found[row.id] = (Execution.model_validate(row.document), row.version)
+                    found[doc.id] = (Execution.model_validate(doc.document), doc.version)
         return (
             [found[row.id] for row in order if row.id in found],
             [(ns, fid, int(n)) for ns, fid, n in counts],

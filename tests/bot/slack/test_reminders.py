@@ -176,3 +176,32 @@ def test_the_setting_applies_where_a_flow_has_no_label(
     wait_until(lambda: targets(slack, off.id) == ["channel"])
     time.sleep(0.2)
     assert slack.engine.outbox.reminders(CONSUMER, off.id) == []
+
+
+def test_no_reminder_is_planned_past_the_deadline(sqlite_engine: Engine) -> None:
+    """A pause that decides itself in 5 h, reminded after 2 h and then every 2 h: two fit."""
+    from bot.slack.pauses import pause_of
+    from bot.slack.reminders import reminder_plan
+
+    source = (FLOWS / "timer.yml").read_text().replace("PT1M", "PT5H")
+    deployed = sqlite_engine.deploy_flow(source)
+    started = sqlite_engine.start_execution(
+        deployed.flow.namespace,
+        deployed.flow.id,
+        via="api",
+        labels={"slack-remind-after": "PT2H", "slack-remind-every": "PT2H"},
+    )
+    execution = sqlite_engine.run_until_blocked(started.id)
+    pause = pause_of(sqlite_engine, execution, execution.paused_task_runs()[0].id)
+    settings = load_settings(slack_remind_max=5)
+    plan = reminder_plan(pause, settings, sqlite_engine.clock.now())
+    assert plan is not None and plan.count == 2 and plan.every == timedelta(hours=2)
+    bad = load_settings(slack_remind_after="PT1H")
+    labelled = {"slack-remind-after": "soon", "slack-remind-max": "x"}  # ignored, logged
+    sqlite_engine.set_labels(execution.id, labelled)
+    relabelled = sqlite_engine.get_execution(execution.id)
+    pause = pause_of(sqlite_engine, relabelled, relabelled.paused_task_runs()[0].id)
+    plan = reminder_plan(pause, bad, sqlite_engine.clock.now())
+    # The setting's PT1H applies, still every 2 h (label), max 3: at 1 h and 3 h, not at 5 h.
+    assert plan is not None and plan.count == 2
+    assert plan.first_at == sqlite_engine.clock.now() + timedelta(hours=1)
