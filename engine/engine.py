@@ -790,6 +790,20 @@ class Engine:
                 return waiting
         return None
 
+    def described_task(self, execution: Execution, task_run_id: str) -> WaitingTask | None:
+        """The ``WaitingTask`` view of a Pause/Approval task run in any state: a decided one
+        keeps its rendered title and decision labels for the surfaces showing its outcome."""
+        run = execution.task_run(task_run_id)
+        if run is None:
+            return None
+        flow = self.flow_of(execution)
+        task = flow.find_task(run.taskId)
+        if task is None:
+            return None
+        return describe(
+            execution, run, task, self._renderer(execution, flow), self.url_of(execution)
+        )
+
     def _renderer(self, execution: Execution, flow: Flow) -> Callable[[Task, TaskRun, Any], Any]:
         def render(task: Task, run: TaskRun, value: Any) -> Any:
             context = expression_context(execution, flow, task, run, self.settings)

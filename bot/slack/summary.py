@@ -34,7 +34,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any, Literal
 
 from bot.slack.mrkdwn import (
@@ -44,7 +43,6 @@ from bot.slack.mrkdwn import (
     escape,
     escape_truncated,
     is_user_id,
-    when,
 )
 from bot.slack.pauses import DECISION_LABEL, DEFAULT_DECISION_INPUT, Pause, value_at
 from engine.inputs import InputDefinition, InputType
@@ -169,13 +167,9 @@ class Summary:
         )
 
 
-def summarize(
-    pause: Pause, *, people: Mapping[str, str] | None = None, now: datetime | None = None
-) -> Summary:
+def summarize(pause: Pause, *, people: Mapping[str, str] | None = None) -> Summary:
     """``people`` maps e-mail addresses (lower case) to Slack user ids, as resolved by the
-    caller (the summary itself does no I/O); ``now`` is unused by the data but kept for the
-    surfaces that compute relative times."""
-    del now
+    caller (the summary itself does no I/O: call it anywhere)."""
     labels = dict(pause.execution.label_map())
     inputs = pause.inputs
     decision = _decision_input(pause, labels)
@@ -657,5 +651,4 @@ __all__ = [
     "requester",
     "show_value",
     "summarize",
-    "when",
 ]

@@ -509,6 +509,7 @@ def test_an_approval_denied_needs_its_comment(slack: SlackHarness) -> None:
     assert empty["response_action"] == "errors" and "pausebot:comment" in empty["errors"]
     slack.submit(view, {"pausebot:comment": "store review pending"}, user="U2")
     done = message_now(slack, execution, "*Denied* by <@U2> via Slack")
+    assert header(done) == "Release 7.3.0 to the stores?"  # the rendered title stays
     shown = text_of(done)
     assert ">store review pending" in shown and "Approved" not in shown
     assert "Staged rollout" not in shown
