@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -167,6 +168,18 @@ class Settings(_SlackPresence):
     slack_forbid_self_approval: bool = Field(
         default=False, validation_alias="PAUSEBOT_FORBID_SELF_APPROVAL"
     )
+    # Direct messages to a pause's assignees (a flow's ``slack-dm-assignees: false`` opts out).
+    slack_dm_assignees: bool = Field(default=True, validation_alias="PAUSEBOT_SLACK_DM_ASSIGNEES")
+    # Reminders of pauses still waiting (flow labels ``slack-remind-*`` override them).
+    slack_remind_after: str | None = Field(
+        default=None, validation_alias="PAUSEBOT_SLACK_REMIND_AFTER"
+    )
+    slack_remind_every: str | None = Field(
+        default=None, validation_alias="PAUSEBOT_SLACK_REMIND_EVERY"
+    )
+    slack_remind_max: int = Field(
+        default=3, validation_alias="PAUSEBOT_SLACK_REMIND_MAX", ge=0, le=100
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -239,6 +252,24 @@ class Settings(_SlackPresence):
         value = getattr(self, f"{which}_retention")
         return parse_duration(value) if value else None
 
+    @field_validator("slack_remind_after", "slack_remind_every")
+    @classmethod
+    def _slack_remind(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip() or value.strip().lower() in ("off", "none"):
+            return None
+        name = {
+            "slack_remind_after": "PAUSEBOT_SLACK_REMIND_AFTER",
+            "slack_remind_every": "PAUSEBOT_SLACK_REMIND_EVERY",
+        }[str(info.field_name)]
+        try:
+            if parse_duration(value.strip()) <= timedelta(0):
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"{name} must be a positive ISO-8601 duration such as PT4H (or off), got {value!r}"
+            ) from None
+        return value.strip()
+
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:
         # Runs only once every field is valid; load_settings lists these problems either way.
@@ -256,7 +287,7 @@ class Settings(_SlackPresence):
         return parse_duration(self.link_ttl)
 
     def resolved_database_url(self) -> str:
-        from engine.store.database import default_database_url
+        from engine.engine import default_database_url
 
         return self.database_url or default_database_url()
 
@@ -273,7 +304,7 @@ def database_url_problem(url: str, name: str = "PAUSEBOT_DATABASE_URL") -> str |
     from sqlalchemy import create_engine
     from sqlalchemy.exc import ArgumentError
 
-    from engine.store.database import normalise_url
+    from engine.engine import normalise_url
 
     try:
         create_engine(normalise_url(url)).dispose()  # loads the dialect and driver; no connection

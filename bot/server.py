@@ -212,7 +212,7 @@ def create_app(
 
     @app.get("/healthz", tags=["service"], summary="Liveness and database reachability")
     def healthz(request: Request) -> JSONResponse:
-        if request.app.state.engine.store.ping():
+        if request.app.state.engine.ping():
             return JSONResponse({"status": "ok", "database": "ok"})
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
 

@@ -57,11 +57,16 @@ from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
 from engine.kv import KVError, KVStore
 from engine.model import Execution, TaskRun, new_id
+from engine.outbox import Outbox
 from engine.queries import DateRange, SortKey
 from engine.secret_values import mask_secrets
 from engine.services import TaskServices
 from engine.states import TERMINAL, State
-from engine.store.database import check_schema, default_database_url  # noqa: F401 - for bot/cli
+from engine.store.database import (  # noqa: F401 - the public URL helpers, for bot/
+    check_schema,
+    default_database_url,
+    normalise_url,
+)
 from engine.store.store import LogEntry, NewEvent, Store
 from engine.tasks.approval import ApprovalTask, Decision, ReviewDecision, comment_required
 from engine.tasks.base import RunContext, Task, TaskResult
@@ -71,7 +76,7 @@ from engine.tasks.working_directory import WorkingDirectoryTask, directory_for, 
 from engine.tasks.working_directory import enclosing_task as enclosing_working_directory
 from engine.tasks.working_directory import prepare as prepare_working_directory
 from engine.tasks.working_directory import remove as remove_working_directory
-from engine.waiting import WaitingTask, describe, manual
+from engine.waiting import ParsedExecutions, WaitingOverview, WaitingTask, describe, manual
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +135,9 @@ class Engine:
         self.settings.context_hooks.append(self._kv_context)
         self.settings.new_child = self._new_child
         self.settings.read_child = self._read_child
+        self.outbox = Outbox(self.store, self.clock)
+        # Parsed PAUSED executions by (id, version): lists re-read at volume parse only changes.
+        self._waiting_cache = ParsedExecutions(maxsize=5000)
         self._listeners: list[CommitListener] = []
         self._wakers: list[Callable[[str], None]] = []
         self._schedulers: list[Callable[[datetime], None]] = []
@@ -250,6 +258,10 @@ class Engine:
                 raise KVError(f"The key '{key}' does not exist in the namespace '{namespace}'.")
             return None
         return record.value
+
+    def ping(self) -> bool:
+        """Whether the database answers (for health checks)."""
+        return self.store.ping()
 
     def url_of(self, execution: Execution) -> str:
         return execution_url(self.settings.public_url, execution)
@@ -547,6 +559,9 @@ class Engine:
             offset=(page - 1) * size,
             limit=size,
         )
+
+    def count_executions_by_state(self) -> dict[str, int]:
+        return self.store.count_executions_by_state()
 
     def logs(self, execution_id: str, *, min_level: str | None = None) -> list[LogEntry]:
         self.store.get_execution(execution_id)  # 404 for unknown ids, not an empty list
@@ -1112,6 +1127,27 @@ class Engine:
         if not found and execution.state.current == State.PAUSED and execution.pausedManually:
             found.append(manual(execution, url))
         return found
+
+    def waiting_overview(
+        self,
+        *,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        text: str | None = None,
+        limit: int = 1000,
+    ) -> WaitingOverview:
+        """Every PAUSED execution matching the filter, most urgent first (see engine/waiting.py),
+        with per-flow counts: two queries whatever the number of pauses."""
+        rows, by_flow = self.store.waiting_executions(
+            namespace=namespace,
+            flow_id=flow_id,
+            text=text,
+            limit=max(1, min(limit, 5000)),
+            known=self._waiting_cache.get,
+        )
+        for execution, version in rows:
+            self._waiting_cache.put(execution.id, version, execution)
+        return WaitingOverview([execution for execution, _ in rows], by_flow)
 
     def waiting_task(self, execution: Execution, task_run_id: str) -> WaitingTask | None:
         for waiting in self.waiting_tasks(execution):

@@ -182,3 +182,21 @@ class KVEntryRow(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReminderRow(Base):
+    """A consumer's durable timer for one paused task run: the next reminder is due at ``due_at``,
+    ``remaining`` more may fire, one each ``every_seconds`` (None: no repeat). Fired by
+    ``Outbox.fire_due_reminders`` in the transaction that re-reads the execution's state."""
+
+    __tablename__ = "reminders"
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    execution_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    task_run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    every_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    remaining: Mapped[int] = mapped_column(Integer)
+    fired: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_reminders_due", "consumer", "due_at"),)

@@ -45,6 +45,7 @@ class Message:
     text: str
     blocks: list[dict[str, Any]]
     updates: int = 0
+    thread_ts: str | None = None
 
 
 @dataclass
@@ -191,9 +192,18 @@ class FakeSlack:
             if channel not in self.channels:
                 return {"ok": False, "error": "channel_not_found"}
             channel = self.channels[channel]
+        elif channel[:1] in ("U", "W"):
+            if channel not in self.users:
+                return {"ok": False, "error": "user_not_found"}
+            channel = "D" + channel[1:]  # the app's direct message with that user
         ts = f"1767225600.{next(self._ts):06d}"
+        thread = params.get("thread_ts")
         self.messages[(channel, ts)] = Message(
-            channel, ts, str(params.get("text")), list(params.get("blocks") or [])
+            channel,
+            ts,
+            str(params.get("text")),
+            list(params.get("blocks") or []),
+            thread_ts=str(thread) if thread else None,
         )
         return {
             "ok": True,
