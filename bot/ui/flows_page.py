@@ -46,9 +46,7 @@ def flows_page(request: Request) -> Response:
     visitor = visitor_of(request)
     if not isinstance(visitor, Visitor):
         return visitor
-    deployed = sorted(
-        engine_of(request).list_flows(), key=lambda d: (d.flow.namespace, d.flow.id)
-    )
+    deployed = sorted(engine_of(request).list_flows(), key=lambda d: (d.flow.namespace, d.flow.id))
     return page(
         "flows.html",
         title="Flows",
@@ -151,9 +149,7 @@ async def run_flow(request: Request, namespace: str, flow_id: str) -> Response:
             status=422,
         )
     except PausebotError as error:  # a disabled flow, ...
-        return redirect_with(
-            request, visitor, flow_path(namespace, flow_id), ("error", str(error))
-        )
+        return redirect_with(request, visitor, flow_path(namespace, flow_id), ("error", str(error)))
     return redirect_with(
         request, visitor, execution_path(execution), ("ok", "Started. This page follows it.")
     )

@@ -18,6 +18,7 @@ import getpass
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import sys
 import threading
@@ -135,7 +136,7 @@ class LoginThrottle:
                 failures = self._recent(key, now)
                 if len(failures) >= self.limit:
                     wait = max(wait, failures[0] + self.window - now)
-        return int(wait) + 1 if wait > 0 else 0
+        return math.ceil(wait) if wait > 0 else 0
 
     def failed(self, *keys: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now

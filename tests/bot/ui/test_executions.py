@@ -88,7 +88,9 @@ def test_the_page_shows_the_execution_and_its_resume_form(ui: UI) -> None:
     assert '<summary class="button danger">Reject</summary>' in page
     assert 'name="approved"' not in page
     assert '<option value="now" selected>now</option>' in page
-    assert f'<label for="d-{run.id}-approve-comment">Anything the on-call should know?</label>' in page
+    assert (
+        f'<label for="d-{run.id}-approve-comment">Anything the on-call should know?</label>' in page
+    )
     assert "Kill…" in page
     assert ">Pause</button>" not in page  # a paused execution cannot be paused again
     assert "Ready to deploy checkout-api 1.4.2" in page  # the log line
