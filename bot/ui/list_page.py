@@ -105,7 +105,16 @@ class Row:
 
 def _row(engine: Engine, execution: Execution, now: datetime) -> Row:
     runs = execution.paused_task_runs() if execution.state.current == State.PAUSED else []
-    question = next((r.description for r in runs if r.description), None)
+    question = None
+    if runs:
+        try:  # an Approval's title reads better than its long description
+            waiting = engine.waiting_tasks(execution)
+        except PausebotError:
+            waiting = []
+        question = next(
+            (w.title or w.description for w in waiting if w.title or w.description), None
+        )
+    question = question or next((r.description for r in runs if r.description), None)
     if question is None:
         try:
             question = engine.flow_of(execution).description
@@ -133,20 +142,23 @@ def _row(engine: Engine, execution: Execution, now: datetime) -> Row:
 
 
 def _search(engine: Engine, filters: Filters) -> tuple[list[Execution], int]:
-    where = {
-        "states": [filters.state] if filters.state else [],
-        "namespace": filters.namespace or None,
-        "flow_id": filters.flow or None,
-        "text": filters.q or None,
-    }
+    def search(page: int, size: int) -> tuple[list[Execution], int]:
+        return engine.search_executions(
+            states=[filters.state] if filters.state else [],
+            namespace=filters.namespace or None,
+            flow_id=filters.flow or None,
+            text=filters.q or None,
+            page=page,
+            size=size,
+        )
+
     if filters.state != State.PAUSED.value:
-        return engine.search_executions(**where, page=filters.page, size=PAGE_SIZE)
+        return search(filters.page, PAGE_SIZE)
     # Soonest deadline first across pages: the newest SORT_WINDOW paused executions are read,
     # sorted and cut into pages here (the store sorts by start date only).
-    found, total = engine.search_executions(**where, page=1, size=500)
+    found, total = search(1, SORT_WINDOW // 2)
     if total > len(found):
-        more, _ = engine.search_executions(**where, page=2, size=500)
-        found += more
+        found += search(2, SORT_WINDOW // 2)[0]
     found.sort(key=_deadline_key)
     start = (filters.page - 1) * PAGE_SIZE
     return found[start : start + PAGE_SIZE], total
