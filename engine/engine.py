@@ -193,7 +193,10 @@ class Engine:
         by: Actor | None = None,
         via: str = "api",
         trigger: dict[str, Any] | None = None,
+        record: Callable[[Any, Execution], None] | None = None,
     ) -> Execution:
+        """``record(tx, execution)`` writes what belongs with the new execution in the same
+        transaction (an approval request's row); if it raises, nothing is written."""
         deployed = self.get_flow(namespace, flow_id)
         flow = deployed.flow
         if flow.disabled:
@@ -220,6 +223,8 @@ class Engine:
         execution.move(State.CREATED, now)
         with self.store.transaction(now) as tx:
             tx.insert_execution(execution, wake_at=now)
+            if record is not None:
+                record(tx, execution)
             tx.emit(
                 [
                     NewEvent(

@@ -9,14 +9,15 @@ default tenant) by ``bot.server``.
     webhooks.py    /executions/webhook/... (the Webhook trigger; its key is the credential)
     params.py      identifiers and filter text from paths and queries (no control characters)
     links.py       signed resume links: the secret, ``pause.*`` in expressions, resume_with_link
+    approvals.py   /approvals: approval requests for any program (create, read, wait, cancel)
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from bot.api import executions, flows, webhooks
-from bot.api.auth import require_token
+from bot.api import approvals, executions, flows, webhooks
+from bot.api.auth import require_admin
 from bot.api.params import check_path_ids
 
 
@@ -24,7 +25,9 @@ def api_router() -> APIRouter:
     router = APIRouter()
     # Before the token: the key is the credential.
     router.include_router(webhooks.router, dependencies=[Depends(check_path_ids)])
-    authenticated = APIRouter(dependencies=[Depends(require_token), Depends(check_path_ids)])
+    # Approval requests check their own scope (an approvals-only token may use them).
+    router.include_router(approvals.router, dependencies=[Depends(check_path_ids)])
+    authenticated = APIRouter(dependencies=[Depends(require_admin), Depends(check_path_ids)])
     authenticated.include_router(flows.router)
     authenticated.include_router(executions.router)
     router.include_router(authenticated)

@@ -31,6 +31,11 @@ from sqlalchemy import (
 
 from engine.errors import ExecutionNotFound
 from engine.model import Execution
+from engine.store.approval_requests import (
+    ApprovalRequestRecord,
+    insert_approval_request,
+    record_approval_outcomes,
+)
 from engine.store.database import create_database_engine, upgrade_schema, writer
 from engine.store.models import (
     ExecutionRow,
@@ -232,6 +237,11 @@ class Transaction:
                 ],
             )
             self.events.extend(events)
+            # An approval request's state moves with its Approval, in this same commit.
+            record_approval_outcomes(self.connection, events, self.now)
+
+    def insert_approval_request(self, record: ApprovalRequestRecord) -> None:
+        insert_approval_request(self.connection, record)
 
     def spend_token(self, token_id: str, execution_id: str) -> bool:
         """Marks a single-use token spent; False when it already was."""
