@@ -92,9 +92,7 @@ def parse_tokens(text: str | None) -> list[ScopedToken]:
     return found
 
 
-def identify(
-    given: str, admin_token: str | None, tokens: list[ScopedToken]
-) -> Principal | None:
+def identify(given: str, admin_token: str | None, tokens: list[ScopedToken]) -> Principal | None:
     """The principal whose token is ``given``, comparing every token in constant time (the time
     taken says neither how much of a token was right nor which one matched)."""
     found: Principal | None = None

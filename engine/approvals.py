@@ -32,7 +32,6 @@ from engine.clock import iso
 from engine.errors import ConflictError, FieldError, InputValidationError, NotFoundError
 from engine.inputs import InputDefinition, parse_duration
 from engine.model import Execution, TaskRun
-from engine.states import TERMINAL, State
 from engine.store.approval_requests import (
     STATES,
     ApprovalRequestQueries,

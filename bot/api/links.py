@@ -29,6 +29,7 @@ from engine.executor import ContextHook
 from engine.inputs import InputType
 from engine.model import Execution, TaskRun
 from engine.states import TERMINAL, State
+from engine.tasks.approval import ApprovalTask, ReviewDecision
 from engine.tasks.pause import PauseTask
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ def pause_links_hook(engine: Engine, signer: LinkSigner) -> ContextHook:
 
 def read_link(
     state: Any, token: str
-) -> tuple[ResumeLink, Execution, PauseTask | None, TaskRun | None]:
+) -> tuple[ResumeLink, Execution, PauseTask | ApprovalTask | None, TaskRun | None]:
     """Verifies the token and loads what it points at, deciding nothing (for the GET page).
 
     Raises ``LinkError`` (403 tampered or malformed, 410 expired) and ``ExecutionNotFound``.
@@ -158,6 +159,14 @@ def read_link(
     link = signer.verify(token, now=engine.clock.now())
     execution = engine.get_execution(link.execution_id)
     found = engine.paused_task(execution, link.task_run_id)
+    if found is None:
+        # An Approval's links (approval requests hand them out): approve or reject (deny).
+        approval_run = execution.task_run(link.task_run_id)
+        approval = (
+            engine.flow_of(execution).find_task(approval_run.taskId) if approval_run else None
+        )
+        if isinstance(approval, ApprovalTask):
+            return link, execution, approval, approval_run
     task, run = found if found is not None else (None, None)
     return link, execution, task, run
 
@@ -199,6 +208,8 @@ def resume_with_link(
             state=execution.state.current.value,
         )
     chosen = dict(values or {})
+    if isinstance(task, ApprovalTask):
+        return _review_with_link(engine, link, execution.id, run.id, chosen, actor)
     if link.action in ("approve", "reject") and _has_approved_boolean(task):
         chosen["approved"] = link.action == "approve"  # the link's action wins over the body
     elif link.action == "reject":
@@ -210,4 +221,32 @@ def resume_with_link(
         )
     return engine.resume_execution(
         execution.id, chosen, by=actor, via="link", task_run_id=run.id, token_id=link.token_id
+    )
+
+
+def _review_with_link(
+    engine: Engine,
+    link: ResumeLink,
+    execution_id: str,
+    task_run_id: str,
+    values: dict[str, Any],
+    actor: Actor,
+) -> Execution:
+    """An Approval decided with its link: approve, or reject (deny); ``comment`` is the
+    reviewer's comment, the other values the review inputs. The token is spent with it."""
+    if link.action not in ("approve", "reject"):
+        raise ConflictError(
+            "This link cannot decide an approval: use its approve or reject link.",
+            execution_id=execution_id,
+        )
+    comment = values.pop("comment", None)
+    return engine.review_execution(
+        execution_id,
+        task_run_id,
+        ReviewDecision.APPROVE if link.action == "approve" else ReviewDecision.DENY,
+        comment=str(comment) if comment is not None else None,
+        values=values,
+        by=actor,
+        via="link",
+        token_id=link.token_id,
     )

@@ -33,7 +33,9 @@ from engine.errors import (
 from engine.inputs import InputDefinition, InputType
 from engine.model import Execution, TaskRun
 from engine.states import State
+from engine.tasks.approval import ApprovalTask
 from engine.tasks.pause import PauseTask
+from engine.waiting import WaitingTask
 
 router = APIRouter(tags=["links"])
 
@@ -46,7 +48,8 @@ class _LinkView:
     link: ResumeLink
     execution: Execution
     run: TaskRun
-    task: PauseTask | None
+    task: PauseTask | ApprovalTask | None
+    waiting: WaitingTask | None = None  # an Approval as every surface shows it
 
 
 def _open_link(request: Request, token: str) -> _LinkView | tuple[str, str, int, Decision | None]:
@@ -62,6 +65,9 @@ def _open_link(request: Request, token: str) -> _LinkView | tuple[str, str, int,
         return ("Not found", "The execution this link was made for no longer exists.", 404, None)
     if run is None:
         return ("Not found", "The pause this link was made for no longer exists.", 404, None)
+    if run.state.current == State.PAUSED and isinstance(task, ApprovalTask):
+        waiting = request.app.state.engine.waiting_task(execution, run.id)
+        return _LinkView(link, execution, run, task, waiting)
     if run.state.current != State.PAUSED:
         decision = decision_of(execution, run)
         text = (
@@ -73,9 +79,17 @@ def _open_link(request: Request, token: str) -> _LinkView | tuple[str, str, int,
     return _LinkView(link, execution, run, task)
 
 
-def _decision_input(task: PauseTask | None) -> InputDefinition | None:
+def _definitions(task: PauseTask | ApprovalTask | None) -> list[InputDefinition]:
+    if isinstance(task, ApprovalTask):
+        return list(task.inputs or [])
+    return list(task.onResume or []) if task is not None else []
+
+
+def _decision_input(task: PauseTask | ApprovalTask | None) -> InputDefinition | None:
     booleans = (InputType.BOOLEAN, InputType.BOOL)
-    for definition in (task.onResume or []) if task else []:
+    if not isinstance(task, PauseTask):
+        return None
+    for definition in task.onResume or []:
         if definition.id == DECISION_INPUT and definition.type in booleans:
             return definition
     return None
@@ -94,11 +108,12 @@ def _form_page(
     action = view.link.action
     decision_input = _decision_input(view.task)
     # A reject link on a pause without an `approved` input kills the execution: only a reason is asked.
-    kills = action == "reject" and decision_input is None
+    approval = isinstance(view.task, ApprovalTask)
+    kills = action == "reject" and decision_input is None and not approval
     fixed = {}
     if decision_input is not None and action in ("approve", "reject"):
         fixed[decision_input.id] = "true" if action == "approve" else "false"
-    definitions = [] if kills or view.task is None else list(view.task.onResume or [])
+    definitions = [] if kills else _definitions(view.task)
     fields = build_fields(
         definitions, prefix="link", submitted=submitted, errors=errors, fixed=fixed
     )
@@ -116,6 +131,7 @@ def _form_page(
         errors=errors or {},
         name=name,
         reason=reason,
+        approval=view.waiting if approval else None,
     )
 
 
@@ -207,12 +223,15 @@ async def _link_decide_form(request: Request, token: str) -> Response:
         return message(title, text, status=status, decision=decision)
     name = clean_name(str(form.get("_name") or ""))
     reason = str(form.get("reason") or "").strip()
-    definitions = list(view.task.onResume or []) if view.task else []
-    kills = view.link.action == "reject" and _decision_input(view.task) is None
+    definitions = _definitions(view.task)
+    approval = isinstance(view.task, ApprovalTask)
+    kills = view.link.action == "reject" and _decision_input(view.task) is None and not approval
     submitted = read_form(definitions, form) if not kills else {}
     values: dict[str, Any] = (
         {"reason": reason} if kills and reason else to_values(definitions, submitted)
     )
+    if approval and reason:
+        values["comment"] = reason  # the page's text box is the reviewer's comment
     by = {"id": f"link:{name}", "name": name} if name else None
     try:
         execution = await in_threadpool(resume_with_link, request.app.state, token, values, by)
