@@ -25,7 +25,15 @@ from datetime import timedelta
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.exc import IntegrityError
 
 from engine.clock import iso
@@ -68,7 +76,7 @@ class ApprovalRequestSpec(BaseModel):
 
     title: str = Field(min_length=1, max_length=MAX_TITLE)
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
-    inputs: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
+    inputs: list[InputDefinition] = Field(default_factory=list, max_length=50)
     decisions: Decisions = Field(default_factory=Decisions)
     commentRequired: str = "NEVER"
     assignment: Assignment | None = None
@@ -97,17 +105,31 @@ class ApprovalRequestSpec(BaseModel):
                 raise ValueError("a decision label is text, not a template")
         return value
 
+    # The definitions as the client wrote them, for the built-in flow's YAML.
+    _raw_inputs: list[dict[str, Any]] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_raw_inputs(cls, data: Any, handler: Any) -> Any:
+        model = handler(data)
+        if isinstance(data, dict) and isinstance(model, ApprovalRequestSpec):
+            model._raw_inputs = [dict(d) for d in data.get("inputs") or []]
+        return model
+
+    @property
+    def raw_inputs(self) -> list[dict[str, Any]]:
+        return self._raw_inputs
+
     @field_validator("inputs")
     @classmethod
-    def _inputs(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _inputs(cls, value: list[InputDefinition]) -> list[InputDefinition]:
         seen: set[str] = set()
         for definition in value:
-            parsed = InputDefinition.model_validate(definition)
-            if parsed.id in seen:
-                raise ValueError(f"duplicate input id '{parsed.id}'")
-            if parsed.id == "comment":
+            if definition.id in seen:
+                raise ValueError(f"duplicate input id '{definition.id}'")
+            if definition.id == "comment":
                 raise ValueError("input id 'comment' is reserved: the comment is its own field")
-            seen.add(parsed.id)
+            seen.add(definition.id)
         return value
 
     @field_validator("commentRequired")
@@ -211,7 +233,7 @@ class ApprovalRequestSpec(BaseModel):
 def flow_source(spec: ApprovalRequestSpec) -> tuple[str, str]:
     """The built-in flow for this request's form: (flow id, YAML)."""
     shape = {
-        "inputs": spec.inputs,
+        "inputs": spec.raw_inputs,
         "assignment": spec.assignment.model_dump() if spec.assignment else None,
     }
     if spec.inputs or spec.assignment:
@@ -232,8 +254,8 @@ def flow_source(spec: ApprovalRequestSpec) -> tuple[str, str]:
         "denyBehavior": "CONTINUE",
         "expireBehavior": "{{ inputs.expireBehavior }}",
     }
-    if spec.inputs:
-        approval["inputs"] = spec.inputs
+    if spec.raw_inputs:
+        approval["inputs"] = spec.raw_inputs
     if spec.assignment:
         approval["assignment"] = shape["assignment"]
     flow = {
