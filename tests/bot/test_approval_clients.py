@@ -325,3 +325,22 @@ def test_an_mcp_client_asks_and_reads_the_decision(live: Live) -> None:
 
     with open(os.devnull, "w") as quiet:
         asyncio.run(scenario(quiet))
+
+
+# -- the agent example (examples/agent_approval.py) -----------------------------------------------
+
+
+def test_the_agent_example_runs_the_tool_only_when_approved(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agent_approval
+
+    monkeypatch.setenv("PAUSEBOT_URL", live.url)
+    monkeypatch.setenv("PAUSEBOT_API_TOKEN", APPROVALS_TOKEN)
+    later(0.2, lambda: live.decide("approve", values={"keep_days": 3}))
+    assert agent_approval.delete_bucket("staging-assets") == (
+        "deleted staging-assets, backups kept 3 days"
+    )
+    later(0.2, lambda: live.decide("deny", comment="still in use"))
+    with pytest.raises(agent_approval.NotApproved, match="DENIED by Ada"):
+        agent_approval.delete_bucket("prod-assets")
