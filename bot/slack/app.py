@@ -48,6 +48,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.decisions import Decider
 from bot.slack.inbox import HomeTab, paused_page
+from bot.slack.messages import CHOOSE_ACTION, FULL_ACTION
 from bot.slack.metrics import SlackMetrics
 from bot.slack.notifier import CONSUMER, Notifier
 from engine.engine import Engine
@@ -156,6 +157,8 @@ class SlackBot:
         app = self.app
         app.action(APPROVE_ACTION)(self._approve_clicked)
         app.action(REJECT_ACTION)(self._reject_clicked)
+        app.action({"action_id": _starts_with(CHOOSE_ACTION)})(self._option_chosen)
+        app.action(FULL_ACTION)(self._full_request)
         app.action(OPEN_ACTION)(_ack_only)
         app.action({"action_id": _starts_with(PAGE_ACTION)})(self._page_clicked)
         app.view(DECIDE_CALLBACK)(self.decider.submit_form)
@@ -177,6 +180,18 @@ class SlackBot:
     ) -> None:
         await ack()
         await self.decider.click(body, client, respond, rejecting=True)
+
+    async def _option_chosen(
+        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
+        await ack()
+        await self.decider.choose(body, client, respond)
+
+    async def _full_request(
+        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
+        await ack()
+        await self.decider.full_request(body, client, respond)
 
     async def _paused_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()

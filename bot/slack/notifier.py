@@ -32,7 +32,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import texts
-from bot.slack.blocks import approval_message, pause_message
+from bot.slack.messages import approval_message, pause_message
 from bot.slack.metrics import SlackMetrics
 from bot.slack.pauses import Pause, PauseGone, pause_of
 from engine.clock import Clock

@@ -14,6 +14,7 @@ from bot.slack.mrkdwn import escape
 
 APPROVE = "Approve"
 REJECT = "Reject"
+DENY = "Deny"
 OPEN_IN_PAUSEBOT = "Open in pausebot"
 OPEN_WEB_FORM = "Open the web form"
 CANCEL = "Cancel"
@@ -143,6 +144,43 @@ def outcome_summary(action: str, who_plain: str) -> str:
 
 def _via(via: str | None) -> str:
     return f" via {escape(SURFACES.get(via, via))}" if via else ""
+
+
+def via_words(via: str | None) -> str:
+    """mrkdwn: " via the API", or nothing."""
+    return _via(via)
+
+
+# What an ENUM/SELECT option of a decision input is called: its button, and its outcome.
+OPTION_WORDS = {
+    "approve": ("Approve", "Approved"),
+    "approved": ("Approve", "Approved"),
+    "yes": ("Yes", "Approved"),
+    "accept": ("Accept", "Accepted"),
+    "reject": ("Reject", "Rejected"),
+    "rejected": ("Reject", "Rejected"),
+    "deny": ("Deny", "Denied"),
+    "denied": ("Deny", "Denied"),
+    "no": ("No", "Rejected"),
+    "decline": ("Decline", "Declined"),
+    "changes": ("Request changes", "Changes requested"),
+    "request_changes": ("Request changes", "Changes requested"),
+    "request-changes": ("Request changes", "Changes requested"),
+    "hold": ("Hold", "Put on hold"),
+    "defer": ("Defer", "Deferred"),
+    "escalate": ("Escalate", "Escalated"),
+}
+
+
+def _humane(value: object) -> str:
+    text = " ".join(str(value).replace("_", " ").split())
+    return text[:1].upper() + text[1:] if text else "(empty)"
+
+
+def option_label(value: object, tone: str) -> str:
+    """Plain: the button of an ENUM/SELECT option, e.g. "changes" -> "Request changes"."""
+    known = OPTION_WORDS.get(str(value).strip().lower())
+    return (known[0] if known else _humane(value))[:75]
 
 
 SURFACES = {
@@ -353,3 +391,190 @@ def log_delivery_failed(what: str, channel: str, error: str) -> str:
 
 def log_refusal(name: str, user_id: str, why: str) -> str:
     return f"Slack: {name} ({user_id}) was refused: {why}."
+
+
+# -- the approval message (issue 9: lead with the question) -------------------------------------
+# ``who``/``when`` arguments are mrkdwn from bot.slack.mrkdwn; other text is escaped here.
+
+FULL_REQUEST = "Full request"
+APPROVE_AS_IS = "Approve as is"
+APPROVE_WITH_CHANGES = "Approve with changes…"
+FIELD_REQUESTED_BY = "*Requested by*"
+FIELD_WAITING_SINCE = "*Waiting since*"
+FIELD_DECIDES_ITSELF = "*Deadline*"
+FIELD_ASSIGNED = "*Who may decide*"
+CONFIRM_TITLE = "Are you sure?"
+CONFIRM_NO = "Not yet"
+
+
+def with_dialog(label: str) -> str:
+    """A button that opens a modal says so with an ellipsis ("Reject…")."""
+    return label if label.endswith("…") else label[:74] + "…"
+
+
+def context_line(flow: str, url: str, execution_id: str, task_id: str) -> str:
+    """mrkdwn: the small line with the flow id, execution id and link."""
+    return f"`{escape(flow)}` · execution <{url}|{escape(execution_id)}> · task `{escape(task_id)}`"
+
+
+def deadline_then(when: str, behavior: str | None, approval: bool) -> str:
+    """mrkdwn: "<date>: then it is cancelled"."""
+    return f"{when}: {'then ' + _waiting_then(behavior, approval)}"
+
+
+def _waiting_then(behavior: str | None, approval: bool) -> str:
+    if approval:
+        return {
+            "CONTINUE": "it continues without a decision",
+            "WARN": "it continues with a warning",
+            "FAIL": "it fails",
+            "SUCCEED": "the execution succeeds",
+            "CANCEL": "it is cancelled",
+            "KILL": "it is killed",
+        }.get(behavior or "CANCEL", f"{escape(str(behavior))}")
+    return {
+        "RESUME": "it continues with the defaults",
+        "WARN": "it continues with the defaults and a warning",
+        "FAIL": "it fails",
+        "CANCEL": "it is cancelled",
+    }.get(behavior or "RESUME", escape(str(behavior)))
+
+
+def as_is_keeps(values: list[tuple[str, str]]) -> str:
+    """mrkdwn; ``values`` are (plain label, mrkdwn value)."""
+    shown = " · ".join(f"{escape(label)}: *{value}*" for label, value in values)
+    return f"*{APPROVE_AS_IS}* keeps {shown}"
+
+
+def may_decide(who: list[str]) -> str:
+    """``who`` are mrkdwn mentions."""
+    return "Only " + _join(who) + " may decide."
+
+
+def confirm_text(option: str, question: str) -> str:
+    """Plain (a confirm dialog's text)."""
+    return f"{option}: {question}"[:300]
+
+
+def more_key_inputs(count: int) -> str:
+    return f"… and {count} more input{'s' if count != 1 else ''} in pausebot."
+
+
+# -- outcomes: always true ------------------------------------------------------------------------
+
+_DONE_EMOJI = {
+    "approve": ":white_check_mark:",
+    "reject": ":no_entry_sign:",
+    "other": ":leftwards_arrow_with_hook:",
+}
+
+
+def chosen_words(option_name: str, option_label: str, tone: str, kind: str) -> str:
+    """Plain: what choosing an option is called afterwards ("Changes requested")."""
+    if kind == "approval":
+        return "Approved" if tone == "approve" else "Denied"
+    known = OPTION_WORDS.get(option_name.strip().lower())
+    if known:
+        return known[1]
+    if tone == "approve":
+        return "Approved"
+    if tone == "reject":
+        return "Rejected"
+    return f"“{option_label}” chosen"
+
+
+def decided_line(
+    tone: str, words: str, who: str, via: str | None, when: str, *, stopped: bool = False
+) -> str:
+    line = f"{_DONE_EMOJI.get(tone, ':white_check_mark:')} *{escape(words)}* by {who}{_via(via)} · {when}"
+    return line + (" · the execution was stopped" if stopped else "")
+
+
+def nobody_decided(
+    nobody: str, *, who: str | None, via: str | None, when: str, then: str | None, approval: bool
+) -> str:
+    """mrkdwn: "Nobody decided; <what happened>"."""
+    if nobody == "timed_out":
+        return f":hourglass: *Nobody decided*; it timed out {when}: {_then_done(then, False)}."
+    if nobody == "expired":
+        return (
+            f":hourglass: *Nobody decided*; the request expired {when}: {_then_done(then, True)}."
+        )
+    if nobody == "killed":
+        by = f" by {who}{_via(via)}" if who else _via(via)
+        return f":no_entry: *Nobody decided*; the execution was killed{by} · {when}."
+    if nobody == "bulk":
+        by = f" by {who}" if who else ""
+        return (
+            f":fast_forward: *Nobody decided*; it was resumed in bulk{by}, with the defaults "
+            f"· {when}."
+        )
+    if nobody == "ended":
+        return ":grey_question: *Nobody decided*; the execution ended before anyone did."
+    return ":grey_question: *Nobody decided*; it is no longer waiting."
+
+
+def _then_done(behavior: str | None, approval: bool) -> str:
+    if approval:
+        return {
+            "CONTINUE": "it continued without a decision",
+            "WARN": "it continued with a warning",
+            "FAIL": "it failed",
+            "SUCCEED": "the execution succeeded",
+            "CANCEL": "it was cancelled",
+            "KILL": "it was killed",
+        }.get(behavior or "CANCEL", escape(str(behavior)))
+    return {
+        "RESUME": "it continued with the defaults",
+        "WARN": "it continued with the defaults and a warning",
+        "FAIL": "it failed",
+        "CANCEL": "it was cancelled",
+    }.get(behavior or "RESUME", escape(str(behavior)))
+
+
+def quoted(text: str) -> str:
+    """mrkdwn: a comment or reason as a quote, escaped."""
+    return ">" + escape(text.strip()).replace("\n", "\n>")
+
+
+FIELD_GIVEN = "*Given with the decision*"
+FIELD_KEY_INPUTS = "*Inputs*"
+
+
+def outcome_plain(words: str, who: str) -> str:
+    return f"{words} by {who}"
+
+
+def nobody_plain(nobody: str) -> str:
+    return {
+        "timed_out": "Nobody decided; it timed out",
+        "expired": "Nobody decided; the request expired",
+        "killed": "Nobody decided; the execution was killed",
+        "bulk": "Nobody decided; resumed in bulk with the defaults",
+        "ended": "Nobody decided; the execution ended",
+    }.get(nobody, "Nobody decided; no longer waiting")
+
+
+def already_chosen(words: str, who: str, via: str | None, when: str) -> str:
+    """mrkdwn: the late clicker's answer."""
+    return f"Already decided: *{escape(words)}* by {who}{_via(via)} · {when}."
+
+
+def already_nobody(line: str) -> str:
+    """mrkdwn: a late click on something nobody decided."""
+    return "This is no longer waiting. " + line
+
+
+def done_chosen(words: str, question: str) -> str:
+    """mrkdwn: what the person who decided is told."""
+    return f"*{escape(words)}*: {escape(question)}"
+
+
+def modal_choosing(words: str, question: str) -> str:
+    """mrkdwn: the first line of a modal."""
+    return f"You are choosing *{escape(words)}* for *{escape(question)}*."
+
+
+COMMENT_LABEL = "Comment"
+COMMENT_HINT_REQUIRED = "This flow asks for a comment with this decision."
+COMMENT_MISSING = "Please add a comment: this flow asks for one."

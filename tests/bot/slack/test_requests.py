@@ -22,12 +22,15 @@ from slack_harness import (
     text_of,
 )
 
-from bot.slack.blocks import APPROVE_ACTION, REJECT_ACTION
+from bot.slack.blocks import APPROVE_ACTION
 from engine.engine import Engine
 from engine.model import Execution
 from engine.states import State
 
 FLOWS = Path(__file__).parent / "flows"
+# Option buttons: pausebot.choose.<option>.<now: decides at once | form: opens the modal>
+APPROVE_NOW = "pausebot.choose.approve.now"
+APPROVE_AS_IS, APPROVE_WITH_CHANGES = APPROVE_NOW, "pausebot.choose.approve.form"
 
 
 def start(engine: Engine, name: str, **kwargs: Any) -> Execution:
@@ -93,7 +96,10 @@ def test_paused_lists_newest_first_with_buttons_and_filters(slack: SlackHarness)
     shown = text_of(blocks)
     assert "2 paused executions, newest first" in shown
     assert shown.index("reason_reject") < shown.index("no_inputs")
-    assert buttons(blocks) == [APPROVE_ACTION, REJECT_ACTION, "pausebot.open"] * 2
+    assert buttons(blocks) == [
+        *(APPROVE_AS_IS, APPROVE_WITH_CHANGES, "pausebot.choose.reject.form", "pausebot.open"),
+        *(APPROVE_NOW, "pausebot.choose.reject.form", "pausebot.open"),
+    ]
     assert newer.id in json.dumps(blocks) and older.id in json.dumps(blocks)
 
     slack.command("flow:no_inputs")
@@ -121,7 +127,7 @@ def test_paused_pages_stay_within_block_kit_limits(slack: SlackHarness) -> None:
     slack.command("")
     first = slack.responses()[0].params["blocks"]
     assert_valid_message(first)
-    assert buttons(first).count(APPROVE_ACTION) == 8
+    assert buttons(first).count(APPROVE_NOW) == 8
     assert "Page 1 of 2" in text_of(first)
     older = next(
         e
@@ -133,7 +139,7 @@ def test_paused_pages_stay_within_block_kit_limits(slack: SlackHarness) -> None:
     slack.click(older["action_id"], older["value"])
     second = slack.responses(2)[1].params
     assert second["replace_original"] is True
-    assert buttons(second["blocks"]).count(APPROVE_ACTION) == 3
+    assert buttons(second["blocks"]).count(APPROVE_NOW) == 3
     assert "Page 2 of 2" in text_of(second["blocks"])
 
 
@@ -141,7 +147,7 @@ def test_paused_shows_why_a_caller_may_not_decide(slack: SlackHarness) -> None:
     start(slack.engine, "assigned.yml")
     slack.command("", user="U3")
     blocks = slack.responses()[0].params["blocks"]
-    assert APPROVE_ACTION not in buttons(blocks)
+    assert APPROVE_NOW not in buttons(blocks)
     assert "only ada@example.com or sre may" in text_of(blocks)
 
 
@@ -154,10 +160,10 @@ def test_approving_from_paused_confirms_ephemerally(slack: SlackHarness) -> None
         for b in blocks
         if b["type"] == "actions"
         for e in b["elements"]
-        if e["action_id"] == APPROVE_ACTION
+        if e["action_id"] == APPROVE_NOW
     )
-    slack.click(APPROVE_ACTION, value, user="U2", ephemeral=True)
-    assert "You approved *company.ops.no_inputs*" in slack.responses(2)[1].params["text"]
+    slack.click(APPROVE_NOW, value, user="U2", ephemeral=True)
+    assert "*Approved*: Restart the &lt;!channel&gt;" in slack.responses(2)[1].params["text"]
     assert slack.engine.get_execution(execution.id).state.current != State.PAUSED
 
 
