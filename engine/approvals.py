@@ -3,9 +3,10 @@
 (exactly once, outbox, audit) applies without a second code path.
 
 The built-in flow lives in the namespace ``pausebot.approvals``. The request's texts (title,
-description, decision labels, comment rule, timeout, expiry behaviour) are inputs of the
-execution, rendered by the Approval's templates; what a template cannot carry (the review
-``inputs`` and the ``assignment``) picks the flow: ``request`` when there are none, else
+description, decision labels, timeout) are the execution's ``trigger``, rendered by the
+Approval's templates (``{{ trigger.title }}``; a value is never rendered again, so a ``{{`` in a
+title stays text); what a template cannot carry (the review ``inputs``, the ``assignment``, the
+comment rule and the expiry behaviour) picks the flow: ``request`` for the defaults, else
 ``request-<hash of them>``, deployed on first use. So a thousand requests with the same form
 share one flow.
 
@@ -53,6 +54,8 @@ TASK_ID = "approval"
 CHANNEL_LABEL = "slack-channel"
 MAX_TITLE = 300
 MAX_DESCRIPTION = 20_000
+TRIGGER_TYPE = "approval-request"
+DEFAULT_RULES = {"commentRequired": "NEVER", "expireBehavior": "CANCEL"}
 
 Actor = dict[str, Any]
 
@@ -218,62 +221,53 @@ class ApprovalRequestSpec(BaseModel):
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
-    def flow_inputs(self) -> dict[str, Any]:
+    def trigger(self) -> dict[str, Any]:
+        """The request's texts, as its execution's ``trigger`` (read by the Approval's
+        templates as ``trigger.title`` ...; they are not inputs, so no surface lists them as
+        values someone filled in)."""
         return {
+            "type": TRIGGER_TYPE,
             "title": self.title,
             "description": self.description or "",
             "approveLabel": self.decisions.approve,
             "denyLabel": self.decisions.deny,
-            "commentRequired": self.commentRequired,
             "timeout": self.timeout or "",
-            "expireBehavior": self.expireBehavior,
         }
 
 
 def flow_source(spec: ApprovalRequestSpec) -> tuple[str, str]:
-    """The built-in flow for this request's form: (flow id, YAML)."""
-    shape = {
+    """The built-in flow for this request's form: (flow id, YAML). The form is what a template
+    cannot carry: the review inputs, the assignment, the comment rule and the expiry behaviour."""
+    shape: dict[str, Any] = {
         "inputs": spec.raw_inputs,
         "assignment": spec.assignment.model_dump() if spec.assignment else None,
+        "commentRequired": spec.commentRequired,
+        "expireBehavior": spec.expireBehavior,
     }
-    if spec.inputs or spec.assignment:
+    if shape == {"inputs": [], "assignment": None, **DEFAULT_RULES}:
+        flow_id = "request"
+    else:
         digest = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
         flow_id = f"request-{digest}"
-    else:
-        flow_id = "request"
-    text_input = {"type": "STRING", "required": False, "defaults": ""}
     approval: dict[str, Any] = {
         "id": TASK_ID,
         "type": "io.kestra.plugin.core.flow.Approval",
-        "title": "{{ inputs.title }}",
-        "description": "{{ inputs.description }}",
-        "decisions": {"approve": "{{ inputs.approveLabel }}", "deny": "{{ inputs.denyLabel }}"},
-        "commentRequired": "{{ inputs.commentRequired }}",
-        "timeout": "{{ inputs.timeout }}",
+        "title": "{{ trigger.title }}",
+        "description": "{{ trigger.description }}",
+        "decisions": {"approve": "{{ trigger.approveLabel }}", "deny": "{{ trigger.denyLabel }}"},
+        "commentRequired": spec.commentRequired,
+        "timeout": "{{ trigger.timeout }}",
         "approveBehavior": "CONTINUE",
         "denyBehavior": "CONTINUE",
-        "expireBehavior": "{{ inputs.expireBehavior }}",
+        "expireBehavior": spec.expireBehavior,
     }
     if spec.raw_inputs:
         approval["inputs"] = spec.raw_inputs
     if spec.assignment:
         approval["assignment"] = shape["assignment"]
-    flow = {
-        "id": flow_id,
-        "namespace": NAMESPACE,
-        "description": "Built in: the flow behind POST /api/v1/approvals (do not edit).",
-        "inputs": [
-            {"id": "title", "type": "STRING"},
-            {"id": "description", **text_input},
-            {"id": "approveLabel", **text_input},
-            {"id": "denyLabel", **text_input},
-            {"id": "commentRequired", **text_input},
-            {"id": "timeout", **text_input},
-            {"id": "expireBehavior", **text_input},
-        ],
-        "tasks": [approval],
-    }
-    return flow_id, yaml.safe_dump(flow, sort_keys=False, allow_unicode=True)
+    flow = {"id": flow_id, "namespace": NAMESPACE, "tasks": [approval]}
+    header = "# Built in: the flow behind POST /api/v1/approvals (do not edit).\n"
+    return flow_id, header + yaml.safe_dump(flow, sort_keys=False, allow_unicode=True)
 
 
 @dataclass(frozen=True)
@@ -299,14 +293,14 @@ class ApprovalView:
 
     def to_api(self) -> dict[str, Any]:
         outputs = self.outputs()
-        inputs = self.execution.inputs
+        asked = self.execution.trigger or {}
         resumed = outputs.get("resumed") or {}
         decided = self.state in ("APPROVED", "DENIED", "EXPIRED")
         return {
             "id": self.record.id,
             "state": self.state,
             "title": self.record.title,
-            "description": inputs.get("description") or None,
+            "description": asked.get("description") or None,
             "decision": outputs.get("decision") if decided else None,
             "by": outputs.get("by") if decided else (resumed.get("by") or {}).get("name"),
             "on": outputs.get("on") if decided else resumed.get("on"),
@@ -375,10 +369,11 @@ class ApprovalRequests:
             execution = self.engine.start_execution(
                 NAMESPACE,
                 flow_id,
-                spec.flow_inputs(),
+                {},
                 labels=labels,
                 by=by,
                 via="api",
+                trigger=spec.trigger(),
                 record=record,
             )
         except IntegrityError:

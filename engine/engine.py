@@ -753,6 +753,20 @@ class Engine:
             found.append(manual(execution, url))
         return found
 
+    def describe_run(self, execution: Execution, task_run_id: str) -> WaitingTask | None:
+        """A Pause or Approval task run as ``waiting_tasks`` describes it, in any state (its
+        title and labels rendered), so a surface can show a decided request as it was asked."""
+        run = execution.task_run(task_run_id)
+        if run is None:
+            return None
+        flow = self.flow_of(execution)
+        task = flow.find_task(run.taskId)
+        if task is None:
+            return None
+        return describe(
+            execution, run, task, self._renderer(execution, flow), self.url_of(execution)
+        )
+
     def waiting_task(self, execution: Execution, task_run_id: str) -> WaitingTask | None:
         for waiting in self.waiting_tasks(execution):
             if waiting.task_run_id == task_run_id:

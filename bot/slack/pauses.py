@@ -218,7 +218,8 @@ def pause_of(engine: Engine, execution: Execution, task_run_id: str) -> Pause:
     task = flow.find_task(run.taskId)
     if not isinstance(task, PauseTask | ApprovalTask):
         raise PauseGone(task_run_id)
-    waiting = engine.waiting_task(execution, run.id) if run.state.current == State.PAUSED else None
+    # Rendered texts in any state: a decided Approval keeps its (templated) title and labels.
+    waiting = engine.describe_run(execution, run.id)
     return Pause(execution, flow, task, run, engine.url_of(execution), waiting)
 
 
