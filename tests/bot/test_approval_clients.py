@@ -344,3 +344,52 @@ def test_the_agent_example_runs_the_tool_only_when_approved(
     later(0.2, lambda: live.decide("deny", comment="still in use"))
     with pytest.raises(agent_approval.NotApproved, match="DENIED by Ada"):
         agent_approval.delete_bucket("prod-assets")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_mcp_server_over_streamable_http(live: Live) -> None:
+    import socket
+
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    port = _free_port()
+    env = {**os.environ, "PAUSEBOT_URL": live.url, "PAUSEBOT_API_TOKEN": APPROVALS_TOKEN}
+    server = subprocess.Popen(
+        [*PAUSEBOT, "mcp", "--transport", "streamable-http", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert server.poll() is None and time.monotonic() < deadline, "mcp did not listen"
+            time.sleep(0.1)
+
+        async def scenario() -> None:
+            url = f"http://127.0.0.1:{port}/mcp"
+            async with streamable_http_client(url) as (read, write):  # noqa: SIM117
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    tools = {tool.name for tool in (await session.list_tools()).tools}
+                    assert tools == {"request_approval", "get_approval", "list_pending"}
+                    asked = _structured(
+                        await session.call_tool("request_approval", {"title": "Over HTTP?"})
+                    )
+                    assert asked["state"] == "PENDING"
+
+        asyncio.run(scenario())
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
