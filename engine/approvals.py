@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -55,6 +56,8 @@ CHANNEL_LABEL = "slack-channel"
 MAX_TITLE = 300
 MAX_DESCRIPTION = 20_000
 TRIGGER_TYPE = "approval-request"
+# Labels a request may not set: one would let a program name someone else as the requester.
+RESERVED_LABELS = {"slack-requester": "who asked is the token that asks"}
 DEFAULT_RULES = {"commentRequired": "NEVER", "expireBehavior": "CANCEL"}
 
 Actor = dict[str, Any]
@@ -170,6 +173,8 @@ class ApprovalRequestSpec(BaseModel):
                 raise ValueError("label keys are 1 to 100 characters, values at most 255")
             if "=" in key:
                 raise ValueError(f"label key {key!r} must not contain '='")
+            if key in RESERVED_LABELS:
+                raise ValueError(f"label {key!r} is not for requests: {RESERVED_LABELS[key]}")
             _printable(key, "a label key")
             _printable(text, "a label value")
         return value
@@ -328,11 +333,21 @@ class ApprovalRequests:
         self.engine: Engine = engine
         self.queries = ApprovalRequestQueries(engine.store)
         self._deployed: set[str] = set()
+        self._deploying = threading.Lock()
 
     def _ensure_flow(self, spec: ApprovalRequestSpec) -> str:
         flow_id, source = flow_source(spec)
-        if flow_id not in self._deployed:
-            self.engine.deploy_flow(source, f"built-in approval flow {flow_id}")
+        if flow_id in self._deployed:
+            return flow_id
+        with self._deploying:
+            for attempt in (1, 2):
+                try:
+                    self.engine.deploy_flow(source, f"built-in approval flow {flow_id}")
+                    break
+                except IntegrityError:
+                    # Another process deployed the same flow at the same moment: it is there now.
+                    if attempt == 2:
+                        raise
             self._deployed.add(flow_id)
         return flow_id
 

@@ -38,6 +38,23 @@ DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 500
 
 
+def inline_definitions(schema: dict[str, Any]) -> dict[str, Any]:
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any, depth: int = 0) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/") and depth < 8:
+                return resolve(definitions.get(ref.removeprefix("#/$defs/"), {}), depth + 1)
+            return {k: resolve(v, depth) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v, depth) for v in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 def _principal(request: Request) -> Principal:
     principal: Principal = request.state.principal
     return principal
@@ -79,6 +96,11 @@ def decision_links(request: Request, view: ApprovalView) -> dict[str, str] | Non
     }
 
 
+# The body's schema for /docs, with the nested models' definitions inlined where they are used
+# (pydantic's "#/$defs/..." references would dangle inside an OpenAPI document).
+_REQUEST_SCHEMA = inline_definitions(ApprovalRequestSpec.model_json_schema(by_alias=True))
+
+
 @router.post(
     "/approvals",
     status_code=201,
@@ -86,7 +108,7 @@ def decision_links(request: Request, view: ApprovalView) -> dict[str, str] | Non
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": ApprovalRequestSpec.model_json_schema()}},
+            "content": {"application/json": {"schema": _REQUEST_SCHEMA}},
         }
     },
 )

@@ -147,6 +147,7 @@ def test_racing_requests_with_one_key_create_one_execution(service: Api) -> None
         ({"decisions": {"approve": "", "deny": "No"}}, "decisions"),
         ({"callbackUrl": "ftp://x"}, "callbackUrl"),
         ({"labels": {"a": 1}}, "labels.a"),
+        ({"labels": {"slack-requester": "U0CEO"}}, "labels"),
         ({"unknown": 1}, "unknown"),
     ],
 )
