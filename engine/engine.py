@@ -753,9 +753,15 @@ class Engine:
             found.append(manual(execution, url))
         return found
 
-    def describe_run(self, execution: Execution, task_run_id: str) -> WaitingTask | None:
-        """A Pause or Approval task run as ``waiting_tasks`` describes it, in any state (its
-        title and labels rendered), so a surface can show a decided request as it was asked."""
+    def waiting_task(self, execution: Execution, task_run_id: str) -> WaitingTask | None:
+        for waiting in self.waiting_tasks(execution):
+            if waiting.task_run_id == task_run_id:
+                return waiting
+        return None
+
+    def described_task(self, execution: Execution, task_run_id: str) -> WaitingTask | None:
+        """The ``WaitingTask`` view of a Pause/Approval task run in any state: a decided one
+        keeps its rendered title and decision labels for the surfaces showing its outcome."""
         run = execution.task_run(task_run_id)
         if run is None:
             return None
@@ -766,12 +772,6 @@ class Engine:
         return describe(
             execution, run, task, self._renderer(execution, flow), self.url_of(execution)
         )
-
-    def waiting_task(self, execution: Execution, task_run_id: str) -> WaitingTask | None:
-        for waiting in self.waiting_tasks(execution):
-            if waiting.task_run_id == task_run_id:
-                return waiting
-        return None
 
     def _renderer(self, execution: Execution, flow: Flow) -> Callable[[Task, TaskRun, Any], Any]:
         def render(task: Task, run: TaskRun, value: Any) -> Any:

@@ -103,6 +103,7 @@ class SlackBot:
             default_channel=settings.slack_channel,
             metrics=self.metrics,
             on_change=self.home.refresh_soon,
+            people=self.directory.people,
             poll_interval=notifier_poll_interval,
         )
         self._register()

@@ -21,8 +21,12 @@ from slack_sdk.models.blocks import (
     ConfirmObject,
     ContextBlock,
     HeaderBlock,
+    InteractiveElement,
     MarkdownTextObject,
+    Option,
+    PlainTextObject,
     SectionBlock,
+    StaticSelectElement,
 )
 
 from bot.slack import texts
@@ -38,12 +42,15 @@ from bot.slack.blocks import (
 )
 from bot.slack.mrkdwn import ago, escape, escape_truncated, fit, truncate, when
 from bot.slack.pauses import Pause
-from bot.slack.summary import Option, Outcome, Summary, summarize
+from bot.slack.summary import Option as Choice
+from bot.slack.summary import Outcome, Summary, summarize
 
 CHOOSE_ACTION = "pausebot.choose"  # + ".<option key>.<now|form>"
 FULL_ACTION = "pausebot.full"
 SHORT_DESCRIPTION = 300
 KEY_FIELDS_MAX = 10  # a section holds at most 10 fields
+BUTTONS_MAX = 5  # more options than this: one menu (a phone shows about five buttons)
+MENU_MAX = 100  # Slack's limit of options in a select
 
 
 def pause_message(pause: Pause, summary: Summary | None = None) -> Message:
@@ -103,7 +110,7 @@ def decided_message(pause: Pause, summary: Summary | None = None) -> Message:
     key = _key_inputs(summary)
     if key is not None:
         blocks.append(key)
-    blocks.append(_context(summary, ended=outcome.ended))
+    blocks.append(_context(summary))
     text = escape(f"{summary.question}: {outcome_plain(summary, outcome)}")
     return Message(truncate(text, FALLBACK_MAX), _serialise(blocks, MESSAGE_BLOCKS_MAX))
 
@@ -111,7 +118,7 @@ def decided_message(pause: Pause, summary: Summary | None = None) -> Message:
 # -- the outcome, in words ---------------------------------------------------------------------------
 
 
-def outcome_words(summary: Summary, option: Option | None) -> str:
+def outcome_words(summary: Summary, option: Choice | None) -> str:
     if option is None:
         return "Decided"
     return texts.chosen_words(option.name, option.label, option.tone, summary.kind)
@@ -219,13 +226,15 @@ def _notes(summary: Summary) -> str:
     notes = []
     approve = summary.approve
     if approve is not None and summary.as_is(approve) and summary.defaults:
-        notes.append(texts.as_is_keeps([(d.label, d.text) for d in summary.defaults]))
+        notes.append(
+            texts.as_is_keeps(approve.label, [(d.label, d.text) for d in summary.defaults])
+        )
     if summary.assignees:
         notes.append(texts.may_decide(list(summary.assignees)))
     return "\n".join(notes)
 
 
-def _context(summary: Summary, *, ended: str | None = None) -> ContextBlock:
+def _context(summary: Summary) -> ContextBlock:
     line = texts.context_line(summary.flow_name, summary.url, summary.execution_id, summary.task_id)
     return ContextBlock(
         block_id="pausebot:context",
@@ -237,18 +246,20 @@ def _open_button(summary: Summary) -> ButtonElement:
     return ButtonElement(text=texts.OPEN_IN_PAUSEBOT, action_id=OPEN_ACTION, url=summary.url)
 
 
-def option_buttons(pause: Pause, summary: Summary | None = None) -> list[ButtonElement]:
+def option_buttons(pause: Pause, summary: Summary | None = None) -> list[InteractiveElement]:
     """One button per option (two for an approval that can also be taken as it is): what the
     message, the /paused list and direct messages show. Each value names the pause, the option
     and whether it decides at once (``now``) or opens the modal (``form``)."""
     summary = summary or summarize(pause)
-    buttons: list[ButtonElement] = []
+    if len(summary.options) > BUTTONS_MAX:
+        return [_menu(pause, summary)]
+    buttons: list[InteractiveElement] = []
     for option in summary.options:
         style = {"approve": "primary", "reject": "danger"}.get(option.tone)
         if option.needs_modal and summary.as_is(option) and option.tone == "approve":
-            buttons.append(_button(pause, summary, option, "now", texts.APPROVE_AS_IS, style))
+            buttons.append(_button(pause, summary, option, "now", texts.as_is(option.label), style))
             buttons.append(
-                _button(pause, summary, option, "form", texts.APPROVE_WITH_CHANGES, None)
+                _button(pause, summary, option, "form", texts.with_changes(option.label), None)
             )
         elif option.needs_modal:
             buttons.append(
@@ -259,14 +270,37 @@ def option_buttons(pause: Pause, summary: Summary | None = None) -> list[ButtonE
     return buttons[:24]
 
 
+def _menu(pause: Pause, summary: Summary) -> StaticSelectElement:
+    """Many options (an ENUM with more values than fit as buttons): one menu, each entry opens
+    that option's modal or, when it asks nothing, decides at once."""
+    options = [
+        Option(
+            text=truncate(o.label, 75),
+            value=pause.ref.encode(o=o.key, m="form" if o.needs_modal else "now"),
+        )
+        for o in summary.options[:MENU_MAX]
+    ]
+    return StaticSelectElement(
+        action_id=f"{CHOOSE_ACTION}.menu",
+        placeholder=texts.CHOOSE,
+        options=options,
+        confirm=ConfirmObject(
+            title=texts.CONFIRM_TITLE,
+            text=PlainTextObject(text=truncate(summary.question, 300)),
+            confirm=texts.CHOOSE_CONFIRM,
+            deny=texts.CONFIRM_NO,
+        ),
+    )
+
+
 def _button(
-    pause: Pause, summary: Summary, option: Option, mode: str, label: str, style: str | None
+    pause: Pause, summary: Summary, option: Choice, mode: str, label: str, style: str | None
 ) -> ButtonElement:
     confirm = None
     if mode == "now" and option.confirm:
         confirm = ConfirmObject(
             title=texts.CONFIRM_TITLE,
-            text=texts.confirm_text(label, summary.question),
+            text=PlainTextObject(text=texts.confirm_text(label, summary.question)),
             confirm=truncate(label, 30),
             deny=texts.CONFIRM_NO,
             style="danger" if option.tone == "reject" else None,

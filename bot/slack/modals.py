@@ -31,13 +31,14 @@ from bot.slack.blocks import (
     notice_view,
 )
 from bot.slack.forms import Form, build_form
-from bot.slack.mrkdwn import escape, fit, truncate
+from bot.slack.mrkdwn import escape, escape_truncated, fit, truncate
 from bot.slack.pauses import Pause
 from bot.slack.summary import Option, Summary
 
 COMMENT_BLOCK = "pausebot:comment"
 TITLE_MAX = 24
 FULL_SECTIONS_MAX = 8
+RAW_CHUNK = 2000
 
 
 def form_for(pause: Pause, option: Option) -> Form:
@@ -107,10 +108,10 @@ def full_request_blocks(summary: Summary) -> list[Block]:
     text = summary.description
     if not text:
         return []
-    escaped = escape(text)
+    # Cut the raw text, then escape each piece: a cut never falls inside an entity.
     chunks = [
-        escaped[i : i + SECTION_TEXT_MAX - 100]
-        for i in range(0, len(escaped), SECTION_TEXT_MAX - 100)
+        escape_truncated(text[i : i + RAW_CHUNK], SECTION_TEXT_MAX)
+        for i in range(0, len(text), RAW_CHUNK)
     ][:FULL_SECTIONS_MAX]
     blocks: list[Block] = [
         DividerBlock(block_id="pausebot:full-divider"),

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +35,7 @@ from bot.slack import texts
 from bot.slack.messages import approval_message, pause_message
 from bot.slack.metrics import SlackMetrics
 from bot.slack.pauses import Pause, PauseGone, pause_of
+from bot.slack.summary import Summary, emails_to_resolve, summarize
 from engine.clock import Clock
 from engine.engine import Engine
 from engine.errors import ExecutionNotFound
@@ -154,6 +155,7 @@ class Notifier:
         metrics: SlackMetrics,
         clock: Clock | None = None,
         on_change: Callable[[], None] | None = None,
+        people: Callable[[list[str]], Awaitable[dict[str, str]]] | None = None,
         poll_interval: float = 5.0,
         batch_size: int = 20,
         lease: timedelta = timedelta(seconds=60),
@@ -166,6 +168,7 @@ class Notifier:
         self.metrics = metrics
         self.clock = clock or engine.clock
         self.on_change = on_change
+        self.people = people  # e-mail -> Slack id, for requester mentions
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.lease = lease
@@ -324,7 +327,7 @@ class Notifier:
         if not pause.is_waiting:
             return  # decided before we got to it (a fast API answer, a backlog): nothing to ask
         channel = pause.channel(self.default_channel)
-        message = approval_message(pause)
+        message = approval_message(pause, await self._summary(pause))
         try:
             response = await self.client.chat_postMessage(
                 channel=channel,
@@ -342,6 +345,16 @@ class Notifier:
         self.metrics.inc("messages_posted_total")
         log.info("Slack: posted the approval for %s/%s in %s", execution.id, task_run_id, channel)
 
+    async def _summary(self, pause: Pause) -> Summary:
+        emails = emails_to_resolve(pause)
+        people: dict[str, str] = {}
+        if emails and self.people is not None:
+            try:
+                people = await self.people(emails)
+            except Exception:  # a mention is a nicety: the message goes out without it
+                log.exception("Slack: could not look the requester up")
+        return summarize(pause, people=people)
+
     async def _update_all(self, execution: Execution) -> None:
         notices = await asyncio.to_thread(self.store.notices, CONSUMER, execution.id)
         if not notices:
@@ -357,7 +370,7 @@ class Notifier:
                 )
             except PauseGone:
                 continue
-            message = pause_message(pause)
+            message = pause_message(pause, await self._summary(pause))
             try:
                 await self.client.chat_update(
                     channel=ref["channel"], ts=ref["ts"], text=message.text, blocks=message.blocks

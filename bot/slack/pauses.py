@@ -110,7 +110,7 @@ class Pause:
     task: PauseTask | ApprovalTask
     run: TaskRun
     url: str
-    waiting: WaitingTask | None = None  # the engine's view while it waits (rendered labels)
+    waiting: WaitingTask | None = None  # the engine's view of it (rendered title and labels)
 
     @property
     def is_approval(self) -> bool:
@@ -218,9 +218,8 @@ def pause_of(engine: Engine, execution: Execution, task_run_id: str) -> Pause:
     task = flow.find_task(run.taskId)
     if not isinstance(task, PauseTask | ApprovalTask):
         raise PauseGone(task_run_id)
-    # Rendered texts in any state: a decided Approval keeps its (templated) title and labels.
-    waiting = engine.describe_run(execution, run.id)
-    return Pause(execution, flow, task, run, engine.url_of(execution), waiting)
+    described = engine.described_task(execution, run.id)
+    return Pause(execution, flow, task, run, engine.url_of(execution), described)
 
 
 def waiting_pauses(engine: Engine, executions: list[Execution]) -> list[Pause]:

@@ -34,7 +34,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any, Literal
 
 from bot.slack.mrkdwn import (
@@ -44,7 +43,6 @@ from bot.slack.mrkdwn import (
     escape,
     escape_truncated,
     is_user_id,
-    when,
 )
 from bot.slack.pauses import DECISION_LABEL, DEFAULT_DECISION_INPUT, Pause, value_at
 from engine.inputs import InputDefinition, InputType
@@ -70,7 +68,6 @@ _APPROVING = frozenset({"approve", "approved", "yes", "accept", "accepted", "ok"
 _REJECTING = frozenset({"reject", "rejected", "deny", "denied", "no", "decline", "declined"})
 _EXPLAINING = re.compile(r"(comment|reason|note|message|why|explanation|remark)", re.IGNORECASE)
 _MARKUP = re.compile(r"([*_~`])(\S(?:.*?\S)?)\1")
-_ANSWERS = ("comment", "reason")
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{8,}$")  # an API caller's "U9" is not taken for one
 
 
@@ -170,13 +167,9 @@ class Summary:
         )
 
 
-def summarize(
-    pause: Pause, *, people: Mapping[str, str] | None = None, now: datetime | None = None
-) -> Summary:
+def summarize(pause: Pause, *, people: Mapping[str, str] | None = None) -> Summary:
     """``people`` maps e-mail addresses (lower case) to Slack user ids, as resolved by the
-    caller (the summary itself does no I/O); ``now`` is unused by the data but kept for the
-    surfaces that compute relative times."""
-    del now
+    caller (the summary itself does no I/O: call it anywhere)."""
     labels = dict(pause.execution.label_map())
     inputs = pause.inputs
     decision = _decision_input(pause, labels)
@@ -605,13 +598,12 @@ def _outcome(pause: Pause, summary: Summary) -> Outcome:
         return Outcome(False, nobody="ended", via=via, on=on, then=to, ended=ended)
     values = pause.run.outputs.get("onResume") or {}
     option = _chosen(summary, values)
-    comment = next(
-        (str(value_at(values, i)) for i in _ANSWERS if value_at(values, i) not in (None, "")),
-        None,
+    asked = option.asks if option is not None else ()
+    answer = next(
+        (i for i in asked if _explains(i) and value_at(values, i) not in (None, "")), None
     )
-    shown = _given(pause.inputs, values, option)
-    if comment is not None:
-        shown = tuple(s for s in shown if s.id not in _ANSWERS)
+    comment = str(value_at(values, answer)) if answer is not None else None
+    shown = tuple(s for s in _given(pause.inputs, values, option) if s.id != answer)
     return Outcome(
         True, option=option, who=who, via=via, on=on, comment=comment, values=shown, ended=ended
     )
@@ -659,5 +651,4 @@ __all__ = [
     "requester",
     "show_value",
     "summarize",
-    "when",
 ]

@@ -23,8 +23,6 @@ YES = "Yes"
 NO = "No"
 NEXT_PAGE = "Older"
 PREVIOUS_PAGE = "Newer"
-MODAL_TITLE_APPROVE = "Approve"
-MODAL_TITLE_REJECT = "Reject"
 MODAL_TITLE_NOTICE = "pausebot"
 REASON_LABEL = "Why are you rejecting it?"
 REASON_HINT = "The execution is stopped (killed); your reason is recorded with your name."
@@ -32,102 +30,14 @@ REASON_MISSING = "Please say why you are rejecting it."
 SECRET_MASK = "••••••"
 
 
-def approval_header(flow: str) -> str:
-    return f"Approval needed: {flow}"
-
-
-def approval_fallback(flow: str, description: str | None) -> str:
-    """The notification text (plain); Slack shows it where blocks cannot be shown."""
-    return f"Approval needed: {flow}" + (f": {description}" if description else "")
-
-
-def decided_fallback(flow: str, outcome: str) -> str:
-    return f"{flow}: {outcome}"
-
-
 # -- message fields (mrkdwn) -------------------------------------------------------------------
-
-FIELD_FLOW = "*Flow*"
-FIELD_EXECUTION = "*Execution*"
-FIELD_STARTED_BY = "*Started by*"
-FIELD_DEADLINE = "*Deadline*"
-FIELD_INPUTS = "*Inputs*"
-FIELD_VALUES = "*Values given*"
-
-
-def started_by(who: str, via: str | None) -> str:
-    """``who`` is mrkdwn."""
-    return who + _via(via)
-
-
-def nobody_known() -> str:
-    return "unknown"
-
-
-def deadline(when: str, target: str | None) -> str:
-    """``when`` is mrkdwn."""
-    then = {
-        "SUCCESS": "then it continues",
-        "WARNING": "then it continues with a warning",
-        "FAILED": "then it fails",
-        "CANCELLED": "then it is cancelled",
-    }.get(target or "SUCCESS", f"then {escape(str(target))}")
-    return f"{when}, {then}"
-
-
-def no_form_note() -> str:
-    return "Approve resumes it at once: there is nothing to fill in."
-
-
-def form_note(count: int) -> str:
-    return f"Approve opens a form with {count} field{'s' if count != 1 else ''}."
-
-
-def web_form_note() -> str:
-    return "Some of its fields can only be filled in pausebot's web form."
-
-
-def assignment_note(who: list[str]) -> str:
-    """``who`` are mrkdwn mentions or escaped addresses."""
-    return "Only " + _join(who) + " may decide."
 
 
 def more_values(count: int) -> str:
     return f"… and {count} more in pausebot."
 
 
-def more_inputs(count: int) -> str:
-    return f"… and {count} more"
-
-
 # -- outcomes (mrkdwn; ``who`` and ``when`` are mrkdwn) --------------------------------------------
-
-
-def approved_by(who: str, when: str, via: str | None) -> str:
-    return f":white_check_mark: *Approved* by {who}{_via(via)} · {when}"
-
-
-def rejected_by(who: str, when: str, via: str | None) -> str:
-    return f":no_entry_sign: *Rejected* by {who}{_via(via)} · {when}"
-
-
-def killed_by(who: str, when: str, via: str | None, reason: str | None) -> str:
-    line = f":no_entry: *Stopped* by {who}{_via(via)} · {when}"
-    return line + ("\n>" + escape(reason).replace("\n", "\n>") if reason else "")
-
-
-def timed_out(when: str, target: str | None) -> str:
-    outcome = {
-        "SUCCESS": "it continued",
-        "WARNING": "it continued with a warning",
-        "FAILED": "it failed",
-        "CANCELLED": "it was cancelled",
-    }.get(target or "SUCCESS", escape(str(target)))
-    return f":hourglass: *Timed out* · {when}: {outcome}"
-
-
-def no_longer_waiting(state: str) -> str:
-    return f":grey_question: No longer waiting (task run {escape(state)})."
 
 
 def execution_ended(state: str) -> str:
@@ -135,11 +45,6 @@ def execution_ended(state: str) -> str:
         state, ":red_circle:"
     )
     return f"{emoji} The execution ended: *{escape(state)}*."
-
-
-def outcome_summary(action: str, who_plain: str) -> str:
-    """Plain text for the notification fallback of an updated message."""
-    return f"{action} by {who_plain}"
 
 
 def _via(via: str | None) -> str:
@@ -204,16 +109,6 @@ def _join(items: list[str]) -> str:
 # -- modals (plain text unless said otherwise) -------------------------------------------------
 
 
-def modal_intro(flow: str, description: str | None) -> str:
-    """mrkdwn."""
-    head = f"*{escape(flow)}*"
-    return head + (f"\n{escape(description)}" if description else "")
-
-
-def rejecting_with_form() -> str:
-    return "You are rejecting it: check the answer below and submit."
-
-
 def web_form_only(count: int) -> str:
     """mrkdwn."""
     return (
@@ -272,32 +167,6 @@ def hint_depends(inputs: list[str]) -> str:
 
 
 # -- answers to the clicker (mrkdwn, ephemeral or in a small modal) ----------------------------
-
-
-def done_approved(flow: str) -> str:
-    return f"You approved *{escape(flow)}*; it continues."
-
-
-def done_rejected_with_answer(flow: str) -> str:
-    return f"You rejected *{escape(flow)}*; the flow carries on with your answer."
-
-
-def done_killed(flow: str) -> str:
-    return f"You rejected *{escape(flow)}*; the execution was stopped."
-
-
-def already_decided(action: str, who: str, when: str, via: str | None) -> str:
-    """``who`` and ``when`` are mrkdwn. ``action``: approved, rejected, stopped, timed out."""
-    if action == "timed out":
-        return f"This pause already timed out · {when}."
-    return f"Already {action} by {who}{_via(via)} · {when}."
-
-
-def already_decided_plain(action: str, who: str, when: str, via: str | None) -> str:
-    if action == "timed out":
-        return f"This pause already timed out at {when}."
-    via_text = f" via {SURFACES.get(via, via)}" if via else ""
-    return f"Already {action} by {who} at {when}{via_text}."
 
 
 def execution_gone() -> str:
@@ -397,14 +266,24 @@ def log_refusal(name: str, user_id: str, why: str) -> str:
 # ``who``/``when`` arguments are mrkdwn from bot.slack.mrkdwn; other text is escaped here.
 
 FULL_REQUEST = "Full request"
-APPROVE_AS_IS = "Approve as is"
-APPROVE_WITH_CHANGES = "Approve with changes…"
 FIELD_REQUESTED_BY = "*Requested by*"
-FIELD_WAITING_SINCE = "*Waiting since*"
+FIELD_WAITING_SINCE = "*Asked*"
 FIELD_DECIDES_ITSELF = "*Deadline*"
 FIELD_ASSIGNED = "*Who may decide*"
 CONFIRM_TITLE = "Are you sure?"
 CONFIRM_NO = "Not yet"
+CHOOSE = "Choose…"
+CHOOSE_CONFIRM = "Choose it"
+
+
+def as_is(label: str) -> str:
+    """Plain: the one-tap button of an option whose modal has defaults ("Approve as is")."""
+    return f"{label[:60]} as is"
+
+
+def with_changes(label: str) -> str:
+    """Plain: the same option's modal button ("Approve with changes…")."""
+    return f"{label[:55]} with changes…"
 
 
 def with_dialog(label: str) -> str:
@@ -419,7 +298,7 @@ def context_line(flow: str, url: str, execution_id: str, task_id: str) -> str:
 
 def deadline_then(when: str, behavior: str | None, approval: bool) -> str:
     """mrkdwn: "<date>: then it is cancelled"."""
-    return f"{when}: {'then ' + _waiting_then(behavior, approval)}"
+    return f"{when}, then {_waiting_then(behavior, approval)}"
 
 
 def _waiting_then(behavior: str | None, approval: bool) -> str:
@@ -440,10 +319,10 @@ def _waiting_then(behavior: str | None, approval: bool) -> str:
     }.get(behavior or "RESUME", escape(str(behavior)))
 
 
-def as_is_keeps(values: list[tuple[str, str]]) -> str:
-    """mrkdwn; ``values`` are (plain label, mrkdwn value)."""
+def as_is_keeps(option: str, values: list[tuple[str, str]]) -> str:
+    """mrkdwn; ``option`` plain, ``values`` are (plain label, mrkdwn value)."""
     shown = " · ".join(f"{escape(label)}: *{value}*" for label, value in values)
-    return f"*{APPROVE_AS_IS}* keeps {shown}"
+    return f"*{escape(as_is(option))}* keeps {shown}"
 
 
 def may_decide(who: list[str]) -> str:
@@ -537,7 +416,6 @@ def quoted(text: str) -> str:
     return ">" + escape(text.strip()).replace("\n", "\n>")
 
 
-FIELD_GIVEN = "*Given with the decision*"
 FIELD_KEY_INPUTS = "*Inputs*"
 
 

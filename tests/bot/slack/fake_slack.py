@@ -3,7 +3,8 @@
 Every request is recorded as a ``Call`` (method, parsed params, headers). Methods the bot uses
 answer plausibly: ``chat.postMessage`` returns a channel id and a fresh ``ts`` and remembers the
 message, ``chat.update`` replaces it (``message_not_found`` for an unknown ts), ``views.*``
-return a view, ``users.info`` and ``usergroups.*`` read ``users`` and ``groups``. Paths under
+return a view, ``users.info``, ``users.lookupByEmail`` and ``usergroups.*`` read ``users``
+and ``groups``. Paths under
 ``/response/`` are a ``response_url`` sink. ``fail(method, ...)`` scripts failures: an HTTP
 status (429 with ``Retry-After``, 500), or ``{"ok": false, "error": ...}``.
 """
@@ -214,6 +215,13 @@ class FakeSlack:
         if user is None:
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "user": user}
+
+    def _users_lookupByEmail(self, params: dict[str, Any]) -> dict[str, Any]:
+        wanted = str(params.get("email") or "").lower()
+        for user in self.users.values():
+            if str((user.get("profile") or {}).get("email") or "").lower() == wanted:
+                return {"ok": True, "user": user}
+        return {"ok": False, "error": "users_not_found"}
 
     def _usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
         group = self.groups.get(str(params.get("usergroup")))

@@ -371,7 +371,8 @@ def test_self_approval_is_refused_when_forbidden(
         == "You started this execution, so someone else has to decide it."
     )
     assert slack.fake.calls_to("views.open") == []
-    assert slack.bot.metrics.value("refusals_total", reason="self_approval") == 1
+    # Counted after the answer is sent, like the assignment refusal above.
+    wait_until(lambda: slack.bot.metrics.value("refusals_total", reason="self_approval") == 1)
     slack.click(action, value, user="U2")
     assert_valid_view(slack.opened_view())
     assert slack.engine.get_execution(execution.id).state.current == State.PAUSED
