@@ -249,10 +249,10 @@ class CallbackDispatcher:
         status = response.status_code
         if 200 <= status < 300:
             return Attempt("done")
-        error = f"the callbackUrl answered {status}"
+        answered = f"the callbackUrl answered {status}"
         if status in (408, 425, 429) or status >= 500:
-            return Attempt("retry", error, _retry_after(response.headers.get("retry-after")))
-        return Attempt("failed", error)
+            return Attempt("retry", answered, _retry_after(response.headers.get("retry-after")))
+        return Attempt("failed", answered)
 
 
 def _retry_after(value: str | None) -> float | None:
