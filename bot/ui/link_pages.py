@@ -68,6 +68,9 @@ def _open_link(request: Request, token: str) -> _LinkView | tuple[str, str, int,
         return ("Not found", "The execution this link was made for no longer exists.", 404, None)
     if run is None:
         return ("Not found", "The pause this link was made for no longer exists.", 404, None)
+    if run.state.current == State.PAUSED and isinstance(task, ApprovalTask):
+        waiting = request.app.state.engine.waiting_task(execution, run.id)
+        return _LinkView(link, execution, run, task, waiting)
     if run.state.current != State.PAUSED:
         decision = decision_of(execution, run)
         text = (
