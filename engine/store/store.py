@@ -41,6 +41,7 @@ from engine.states import TERMINAL
 from engine.store import notify
 from engine.store.approval_requests import (
     ApprovalRequestRecord,
+    request_t,
     insert_approval_request,
     record_approval_outcomes,
 )
@@ -1126,6 +1127,7 @@ class Store:
                     connection.execute(delete(notice_t).where(notice_t.c.execution_id.in_(ids)))
                     connection.execute(delete(token_t).where(token_t.c.execution_id.in_(ids)))
                     connection.execute(delete(reminder_t).where(reminder_t.c.execution_id.in_(ids)))
+                    connection.execute(delete(request_t).where(request_t.c.id.in_(ids)))
                     executions += connection.execute(
                         delete(ex_t).where(ex_t.c.id.in_(ids))
                     ).rowcount
