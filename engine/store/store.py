@@ -41,9 +41,9 @@ from engine.states import TERMINAL
 from engine.store import notify
 from engine.store.approval_requests import (
     ApprovalRequestRecord,
-    request_t,
     insert_approval_request,
     record_approval_outcomes,
+    request_t,
 )
 from engine.store.database import create_database_engine, upgrade_schema, writer
 from engine.store.filters import contains_text, in_namespace
