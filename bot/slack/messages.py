@@ -129,7 +129,7 @@ def outcome_text(summary: Summary, outcome: Outcome) -> str:
     moment = when(outcome.on) if outcome.on else "at an unknown time"
     if outcome.decided:
         line = texts.decided_line(
-            outcome.option.tone if outcome.option else "approve",
+            outcome.option.tone if outcome.option else "unknown",
             outcome_words(summary, outcome.option),
             outcome.who or "someone",
             outcome.via,

@@ -621,7 +621,10 @@ def _chosen(summary: Summary, values: Mapping[str, Any]) -> Option | None:
     for option in summary.options:
         if option.value == given or str(option.value).lower() == str(given).lower():
             return option
-    return None
+    if given is None:
+        return None
+    # A value of its own (allowCustomValue) given through the API: named as it was given.
+    return Option("custom", str(given), str(given)[:75], _tone(given, None), "resume", given)
 
 
 def _given(

@@ -466,6 +466,7 @@ _DONE_EMOJI = {
     "approve": ":white_check_mark:",
     "reject": ":no_entry_sign:",
     "other": ":leftwards_arrow_with_hook:",
+    "unknown": ":ballot_box_with_check:",  # a value that is none of the options (an API's own)
 }
 
 
@@ -486,7 +487,7 @@ def chosen_words(option_name: str, option_label: str, tone: str, kind: str) -> s
 def decided_line(
     tone: str, words: str, who: str, via: str | None, when: str, *, stopped: bool = False
 ) -> str:
-    line = f"{_DONE_EMOJI.get(tone, ':white_check_mark:')} *{escape(words)}* by {who}{_via(via)} · {when}"
+    line = f"{_DONE_EMOJI.get(tone, ':ballot_box_with_check:')} *{escape(words)}* by {who}{_via(via)} · {when}"
     return line + (" · the execution was stopped" if stopped else "")
 
 

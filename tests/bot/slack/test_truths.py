@@ -611,3 +611,33 @@ def test_many_options_become_one_menu(slack: SlackHarness) -> None:
     slack.click(menu["action_id"], split, user="U2")  # what Slack sends as selected_option
     done = message_now(slack, execution, "chosen* by <@U2>")
     assert "“Split” chosen" in text_of(done) and "Approved" not in text_of(done)
+
+
+def test_a_value_of_its_own_is_named_as_given(slack: SlackHarness) -> None:
+    flow = {
+        "id": "own_value",
+        "namespace": "company.ops",
+        "labels": {"slack-decision-input": "verdict"},
+        "tasks": [
+            {
+                "id": "gate",
+                "type": "io.kestra.plugin.core.flow.Pause",
+                "description": "Which way?",
+                "onResume": [
+                    {
+                        "id": "verdict",
+                        "type": "SELECT",
+                        "values": ["approve", "reject"],
+                        "allowCustomValue": True,
+                    }
+                ],
+            }
+        ],
+    }
+    execution = start(slack.engine, yaml.safe_dump(flow, sort_keys=False))
+    posted_for(slack, execution)
+    slack.engine.resume_execution(execution.id, {"verdict": "ask <the> CFO"}, by=API, via="api")
+    done = message_now(slack, execution, "chosen* by CI bot via the API")
+    shown = text_of(done)
+    assert "“ask &lt;the&gt; CFO” chosen" in shown
+    assert "Approved" not in shown and "Rejected" not in shown
