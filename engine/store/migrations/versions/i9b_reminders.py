@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "i9b_reminders"
-down_revision = "0001"
+down_revision = "i12_kv_store"
 branch_labels = None
 depends_on = None
 
