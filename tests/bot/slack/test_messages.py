@@ -191,6 +191,13 @@ def test_server_errors_back_off_then_deliver(slack: SlackHarness, clock: ManualC
     start(slack.engine, (FLOWS / "no_inputs.yml").read_text())
     for attempt in (1, 2, 3):
         slack.posted(attempt)
+        if attempt < 3:
+            # The retry's time is taken when the failure is handled: move the clock only after.
+            wait_until(
+                lambda n=attempt: (
+                    slack.bot.metrics.value("delivery_retries_total", reason="server") == n
+                )
+            )
         clock.advance(timedelta(seconds=10))
         slack.bot.notifier.wake()
     assert len(slack.fake.messages) == 1
