@@ -369,7 +369,10 @@ class Engine:
         via: str = "api",
         trigger: dict[str, Any] | None = None,
         revision: int | None = None,
+        record: Callable[[Any, Execution], None] | None = None,
     ) -> Execution:
+        """``record(tx, execution)`` writes what belongs with the new execution in the same
+        transaction (an approval request's row); if it raises, nothing is written."""
         deployed = self.get_flow(namespace, flow_id, revision)
         execution = self._new_execution(
             deployed, inputs, labels=labels, by=by, via=via, trigger=trigger
@@ -379,16 +382,26 @@ class Engine:
         # commits) unless the flow's concurrency limit must admit it first.
         if self._dispatcher is not None and flow.concurrency is None:
             try:  # on a copy: a step that fails to decide leaves the execution as created
-                return self._start_inline(execution.model_copy(deep=True), flow, now, by, via)
+                return self._start_inline(
+                    execution.model_copy(deep=True), flow, now, by, via, record
+                )
             except _InlineFailed:
                 log.warning("could not decide the first step of %s inline", execution.id)
         with self.store.transaction(now) as tx:
             self._insert_execution(tx, execution, flow, by=by, via=via)
+            if record is not None:
+                record(tx, execution)
         self._notify(execution.id, [])
         return execution
 
     def _start_inline(
-        self, execution: Execution, flow: Flow, now: datetime, by: Actor | None, via: str
+        self,
+        execution: Execution,
+        flow: Flow,
+        now: datetime,
+        by: Actor | None,
+        via: str,
+        record: Callable[[Any, Execution], None] | None = None,
     ) -> Execution:
         step = self._inline_step(execution, flow, now, True)
         assert step is not None and self._dispatcher is not None
@@ -401,6 +414,8 @@ class Engine:
         with self.store.transaction(now) as tx:
             lease = (self._dispatcher[0], now + LEASE) if step.dispatch else None
             tx.insert_execution(execution, wake_at=step.wake_at, lease=lease)
+            if record is not None:
+                record(tx, execution)
             tx.emit([created, *step.events])
             tx.append_logs(step.logs)
             self._insert_children(tx, step)

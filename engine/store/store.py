@@ -39,6 +39,12 @@ from engine.queries import SORT_FIELDS, DateRange, SortKey
 from engine.secret_values import mask_secrets, secret_values
 from engine.states import TERMINAL
 from engine.store import notify
+from engine.store.approval_requests import (
+    ApprovalRequestRecord,
+    insert_approval_request,
+    record_approval_outcomes,
+    request_t,
+)
 from engine.store.database import create_database_engine, upgrade_schema, writer
 from engine.store.filters import contains_text, in_namespace
 from engine.store.labels import execution_columns, label_digest, label_pairs, label_rows
@@ -403,6 +409,8 @@ class Transaction:
             self.outgoing.extend(
                 {"k": "event", "id": e.execution_id, "kind": e.kind} for e in events
             )
+            # An approval request's state moves with its Approval, in this same commit.
+            record_approval_outcomes(self.connection, events, self.now)
 
     # -- reminder timers (engine/outbox.py decides; these are its queries) ------------------
     def due_reminders(self, consumer: str, limit: int) -> list[Any]:
@@ -442,6 +450,9 @@ class Transaction:
                 reminder_t.c.task_run_id == task_run_id,
             )
         )
+
+    def insert_approval_request(self, record: ApprovalRequestRecord) -> None:
+        insert_approval_request(self.connection, record)
 
     def spend_token(self, token_id: str, execution_id: str) -> bool:
         """Marks a single-use token spent; False when it already was."""
@@ -1116,6 +1127,7 @@ class Store:
                     connection.execute(delete(notice_t).where(notice_t.c.execution_id.in_(ids)))
                     connection.execute(delete(token_t).where(token_t.c.execution_id.in_(ids)))
                     connection.execute(delete(reminder_t).where(reminder_t.c.execution_id.in_(ids)))
+                    connection.execute(delete(request_t).where(request_t.c.id.in_(ids)))
                     executions += connection.execute(
                         delete(ex_t).where(ex_t.c.id.in_(ids))
                     ).rowcount
