@@ -42,10 +42,11 @@ from engine.clock import iso
 from engine.errors import ConflictError, FieldError, InputValidationError, NotFoundError
 from engine.inputs import InputDefinition, parse_duration
 from engine.model import Execution, TaskRun
-from engine.store.approval_requests import (
+from engine.store.approval_requests import (  # outcome_of: for bot/ (callbacks, long polls)
     STATES,
     ApprovalRequestQueries,
     ApprovalRequestRecord,
+    outcome_of,  # noqa: F401 - re-exported for bot/
 )
 from engine.tasks.approval import BEHAVIORS, COMMENT_RULES, Decisions
 from engine.tasks.pause import Assignment

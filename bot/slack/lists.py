@@ -243,7 +243,7 @@ def parse_choice(value: str) -> tuple[str, str] | None:
     return (action_id, button_value) if sep and action_id and button_value else None
 
 
-def group_block(group: Group, *, button_query: str | None) -> SectionBlock:
+def group_block(group: Group, *, button_query: str | None, part: str = "all") -> SectionBlock:
     text = texts.list_group(escape_truncated(group.name, 300), group.count)
     accessory = None
     if button_query is not None and group.count > len(group.entries):
@@ -253,7 +253,7 @@ def group_block(group: Group, *, button_query: str | None) -> SectionBlock:
             value=page_value(button_query, 1),
         )
     return SectionBlock(
-        block_id=f"pausebot:group:{group.name}"[:255],
+        block_id=f"pausebot:group:{part}:{group.name}"[:255],  # unique within a view
         text=MarkdownTextObject(text=fit(text, SECTION_TEXT_MAX)),
         accessory=accessory,
     )
@@ -370,7 +370,7 @@ def home_view(
         if mine_more:
             blocks.append(context(texts.home_more(mine_more)))
     for group, entries in mine_groups or []:
-        blocks.append(group_block(group, button_query=None))
+        blocks.append(group_block(group, button_query=None, part="mine"))
         blocks.extend(entry_block(s) for s in entries)
     if mine_more_groups:
         blocks.append(context(texts.list_more_flows(mine_more_groups)))
@@ -378,7 +378,7 @@ def home_view(
         blocks.append(DividerBlock())
         blocks.append(HeaderBlock(text=truncate(texts.home_others_header(others_total), 150)))
         for group, entries in other_groups:
-            blocks.append(group_block(group, button_query=None))
+            blocks.append(group_block(group, button_query=None, part="others"))
             blocks.extend(entry_block(s) for s in entries)
         if others_more_groups:
             blocks.append(context(texts.list_more_flows(others_more_groups)))

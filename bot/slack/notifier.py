@@ -49,6 +49,7 @@ from engine.engine import Engine
 from engine.errors import ExecutionNotFound
 from engine.model import Execution
 from engine.outbox import REMINDER_EVENT, NewEvent, OutboxEvent
+from engine.states import State
 
 log = logging.getLogger(__name__)
 
@@ -375,6 +376,7 @@ class Notifier:
         for user_id in await self._direct_recipients(pause):
             if f"dm:{user_id}" not in done:
                 await self._send_dm(pause, f"dm:{user_id}", user_id, message)
+        await self._true_after_posting(execution.id, task_run_id)
         plan = reminder_plan(pause, self.settings, self.clock.now())
         if plan is not None:
             await asyncio.to_thread(
@@ -405,6 +407,7 @@ class Notifier:
         mine = [ref for run_id, ref in notices if run_id == task_run_id]
         done = {_target(ref) for ref in mine}
         message = reminder_message(pause, number, self.clock.now(), await self._summary(pause))
+        posted = False
         for ref in mine:
             target = _target(ref)
             if target == "channel":
@@ -418,11 +421,32 @@ class Notifier:
                         what="post a reminder",
                         thread_ts=ref["ts"],
                     )
+                    posted = True
             elif target.startswith("dm:"):
                 again = f"reminder:{number}:{target}"
                 if again not in done:
                     await self._send_dm(pause, again, ref["channel"], message)
-        self.metrics.inc("reminders_posted_total")
+                    posted = True
+        if posted:
+            self.metrics.inc("reminders_posted_total")
+            await self._true_after_posting(execution_id, task_run_id)
+
+    async def _true_after_posting(self, execution_id: str, task_run_id: str) -> None:
+        """A decision that landed while we were posting (its ``resumed`` event may be handled by
+        another replica that saw fewer notices) would leave buttons on a decided pause: read
+        the state once more and, if it is decided, update every notice now."""
+        try:
+            execution = await asyncio.to_thread(self.engine.get_execution, execution_id)
+        except ExecutionNotFound:
+            return
+        run = execution.task_run(task_run_id)
+        if (
+            run is not None
+            and run.state.current == State.PAUSED
+            and execution.state.current == State.PAUSED
+        ):
+            return
+        await self._update_all(execution)
 
     async def _targets_done(self, execution_id: str, task_run_id: str) -> set[str]:
         notices = await asyncio.to_thread(self.outbox.notices, CONSUMER, execution_id)

@@ -8,8 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from slack_harness import SlackHarness, assert_valid_message, buttons, text_of, wait_until
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.notifier import CONSUMER
+from bot.slack.authorization import Directory
+from bot.slack.metrics import SlackMetrics
+from bot.slack.notifier import CONSUMER, Notifier
+from bot.slack.recipients import RecipientFinder
 from engine.clock import ManualClock
 from engine.engine import Engine
 from engine.model import Execution
@@ -114,3 +118,36 @@ def test_a_person_slack_will_not_message_is_logged_not_retried(slack: SlackHarne
     )
     wait_until(lambda: slack.engine.outbox.backlog(CONSUMER) == 0)
     assert slack.engine.outbox.failed(CONSUMER) == 0
+
+
+def test_a_decision_while_the_direct_messages_go_out_leaves_none_with_buttons(
+    slack: SlackHarness,
+) -> None:
+    """Another replica may handle the ``resumed`` event before this one has sent every direct
+    message: the notifier reads the state again after posting and updates what it sent."""
+    portal = slack.client.portal
+    assert portal is not None
+    portal.call(slack.bot.notifier.stop)
+    execution = start(slack.engine, "assigned_dm.yml")
+    post = slack.fake._chat_postMessage
+
+    def post_then_decide(params: dict) -> dict:
+        answer = post(params)
+        if params.get("channel") == "U1":  # someone decides right after the first DM
+            slack.engine.resume_execution(execution.id, {}, by={"id": "U2", "name": "Bob"})
+        return answer
+
+    slack.fake._chat_postMessage = post_then_decide  # type: ignore[method-assign]
+    claimed = [e for e in slack.engine.outbox.claim(CONSUMER) if e.kind == "paused"]
+    replica = Notifier(
+        slack.engine,
+        AsyncWebClient(token="xoxb-test-token", base_url=slack.fake.url),
+        default_channel="C0DEFAULT",
+        metrics=SlackMetrics(),
+        recipients=RecipientFinder(Directory(AsyncWebClient(base_url=slack.fake.url))),
+    )
+    portal.call(replica.deliver, claimed)  # the paused event only; never the resumed one
+    assert {m.channel for m in slack.fake.messages.values()} == {"C0FINANCE", "D1", "D2"}
+    for message in slack.fake.messages.values():
+        assert message.updates >= 1
+        assert not [b for b in buttons(message.blocks) if b.startswith("pausebot.choose")]

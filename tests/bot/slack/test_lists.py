@@ -332,3 +332,21 @@ def test_many_of_mine_on_home_are_grouped_with_counts(slack: SlackHarness) -> No
     ]
     assert all("20 waiting" in h for h in heads)
     assert len(entries(view["blocks"])) == 6  # three of each
+
+
+def test_one_flow_both_for_you_and_for_others_keeps_block_ids_unique(
+    make_slack: Any, sqlite_engine: Engine
+) -> None:
+    slack = make_slack(sqlite_engine, slack_forbid_self_approval=True)
+    quiet(slack)
+    slack.engine.deploy_flow(EXPENSES)
+    for index in range(24):  # half started by U3, who may not decide their own
+        by = {"id": "U3", "name": "Cy"} if index % 2 else {"id": "U9", "name": "Deployer"}
+        execution = slack.engine.start_execution(
+            "company.finance", "expenses", {}, via="api", by=by
+        )
+        slack.engine.run_until_blocked(execution.id)
+    view = home(slack, user="U3")  # assert_valid_view checks that block ids are unique
+    shown = text_of(view["blocks"])
+    assert "Waiting for you (12)" in shown and "Everything else waiting (12)" in shown
+    assert len(groups(view["blocks"])) == 2

@@ -136,7 +136,10 @@ def test_api_decision_updates_the_message(slack: SlackHarness) -> None:
     assert "*canary_percent*\n10" in shown  # the key inputs stay
     # The execution finishing updates it once more, saying how it ended.
     slack.engine.run_until_blocked(execution.id)
-    final = slack.fake.wait_for("chat.update", 2)[-1]
+    # (The notifier may update it more than once: it re-reads the state after posting.)
+    final = slack.fake.wait_for(
+        "chat.update", where=lambda c: "The execution ended" in text_of(c.params["blocks"])
+    )[-1]
     assert "The execution ended: *SUCCESS*" in text_of(final.params["blocks"])
 
 
