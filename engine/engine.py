@@ -77,6 +77,7 @@ Dispatcher = Callable[[str, Execution, list[TaskRun]], None]
 _WAKING_EVENTS = frozenset({"created", "resumed", "killed"})
 
 LEASE = timedelta(seconds=30)
+BULK_BATCH = 100  # executions per transaction in a bulk resume
 
 
 @dataclass(frozen=True)
@@ -463,87 +464,104 @@ class Engine:
         """The resume, and with a local runner the next step in the same transaction (the
         runner then only executes the next task and commits its result)."""
         now = self.clock.now()
-        step: Step | None = None
         with self.store.transaction(now) as tx:
-            stored = tx.load_execution(execution_id)
-            execution = stored.execution
-            flow = self.flow_of(execution)
-            run = self._run_to_resume(execution, task_run_id)
-            events: list[NewEvent] = []
-            if run is None:
-                if execution.state.current != State.PAUSED:
-                    raise self._not_paused(execution)
-                # A manual pause: nothing to fill in, just let it run again.
-                execution.pausedManually = False
-                restart_if_unpaused(execution, now)
-                events.append(
-                    NewEvent(
-                        "resumed",
-                        execution.id,
-                        None,
-                        {
-                            "namespace": execution.namespace,
-                            "flowId": execution.flowId,
-                            "taskId": None,
-                            "by": by,
-                            "via": via,
-                            "on": iso(now),
-                            "to": "SUCCESS",
-                            "values": {},
-                            "manual": True,
-                        },
-                    )
-                )
-            else:
-                task = flow.find_task(run.taskId)
-                if isinstance(task, ApprovalTask):
-                    run = self._pause_instead_of(execution, flow, run, task_run_id)
-                    task = flow.find_task(run.taskId)
-                assert isinstance(task, PauseTask)
-                parsed = parse_inputs(
-                    task.onResume or [],
-                    values or {},
-                    evaluate_condition=self._condition_evaluator(flow),
-                    reject_unknown=True,
-                )
-                events.append(
-                    resolve_pause(
-                        execution,
-                        task,
-                        run,
-                        to=State.SUCCESS,
-                        values=parsed,
-                        by=by,
-                        via=via,
-                        now=now,
-                    )
-                )
-                if not execution.paused_task_runs():
-                    execution.pausedManually = False
-                restart_if_unpaused(execution, now)
-            if token_id is not None and not tx.spend_token(token_id, execution.id):
-                raise ConflictError("This link was already used.", execution_id=execution.id)
-            if inline:
-                step = self._inline_step(execution, flow, now, stored.lease_free(now))
-            if step is None:
-                self._save(tx, stored.version, execution, events, now=now, wake_at=now)
-            else:
-                assert self._dispatcher is not None
-                events.extend(step.events)
-                lease = (self._dispatcher[0], now + LEASE) if step.dispatch else (None, None)
-                self._save(
-                    tx,
-                    stored.version,
-                    execution,
-                    events,
-                    now=now,
-                    wake_at=step.wake_at,
-                    lease=lease,
-                )
-                tx.append_logs(step.logs)
+            execution, events, step = self._resume_in(
+                tx, now, execution_id, values, by, via, task_run_id, token_id, inline
+            )
         self._notify(execution.id, events, wake=None if step is None else False)
         self._hand_off(execution, step)
         return execution
+
+    def _resume_in(
+        self,
+        tx: Any,
+        now: datetime,
+        execution_id: str,
+        values: Mapping[str, Any] | None,
+        by: Actor | None,
+        via: str,
+        task_run_id: str | None,
+        token_id: str | None,
+        inline: bool,
+    ) -> tuple[Execution, list[NewEvent], Step | None]:
+        step: Step | None = None
+        stored = tx.load_execution(execution_id)
+        execution = stored.execution
+        flow = self.flow_of(execution)
+        run = self._run_to_resume(execution, task_run_id)
+        events: list[NewEvent] = []
+        if run is None:
+            if execution.state.current != State.PAUSED:
+                raise self._not_paused(execution)
+            # A manual pause: nothing to fill in, just let it run again.
+            execution.pausedManually = False
+            restart_if_unpaused(execution, now)
+            events.append(
+                NewEvent(
+                    "resumed",
+                    execution.id,
+                    None,
+                    {
+                        "namespace": execution.namespace,
+                        "flowId": execution.flowId,
+                        "taskId": None,
+                        "by": by,
+                        "via": via,
+                        "on": iso(now),
+                        "to": "SUCCESS",
+                        "values": {},
+                        "manual": True,
+                    },
+                )
+            )
+        else:
+            task = flow.find_task(run.taskId)
+            if isinstance(task, ApprovalTask):
+                run = self._pause_instead_of(execution, flow, run, task_run_id)
+                task = flow.find_task(run.taskId)
+            assert isinstance(task, PauseTask)
+            parsed = parse_inputs(
+                task.onResume or [],
+                values or {},
+                evaluate_condition=self._condition_evaluator(flow),
+                reject_unknown=True,
+            )
+            events.append(
+                resolve_pause(
+                    execution,
+                    task,
+                    run,
+                    to=State.SUCCESS,
+                    values=parsed,
+                    by=by,
+                    via=via,
+                    now=now,
+                )
+            )
+            if not execution.paused_task_runs():
+                execution.pausedManually = False
+            restart_if_unpaused(execution, now)
+        if token_id is not None and not tx.spend_token(token_id, execution.id):
+            raise ConflictError("This link was already used.", execution_id=execution.id)
+        if inline:
+            step = self._inline_step(execution, flow, now, stored.lease_free(now))
+        if step is None:
+            self._save(tx, stored.version, execution, events, now=now, wake_at=now)
+        else:
+            assert self._dispatcher is not None
+            events.extend(step.events)
+            lease = (self._dispatcher[0], now + LEASE) if step.dispatch else (None, None)
+            self._save(
+                tx,
+                stored.version,
+                execution,
+                events,
+                now=now,
+                wake_at=step.wake_at,
+                lease=lease,
+            )
+            tx.append_logs(step.logs)
+        return execution, events, step
 
     def _run_to_resume(self, execution: Execution, task_run_id: str | None) -> TaskRun | None:
         if task_run_id is not None:
@@ -609,16 +627,54 @@ class Engine:
     def resume_many(
         self, execution_ids: Sequence[str], *, by: Actor | None = None, via: str = "bulk"
     ) -> BulkOutcome:
-        """Bulk resume with defaults: each execution on its own, reasons for the ones refused."""
+        """Bulk resume with defaults, reasons for the ones refused. Each execution is decided on
+        its own (a savepoint: one refusal changes nothing else), ``BULK_BATCH`` of them per
+        transaction, so ten thousand cost a hundred commits rather than ten thousand."""
         resumed: list[str] = []
         refused: dict[str, str] = {}
-        for execution_id in dict.fromkeys(execution_ids):
-            try:
-                self.resume_execution(execution_id, {}, by=by, via=via)
-                resumed.append(execution_id)
-            except PausebotError as error:
-                refused[execution_id] = str(error)
+        unique = list(dict.fromkeys(execution_ids))
+        for start in range(0, len(unique), BULK_BATCH):
+            batch = unique[start : start + BULK_BATCH]
+            if self._dispatcher is not None:
+                try:
+                    done = self._resume_batch(batch, by, via, inline=True)
+                except _InlineFailed:
+                    done = self._resume_batch(batch, by, via, inline=False)
+            else:
+                done = self._resume_batch(batch, by, via, inline=False)
+            for execution_id, outcome in done.items():
+                if isinstance(outcome, str):
+                    refused[execution_id] = outcome
+                else:
+                    resumed.append(execution_id)
         return BulkOutcome(resumed, refused)
+
+    def _resume_batch(
+        self, batch: Sequence[str], by: Actor | None, via: str, *, inline: bool
+    ) -> dict[str, tuple[Execution, list[NewEvent], Step | None] | str]:
+        now = self.clock.now()
+        outcomes: dict[str, tuple[Execution, list[NewEvent], Step | None] | str] = {}
+        with self.store.transaction(now) as tx:
+            for execution_id in batch:
+                saved = (dict(tx.counts), len(tx.outgoing), len(tx.events), dict(tx._counted))
+                savepoint = tx.connection.begin_nested()
+                try:
+                    outcomes[execution_id] = self._resume_in(
+                        tx, now, execution_id, {}, by, via, None, None, inline
+                    )
+                    savepoint.commit()
+                except PausebotError as error:
+                    savepoint.rollback()
+                    tx.counts, tx._counted = saved[0], saved[3]
+                    del tx.outgoing[saved[1] :]
+                    del tx.events[saved[2] :]
+                    outcomes[execution_id] = str(error)
+        for outcome in outcomes.values():
+            if not isinstance(outcome, str):
+                execution, events, step = outcome
+                self._notify(execution.id, events, wake=None if step is None else False)
+                self._hand_off(execution, step)
+        return outcomes
 
     def pause_execution(
         self, execution_id: str, *, by: Actor | None = None, via: str = "api"

@@ -37,6 +37,7 @@ from engine.model import Execution
 from engine.store import notify
 from engine.store.database import create_database_engine, upgrade_schema, writer
 from engine.store.models import (
+    ExecutionCountRow,
     ExecutionRow,
     FlowRow,
     LogRow,
@@ -59,6 +60,33 @@ delivery_t = cast(Table, OutboxDeliveryRow.__table__)
 notice_t = cast(Table, NoticeRow.__table__)
 token_t = cast(Table, UsedTokenRow.__table__)
 worker_t = cast(Table, WorkerRow.__table__)
+count_t = cast(Table, ExecutionCountRow.__table__)
+
+CountKey = tuple[str, str, str]  # (namespace, flow_id, state)
+
+
+def _apply_counts(connection: Connection, deltas: dict[CountKey, int]) -> None:
+    """Adds ``deltas`` to execution_counts in one statement, rows in a fixed order (so two
+    transactions never wait for each other's rows crosswise)."""
+    changes = [
+        {"namespace": ns, "flow_id": flow, "state": state, "count": delta}
+        for (ns, flow, state), delta in sorted(deltas.items())
+        if delta
+    ]
+    if not changes:
+        return
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+    statement = upsert(count_t)
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[count_t.c.namespace, count_t.c.flow_id, count_t.c.state],
+            set_={"count": count_t.c.count + statement.excluded.count},
+        ),
+        changes,
+    )
 
 
 def _text(value: str) -> str:
@@ -135,6 +163,13 @@ class Transaction:
         self.events: list[NewEvent] = []
         # What other replicas must hear about when this commits (PostgreSQL NOTIFY).
         self.outgoing: list[dict[str, Any]] = []
+        # execution_counts changes, written when this commits; and what each loaded
+        # execution counted as.
+        self.counts: dict[CountKey, int] = {}
+        self._counted: dict[str, CountKey] = {}
+
+    def _count(self, key: CountKey, delta: int) -> None:
+        self.counts[key] = self.counts.get(key, 0) + delta
 
     def _announce_wake(self, execution_id: str, wake_at: datetime | None, leased: bool) -> None:
         """A runner elsewhere must look at it now ("run") or at ``wake_at`` ("at"); not when
@@ -149,13 +184,20 @@ class Transaction:
     # -- executions ---------------------------------------------------------------------
     def load_execution(self, execution_id: str, *, lock: bool = True) -> StoredExecution:
         query = select(
-            ex_t.c.document, ex_t.c.version, ex_t.c.lease_owner, ex_t.c.lease_until
+            ex_t.c.document,
+            ex_t.c.version,
+            ex_t.c.lease_owner,
+            ex_t.c.lease_until,
+            ex_t.c.namespace,
+            ex_t.c.flow_id,
+            ex_t.c.state,
         ).where(ex_t.c.id == execution_id)
         if lock and self.connection.dialect.name == "postgresql":
             query = query.with_for_update()
         row = self.connection.execute(query).first()
         if row is None:
             raise ExecutionNotFound(execution_id)
+        self._counted[execution_id] = (row.namespace, row.flow_id, row.state)
         return StoredExecution(
             Execution.model_validate(row.document),
             row.version,
@@ -172,6 +214,9 @@ class Transaction:
     ) -> None:
         owner, until = lease or (None, None)
         self._announce_wake(execution.id, wake_at, owner is not None)
+        key = (execution.namespace, execution.flowId, execution.state.current.value)
+        self._count(key, +1)
+        self._counted[execution.id] = key
         self.connection.execute(
             insert(ex_t).values(
                 id=execution.id,
@@ -209,12 +254,27 @@ class Transaction:
         if lease is not None:
             values["lease_owner"], values["lease_until"] = lease
         self._announce_wake(execution.id, wake_at, lease is not None and lease[0] is not None)
+        before = self._counted.get(execution.id)
+        if before is None:  # saved without loading it in this transaction (not our habit)
+            row = self.connection.execute(
+                select(ex_t.c.namespace, ex_t.c.flow_id, ex_t.c.state).where(
+                    ex_t.c.id == execution.id
+                )
+            ).first()
+            before = (row.namespace, row.flow_id, row.state) if row is not None else None
         result = self.connection.execute(
             update(ex_t)
             .where(ex_t.c.id == execution.id, ex_t.c.version == seen_version)
             .values(**values)
         )
-        return result.rowcount == 1
+        if result.rowcount != 1 or before is None:
+            return result.rowcount == 1
+        after = (before[0], before[1], values["state"])
+        if after != before:
+            self._count(before, -1)
+            self._count(after, +1)
+            self._counted[execution.id] = after
+        return True
 
     def claim_execution(self, execution_id: str, owner: str, lease: timedelta) -> bool:
         """Takes the runner lease unless another live runner holds it."""
@@ -339,6 +399,7 @@ class Store:
         with self._write() as connection:
             tx = Transaction(connection, now)
             yield tx
+            _apply_counts(connection, tx.counts)
             if tx.outgoing and self.dialect == "postgresql":
                 notify.send(connection, self.worker_id, tx.outgoing)
 
@@ -497,25 +558,62 @@ class Store:
                 )
             )
         where = and_(*conditions) if conditions else and_(True)
+        page = (
+            select(ex_t.c.document)
+            .where(where)
+            .order_by(ex_t.c.start_date.desc(), ex_t.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        if text or ids is not None:  # no counter for these: count the matches
+            count = select(func.count()).select_from(ex_t).where(where)
+        else:  # a handful of counter rows, never a count over the executions
+            count = select(func.coalesce(func.sum(count_t.c.count), 0)).where(
+                *_count_conditions(states, namespace, flow_id)
+            )
         with self.engine.connect() as connection:
-            total = connection.execute(
-                select(func.count()).select_from(ex_t).where(where)
-            ).scalar_one()
-            rows = connection.execute(
-                select(ex_t.c.document)
-                .where(where)
-                .order_by(ex_t.c.start_date.desc(), ex_t.c.id)
-                .offset(offset)
-                .limit(limit)
-            ).all()
+            rows = connection.execute(page).all()
+            if offset == 0 and len(rows) < limit:
+                total = len(rows)  # the whole result is on this page
+            else:
+                total = int(connection.execute(count).scalar_one())
         return [Execution.model_validate(r.document) for r in rows], total
+
+    def list_queries(
+        self,
+        *,
+        states: Sequence[str] = (),
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        limit: int = 25,
+    ) -> dict[str, Any]:
+        """The statements search_executions runs for these filters (for EXPLAIN in tests)."""
+        conditions: list[ColumnElement[bool]] = []
+        if states:
+            conditions.append(ex_t.c.state.in_(list(states)))
+        if namespace:
+            conditions.append(
+                or_(ex_t.c.namespace == namespace, ex_t.c.namespace.like(f"{namespace}.%"))
+            )
+        if flow_id:
+            conditions.append(ex_t.c.flow_id == flow_id)
+        page = (
+            select(ex_t.c.document)
+            .where(*conditions)
+            .order_by(ex_t.c.start_date.desc(), ex_t.c.id.desc())
+            .limit(limit)
+        )
+        count = select(func.coalesce(func.sum(count_t.c.count), 0)).where(
+            *_count_conditions(states, namespace, flow_id)
+        )
+        return {"page": page, "count": count}
 
     def count_executions_by_state(self) -> dict[str, int]:
         with self.reader.connect() as connection:
             rows = connection.execute(
-                select(ex_t.c.state, func.count()).group_by(ex_t.c.state)
+                select(count_t.c.state, func.sum(count_t.c.count)).group_by(count_t.c.state)
             ).all()
-        return {state: count for state, count in rows}
+        return {state: int(count) for state, count in rows if count}
 
     # -- the runner's claims ------------------------------------------------------------
     def due_execution_ids(self, now: datetime, limit: int) -> list[str]:
@@ -870,6 +968,12 @@ class Store:
                         delete(log_t).where(log_t.c.execution_id.in_(ids))
                     ).rowcount
                 if purge_execution:
+                    gone = connection.execute(
+                        select(ex_t.c.namespace, ex_t.c.flow_id, ex_t.c.state, func.count())
+                        .where(ex_t.c.id.in_(ids))
+                        .group_by(ex_t.c.namespace, ex_t.c.flow_id, ex_t.c.state)
+                    ).all()
+                    _apply_counts(connection, {(r[0], r[1], r[2]): -r[3] for r in gone})
                     events = select(event_t.c.id).where(event_t.c.execution_id.in_(ids))
                     connection.execute(delete(delivery_t).where(delivery_t.c.event_id.in_(events)))
                     connection.execute(delete(event_t).where(event_t.c.execution_id.in_(ids)))
@@ -1018,6 +1122,21 @@ class Store:
         with self.reader.connect() as connection:
             rows = connection.execute(select(consumer_t.c.name).order_by(consumer_t.c.name)).all()
         return [r.name for r in rows]
+
+
+def _count_conditions(
+    states: Sequence[str], namespace: str | None, flow_id: str | None
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if states:
+        conditions.append(count_t.c.state.in_(list(states)))
+    if namespace:
+        conditions.append(
+            or_(count_t.c.namespace == namespace, count_t.c.namespace.like(f"{namespace}.%"))
+        )
+    if flow_id:
+        conditions.append(count_t.c.flow_id == flow_id)
+    return conditions
 
 
 def _pid_alive(pid: int) -> bool:
