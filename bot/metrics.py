@@ -127,13 +127,14 @@ class Metrics:
         if not decisions:
             return
         execution: Execution | None = None
-        try:
-            execution = self.engine.get_execution(execution_id)
-        except Exception:  # a metric must never fail a resume
-            log.warning("metrics: cannot read execution %s", execution_id, exc_info=True)
+        if not all(e.payload.get("pausedAt") and e.payload.get("on") for e in decisions):
+            try:  # a manual pause: when it paused is in the execution, not the event
+                execution = self.engine.get_execution(execution_id)
+            except Exception:  # a metric must never fail a resume
+                log.warning("metrics: cannot read execution %s", execution_id, exc_info=True)
         for event in decisions:
             via = str(event.payload.get("via") or "unknown")
-            waited = self._waited(execution, event) if execution is not None else None
+            waited = self._waited(execution, event)
             self.decisions.labels(via=via, outcome=event.kind).inc()
             if event.kind == "resumed":
                 self.resumes.labels(via=via).inc()
@@ -141,8 +142,13 @@ class Metrics:
                 self.waits.labels(via=via).observe(waited)
 
     @staticmethod
-    def _waited(execution: Execution, event: NewEvent) -> float | None:
+    def _waited(execution: Execution | None, event: NewEvent) -> float | None:
         decided = event.payload.get("on")
+        paused = event.payload.get("pausedAt")
+        if paused and decided:
+            return max(0.0, (parse_iso(decided) - parse_iso(paused)).total_seconds())
+        if execution is None:
+            return None
         if event.task_run_id is not None:
             run = execution.task_run(event.task_run_id)
             paused = run.state.entered(State.PAUSED) if run is not None else None

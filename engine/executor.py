@@ -192,6 +192,7 @@ def resolve_pause(
             "on": iso(now),
             "to": to.value,
             "values": values or {},
+            "pausedAt": run.state.entered(State.PAUSED),
         },
     )
 
@@ -252,6 +253,7 @@ def decide_approval_run(
             "on": iso(now),
             "to": decision.value,
             "values": values or {},
+            "pausedAt": run.state.entered(State.PAUSED),
         },
     )
 

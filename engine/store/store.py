@@ -75,18 +75,27 @@ def _apply_counts(connection: Connection, deltas: dict[CountKey, int]) -> None:
     ]
     if not changes:
         return
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
-    statement = upsert(count_t)
-    connection.execute(
-        statement.on_conflict_do_update(
+    connection.execute(_count_upsert(connection.dialect.name), changes)
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+def _count_upsert(dialect: str) -> Any:
+    """The execution_counts upsert, built once per dialect (building it costs more than
+    running it)."""
+    statement = _UPSERTS.get(dialect)
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+        base = upsert(count_t)
+        statement = _UPSERTS[dialect] = base.on_conflict_do_update(
             index_elements=[count_t.c.namespace, count_t.c.flow_id, count_t.c.state],
-            set_={"count": count_t.c.count + statement.excluded.count},
-        ),
-        changes,
-    )
+            set_={"count": count_t.c.count + base.excluded.count},
+        )
+    return statement
 
 
 def _text(value: str) -> str:
