@@ -226,7 +226,10 @@ class Engine:
         """What another process's NOTIFY said (engine/store/notify.py)."""
         for item in items:
             kind, execution_id = item.get("k"), str(item.get("id") or "")
-            if kind == "run" and execution_id:
+            if kind == "hello":  # another worker started: it needs our notifications
+                self.store.hellos += 1
+                self.store.peers = True
+            elif kind == "run" and execution_id:
                 for waker in self._wakers:
                     waker(execution_id)
             elif kind == "at" and item.get("at"):

@@ -387,6 +387,11 @@ class Store:
         # This process as a worker (engine/store/workers.py): claims it takes carry this id.
         self.worker_id = f"{socket.gethostname()[:24]}-{os.getpid()}-{secrets.token_hex(4)}"
         self.lock_key = secrets.randbelow(2**31 - 1) + 1
+        # Whether other workers may need our NOTIFYs: None (unknown: send them) until this
+        # process is a worker, then what its last heartbeat saw; a worker that starts says
+        # "hello", which sets it at once.
+        self.peers: bool | None = None
+        self.hellos = 0  # "hello"s heard (a heartbeat's older view never undoes a newer one)
         if migrate:
             upgrade_schema(self.engine)
 
@@ -409,7 +414,7 @@ class Store:
             tx = Transaction(connection, now)
             yield tx
             _apply_counts(connection, tx.counts)
-            if tx.outgoing and self.dialect == "postgresql":
+            if tx.outgoing and self.dialect == "postgresql" and self.peers is not False:
                 notify.send(connection, self.worker_id, tx.outgoing)
 
     def ping(self) -> bool:
@@ -1060,6 +1065,8 @@ class Store:
                     heartbeat_at=now,
                 )
             )
+            if self.dialect == "postgresql":
+                notify.send(connection, self.worker_id, [{"k": "hello"}])
 
     def unregister_worker(self) -> None:
         with self._write() as connection:
@@ -1071,6 +1078,7 @@ class Store:
         PostgreSQL its advisory lock is gone (its connection closed), on this host its pid no
         longer exists. Its execution leases and outbox claims are released (the executions
         made due now) and its row removed. Returns (stalled workers, released executions)."""
+        hellos = self.hellos
         with self.transaction(now) as tx:
             connection = tx.connection
             connection.execute(
@@ -1078,6 +1086,7 @@ class Store:
             )
             rows = connection.execute(select(worker_t).where(worker_t.c.id != self.worker_id)).all()
             if not rows:
+                self.peers = self.hellos != hellos
                 return [], []
             held: set[int] | None = None
             if self.dialect == "postgresql":
@@ -1100,6 +1109,7 @@ class Store:
                         dead.append(row.id)  # (a worker just started may not hold it yet)
                 elif held is None and row.host == host and not _pid_alive(row.pid):
                     dead.append(row.id)
+            self.peers = len(dead) < len(rows) or self.hellos != hellos
             if not dead:
                 return [], []
             owned = or_(*(ex_t.c.lease_owner.like(f"{w}/%") for w in dead))
@@ -1118,6 +1128,9 @@ class Store:
             )
             connection.execute(delete(worker_t).where(worker_t.c.id.in_(dead)))
             tx.outgoing.append({"k": "event", "id": "", "kind": "released"})
+            if not self.peers:  # nobody else to tell, but send what the sweep released
+                notify.send(connection, self.worker_id, tx.outgoing)
+                tx.outgoing = []
             return dead, released
 
     def workers(self) -> list[dict[str, Any]]:
