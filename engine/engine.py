@@ -655,28 +655,44 @@ class Engine:
     def _resume_batch(
         self, batch: Sequence[str], by: Actor | None, via: str, *, inline: bool
     ) -> dict[str, tuple[Execution, list[NewEvent], Step | None] | str]:
+        """One transaction for the batch: the rows loaded (and locked) with one query, each
+        resume decided on its own. A refusal always comes before its execution's first write
+        (no tokens, no values here), so it changes nothing; were it ever otherwise, the batch
+        is rolled back and redone one execution at a time."""
         now = self.clock.now()
         outcomes: dict[str, tuple[Execution, list[NewEvent], Step | None] | str] = {}
-        with self.store.transaction(now) as tx:
-            for execution_id in batch:
-                saved = (dict(tx.counts), len(tx.outgoing), len(tx.events), dict(tx._counted))
-                savepoint = tx.connection.begin_nested()
-                try:
-                    outcomes[execution_id] = self._resume_in(
-                        tx, now, execution_id, {}, by, via, None, None, inline
-                    )
-                    savepoint.commit()
-                except PausebotError as error:
-                    savepoint.rollback()
-                    tx.counts, tx._counted = saved[0], saved[3]
-                    del tx.outgoing[saved[1] :]
-                    del tx.events[saved[2] :]
-                    outcomes[execution_id] = str(error)
+        try:
+            with self.store.transaction(now) as tx:
+                tx.preload(batch)
+                for execution_id in batch:
+                    writes = tx.writes
+                    try:
+                        outcomes[execution_id] = self._resume_in(
+                            tx, now, execution_id, {}, by, via, None, None, inline
+                        )
+                    except PausebotError as error:
+                        if tx.writes != writes:
+                            raise _BatchBroken() from error
+                        outcomes[execution_id] = str(error)
+        except _BatchBroken:
+            return self._resume_one_by_one(batch, by, via)
         for outcome in outcomes.values():
             if not isinstance(outcome, str):
                 execution, events, step = outcome
                 self._notify(execution.id, events, wake=None if step is None else False)
                 self._hand_off(execution, step)
+        return outcomes
+
+    def _resume_one_by_one(
+        self, batch: Sequence[str], by: Actor | None, via: str
+    ) -> dict[str, tuple[Execution, list[NewEvent], Step | None] | str]:
+        outcomes: dict[str, tuple[Execution, list[NewEvent], Step | None] | str] = {}
+        for execution_id in batch:
+            try:
+                execution = self.resume_execution(execution_id, {}, by=by, via=via)
+                outcomes[execution_id] = (execution, [], None)
+            except PausebotError as error:
+                outcomes[execution_id] = str(error)
         return outcomes
 
     def pause_execution(
@@ -1469,6 +1485,10 @@ class Worker:
             self.engine.store.unregister_worker()
         except Exception:
             log.debug("could not unregister the worker", exc_info=True)
+
+
+class _BatchBroken(Exception):
+    """A refusal in a bulk batch came after that execution's first write."""
 
 
 class _InlineFailed(Exception):

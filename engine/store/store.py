@@ -176,6 +176,30 @@ class Transaction:
         # execution counted as.
         self.counts: dict[CountKey, int] = {}
         self._counted: dict[str, CountKey] = {}
+        self.writes = 0  # executions saved (a bulk batch checks a refusal came before any)
+        self._preloaded: dict[str, Any] = {}
+
+    def preload(self, execution_ids: Sequence[str]) -> None:
+        """Loads (and on PostgreSQL locks, in id order) many executions with one query; the
+        following ``load_execution`` of each is served from it."""
+        query = self._load_query().where(ex_t.c.id.in_(list(execution_ids))).order_by(ex_t.c.id)
+        if self.connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        for row in self.connection.execute(query).all():
+            self._preloaded[row.id] = row
+
+    @staticmethod
+    def _load_query() -> Any:
+        return select(
+            ex_t.c.id,
+            ex_t.c.document,
+            ex_t.c.version,
+            ex_t.c.lease_owner,
+            ex_t.c.lease_until,
+            ex_t.c.namespace,
+            ex_t.c.flow_id,
+            ex_t.c.state,
+        )
 
     def _count(self, key: CountKey, delta: int) -> None:
         self.counts[key] = self.counts.get(key, 0) + delta
@@ -192,18 +216,12 @@ class Transaction:
 
     # -- executions ---------------------------------------------------------------------
     def load_execution(self, execution_id: str, *, lock: bool = True) -> StoredExecution:
-        query = select(
-            ex_t.c.document,
-            ex_t.c.version,
-            ex_t.c.lease_owner,
-            ex_t.c.lease_until,
-            ex_t.c.namespace,
-            ex_t.c.flow_id,
-            ex_t.c.state,
-        ).where(ex_t.c.id == execution_id)
-        if lock and self.connection.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self.connection.execute(query).first()
+        row = self._preloaded.pop(execution_id, None)
+        if row is None:
+            query = self._load_query().where(ex_t.c.id == execution_id)
+            if lock and self.connection.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = self.connection.execute(query).first()
         if row is None:
             raise ExecutionNotFound(execution_id)
         self._counted[execution_id] = (row.namespace, row.flow_id, row.state)
@@ -276,6 +294,7 @@ class Transaction:
             .where(ex_t.c.id == execution.id, ex_t.c.version == seen_version)
             .values(**values)
         )
+        self.writes += 1
         if result.rowcount != 1 or before is None:
             return result.rowcount == 1
         after = (before[0], before[1], values["state"])
