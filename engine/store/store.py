@@ -24,6 +24,7 @@ from sqlalchemy import (
     Engine,
     Table,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -63,6 +64,60 @@ worker_t = cast(Table, WorkerRow.__table__)
 count_t = cast(Table, ExecutionCountRow.__table__)
 
 CountKey = tuple[str, str, str]  # (namespace, flow_id, state)
+
+# The hot path's statements, built once with bound parameters: building a statement per call
+# (and its cache key) cost more than running it.
+_SAVE_COLUMNS = ("state", "updated_at", "document", "version", "wake_at")
+_SAVE = (
+    update(ex_t)
+    .where(ex_t.c.id == bindparam("b_id"), ex_t.c.version == bindparam("b_version"))
+    .values({c: bindparam(c) for c in _SAVE_COLUMNS})
+)
+_SAVE_LEASED = (
+    update(ex_t)
+    .where(ex_t.c.id == bindparam("b_id"), ex_t.c.version == bindparam("b_version"))
+    .values({c: bindparam(c) for c in (*_SAVE_COLUMNS, "lease_owner", "lease_until")})
+)
+_INSERT_EVENTS = insert(event_t)
+_INSERT_LOGS = insert(log_t)
+_INSERT_EXECUTION = insert(ex_t)
+_LOAD = select(
+    ex_t.c.id,
+    ex_t.c.document,
+    ex_t.c.version,
+    ex_t.c.lease_owner,
+    ex_t.c.lease_until,
+    ex_t.c.namespace,
+    ex_t.c.flow_id,
+    ex_t.c.state,
+)
+_LOAD_ONE = _LOAD.where(ex_t.c.id == bindparam("b_id"))
+_LOAD_ONE_LOCKED = _LOAD_ONE.with_for_update()
+_GET = select(ex_t.c.document, ex_t.c.version, ex_t.c.lease_owner).where(
+    ex_t.c.id == bindparam("b_id")
+)
+_CLAIM = (
+    update(ex_t)
+    .where(
+        ex_t.c.id == bindparam("b_id"),
+        or_(
+            ex_t.c.lease_until.is_(None),
+            ex_t.c.lease_until < bindparam("b_now"),
+            ex_t.c.lease_owner == bindparam("b_owner"),
+        ),
+    )
+    .values(lease_owner=bindparam("b_owner"), lease_until=bindparam("b_until"))
+)
+_EXTEND = (
+    update(ex_t)
+    .where(ex_t.c.id == bindparam("b_id"), ex_t.c.lease_owner == bindparam("b_owner"))
+    .values(lease_until=bindparam("b_until"))
+)
+_RELEASE = (
+    update(ex_t)
+    .where(ex_t.c.id == bindparam("b_id"), ex_t.c.lease_owner == bindparam("b_owner"))
+    .values(lease_owner=None, lease_until=None)
+)
 
 
 def _apply_counts(connection: Connection, deltas: dict[CountKey, int]) -> None:
@@ -182,24 +237,11 @@ class Transaction:
     def preload(self, execution_ids: Sequence[str]) -> None:
         """Loads (and on PostgreSQL locks, in id order) many executions with one query; the
         following ``load_execution`` of each is served from it."""
-        query = self._load_query().where(ex_t.c.id.in_(list(execution_ids))).order_by(ex_t.c.id)
+        query = _LOAD.where(ex_t.c.id.in_(list(execution_ids))).order_by(ex_t.c.id)
         if self.connection.dialect.name == "postgresql":
             query = query.with_for_update()
         for row in self.connection.execute(query).all():
             self._preloaded[row.id] = row
-
-    @staticmethod
-    def _load_query() -> Any:
-        return select(
-            ex_t.c.id,
-            ex_t.c.document,
-            ex_t.c.version,
-            ex_t.c.lease_owner,
-            ex_t.c.lease_until,
-            ex_t.c.namespace,
-            ex_t.c.flow_id,
-            ex_t.c.state,
-        )
 
     def _count(self, key: CountKey, delta: int) -> None:
         self.counts[key] = self.counts.get(key, 0) + delta
@@ -218,10 +260,9 @@ class Transaction:
     def load_execution(self, execution_id: str, *, lock: bool = True) -> StoredExecution:
         row = self._preloaded.pop(execution_id, None)
         if row is None:
-            query = self._load_query().where(ex_t.c.id == execution_id)
-            if lock and self.connection.dialect.name == "postgresql":
-                query = query.with_for_update()
-            row = self.connection.execute(query).first()
+            locked = lock and self.connection.dialect.name == "postgresql"
+            query = _LOAD_ONE_LOCKED if locked else _LOAD_ONE
+            row = self.connection.execute(query, {"b_id": execution_id}).first()
         if row is None:
             raise ExecutionNotFound(execution_id)
         self._counted[execution_id] = (row.namespace, row.flow_id, row.state)
@@ -245,20 +286,21 @@ class Transaction:
         self._count(key, +1)
         self._counted[execution.id] = key
         self.connection.execute(
-            insert(ex_t).values(
-                id=execution.id,
-                namespace=execution.namespace,
-                flow_id=execution.flowId,
-                flow_revision=execution.flowRevision,
-                state=execution.state.current.value,
-                start_date=self.now,
-                updated_at=self.now,
-                document=execution.model_dump(mode="json"),
-                version=1,
-                wake_at=wake_at,
-                lease_owner=owner,
-                lease_until=until,
-            )
+            _INSERT_EXECUTION,
+            {
+                "id": execution.id,
+                "namespace": execution.namespace,
+                "flow_id": execution.flowId,
+                "flow_revision": execution.flowRevision,
+                "state": execution.state.current.value,
+                "start_date": self.now,
+                "updated_at": self.now,
+                "document": execution.model_dump(mode="json"),
+                "version": 1,
+                "wake_at": wake_at,
+                "lease_owner": owner,
+                "lease_until": until,
+            },
         )
 
     def save_execution(
@@ -290,9 +332,8 @@ class Transaction:
             ).first()
             before = (row.namespace, row.flow_id, row.state) if row is not None else None
         result = self.connection.execute(
-            update(ex_t)
-            .where(ex_t.c.id == execution.id, ex_t.c.version == seen_version)
-            .values(**values)
+            _SAVE if lease is None else _SAVE_LEASED,
+            {"b_id": execution.id, "b_version": seen_version, **values},
         )
         self.writes += 1
         if result.rowcount != 1 or before is None:
@@ -307,38 +348,29 @@ class Transaction:
     def claim_execution(self, execution_id: str, owner: str, lease: timedelta) -> bool:
         """Takes the runner lease unless another live runner holds it."""
         result = self.connection.execute(
-            update(ex_t)
-            .where(
-                ex_t.c.id == execution_id,
-                or_(
-                    ex_t.c.lease_until.is_(None),
-                    ex_t.c.lease_until < self.now,
-                    ex_t.c.lease_owner == owner,
-                ),
-            )
-            .values(lease_owner=owner, lease_until=self.now + lease)
+            _CLAIM,
+            {
+                "b_id": execution_id,
+                "b_now": self.now,
+                "b_owner": owner,
+                "b_until": self.now + lease,
+            },
         )
         return result.rowcount == 1
 
     def extend_lease(self, execution_id: str, owner: str, lease: timedelta) -> None:
         self.connection.execute(
-            update(ex_t)
-            .where(ex_t.c.id == execution_id, ex_t.c.lease_owner == owner)
-            .values(lease_until=self.now + lease)
+            _EXTEND, {"b_id": execution_id, "b_owner": owner, "b_until": self.now + lease}
         )
 
     def release_execution(self, execution_id: str, owner: str) -> None:
-        self.connection.execute(
-            update(ex_t)
-            .where(ex_t.c.id == execution_id, ex_t.c.lease_owner == owner)
-            .values(lease_owner=None, lease_until=None)
-        )
+        self.connection.execute(_RELEASE, {"b_id": execution_id, "b_owner": owner})
 
     # -- logs and events ----------------------------------------------------------------
     def append_logs(self, entries: Sequence[LogEntry]) -> None:
         if entries:
             self.connection.execute(
-                insert(log_t),
+                _INSERT_LOGS,
                 [
                     {
                         "execution_id": e.execution_id,
@@ -355,7 +387,7 @@ class Transaction:
     def emit(self, events: Sequence[NewEvent]) -> None:
         if events:
             self.connection.execute(
-                insert(event_t),
+                _INSERT_EVENTS,
                 [
                     {
                         "kind": e.kind,
@@ -549,11 +581,7 @@ class Store:
     # -- executions (reads) -------------------------------------------------------------
     def get_execution(self, execution_id: str) -> StoredExecution:
         with self.reader.connect() as connection:
-            row = connection.execute(
-                select(ex_t.c.document, ex_t.c.version, ex_t.c.lease_owner).where(
-                    ex_t.c.id == execution_id
-                )
-            ).first()
+            row = connection.execute(_GET, {"b_id": execution_id}).first()
         if row is None:
             raise ExecutionNotFound(execution_id)
         return StoredExecution(Execution.model_validate(row.document), row.version, row.lease_owner)
