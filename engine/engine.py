@@ -205,11 +205,18 @@ class Engine:
         except Exception as error:  # the runner will meet (and record) it on its own
             raise _InlineFailed() from error
 
+    def _dispatch_owner(self) -> str | None:
+        """The local runner's lease owner (None if it stopped meanwhile: the runnable tasks
+        then stay due for any runner, which runs them as after a crash)."""
+        dispatcher = self._dispatcher
+        return dispatcher[0] if dispatcher is not None else None
+
     def _hand_off(self, execution: Execution, step: Step | None) -> None:
         if step is None:
             return
-        if step.dispatch and self._dispatcher is not None:
-            self._dispatcher[1](execution.id, execution, list(step.dispatch))
+        dispatcher = self._dispatcher
+        if step.dispatch and dispatcher is not None:
+            dispatcher[1](execution.id, execution, list(step.dispatch))
         elif not step.dispatch:
             self._schedule(step.wake_at)
 
@@ -362,8 +369,8 @@ class Engine:
                 tx.insert_execution(execution, wake_at=now)
                 tx.emit([created])
             else:
-                assert self._dispatcher is not None
-                lease = (self._dispatcher[0], now + LEASE) if step.dispatch else None
+                owner = self._dispatch_owner()
+                lease = (owner, now + LEASE) if step.dispatch and owner else None
                 tx.insert_execution(execution, wake_at=step.wake_at, lease=lease)
                 tx.emit([created, *step.events])
                 tx.append_logs(step.logs)
@@ -551,9 +558,9 @@ class Engine:
         if step is None:
             self._save(tx, stored.version, execution, events, now=now, wake_at=now)
         else:
-            assert self._dispatcher is not None
             events.extend(step.events)
-            lease = (self._dispatcher[0], now + LEASE) if step.dispatch else (None, None)
+            owner = self._dispatch_owner()
+            lease = (owner, now + LEASE) if step.dispatch and owner else (None, None)
             self._save(
                 tx,
                 stored.version,
@@ -914,9 +921,9 @@ class Engine:
             if step is None:
                 self._save(tx, stored.version, execution, events, now=now, wake_at=now)
             else:
-                assert self._dispatcher is not None
                 events.extend(step.events)
-                lease = (self._dispatcher[0], now + LEASE) if step.dispatch else (None, None)
+                owner = self._dispatch_owner()
+                lease = (owner, now + LEASE) if step.dispatch and owner else (None, None)
                 self._save(
                     tx,
                     stored.version,
