@@ -124,7 +124,7 @@ class Engine:
         self._schedulers: list[Callable[[datetime], None]] = []
         self._dispatcher: tuple[str, Dispatcher] | None = None
         self._outbox_wakers: list[Callable[[str, str], None]] = []
-        self._worker: Worker | None = None
+        self._worker: Any = None  # engine.worker.Worker, once this process is a worker
         self._flows = lru_cache(maxsize=512)(self._load_flow_revision)
         self._revisions: dict[tuple[str, str, int], Flow] = {}
         self._leases_held: dict[tuple[str, str], int] = {}
@@ -152,10 +152,12 @@ class Engine:
         an outbox consumer looks at the outbox then instead of waiting for its poll."""
         self._outbox_wakers.append(waker)
 
-    def start_worker(self) -> Worker:
-        """Makes this process a worker: registered, heartbeating, sweeping stalled workers'
-        claims, and (PostgreSQL) listening for other replicas' wake-ups. Idempotent; the
-        runner calls it on start, an outbox consumer may."""
+    def start_worker(self) -> Any:
+        """Makes this process a worker (engine/worker.py): registered, heartbeating, sweeping
+        stalled workers' claims, and (PostgreSQL) listening for other replicas' wake-ups.
+        Idempotent; the runner calls it on start, an outbox consumer may."""
+        from engine.worker import Worker
+
         with self._leases_lock:
             if self._worker is None:
                 self._worker = Worker(self)
@@ -1411,87 +1413,6 @@ _DECIDED_ACTIONS = {
     Decision.EXPIRED.value: "expired",
     "CANCELLED": "cancelled",
 }
-
-
-HEARTBEAT = {"sqlite": 2.0, "postgresql": 5.0}  # seconds between heartbeats
-STALLED_AFTER = 3  # heartbeats missed before a worker counts as stalled
-HOUSEKEEPING_EVERY = 300.0  # seconds between applications of the retention settings
-
-
-class Worker:
-    """This process's heartbeat and the sweep of stalled workers (procrastinate's model): on
-    start (a restart releases what the dead process held at once) and with every heartbeat.
-    On PostgreSQL it also LISTENs for other replicas' wake-ups."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        store = engine.store
-        self.interval = HEARTBEAT.get(store.dialect, 2.0)
-        self.stalled_after = timedelta(seconds=self.interval * STALLED_AFTER)
-        self.listener: Any = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="pausebot-heartbeat", daemon=True)
-
-    def start(self) -> None:
-        store = self.engine.store
-        if store.dialect == "postgresql":
-            from engine.store.database import normalise_url
-            from engine.store.notify import Listener
-
-            self.listener = Listener(
-                normalise_url(store.url),
-                store.worker_id,
-                store.lock_key,
-                self.engine._remote,
-                self._on_reconnect,
-            )
-            self.listener.start()
-        store.register_worker(self.engine.clock.now())
-        self.beat()
-        self._thread.start()
-
-    def _on_reconnect(self) -> None:
-        for waker in self.engine._wakers:
-            waker("")  # "" = poll: notifications may have been missed
-
-    def beat(self) -> None:
-        try:
-            stalled, released = self.engine.store.heartbeat(
-                self.engine.clock.now(), self.stalled_after
-            )
-        except Exception:  # the next beat tries again
-            log.warning("heartbeat failed", exc_info=True)
-            return
-        if stalled:
-            log.warning(
-                "released the claims of stalled workers %s (%d executions)",
-                ", ".join(stalled),
-                len(released),
-            )
-            self.engine._released(released)
-
-    def _run(self) -> None:
-        next_housekeeping = time.monotonic()
-        while not self._stop.wait(self.interval):
-            self.beat()
-            if time.monotonic() >= next_housekeeping:
-                next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY
-                try:
-                    done = self.engine.housekeeping()
-                except Exception:
-                    log.warning("housekeeping (retention) failed", exc_info=True)
-                else:
-                    if any(done.values()):
-                        log.info("retention: pruned %s", done)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self.listener is not None:
-            self.listener.stop()
-        try:
-            self.engine.store.unregister_worker()
-        except Exception:
-            log.debug("could not unregister the worker", exc_info=True)
 
 
 class _BatchBroken(Exception):
