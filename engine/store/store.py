@@ -1175,7 +1175,9 @@ class Store:
             )
             connection.execute(delete(worker_t).where(worker_t.c.id.in_(dead)))
             tx.outgoing.append({"k": "event", "id": "", "kind": "released"})
-            if not self.peers:  # nobody else to tell, but send what the sweep released
+            if not self.peers and self.dialect == "postgresql":
+                # Store.transaction sends nothing for a lone worker: the sweep's releases go out
+                # all the same (a replica may be starting).
                 notify.send(connection, self.worker_id, tx.outgoing)
                 tx.outgoing = []
             return dead, released
