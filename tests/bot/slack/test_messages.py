@@ -57,7 +57,8 @@ def test_pause_posts_the_approval_message_with_buttons_and_link(slack: SlackHarn
     assert "canary_percent" in shown  # key inputs
     assert "Approve opens a form with 3 fields." in shown
     assert "Approval needed: company.platform.deploy_approval" in call.params["text"]
-    # channel and ts are kept for later updates
+    # channel and ts are kept for later updates (written once Slack has answered the post)
+    wait_until(lambda: slack.engine.store.notices(CONSUMER, execution.id))
     notices = slack.engine.store.notices(CONSUMER, execution.id)
     assert [(run_id, ref["channel"], ref["ts"]) for run_id, ref in notices] == [
         (execution.paused_task_runs()[0].id, "C0DEPLOYS", call_ts(slack))
