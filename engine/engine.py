@@ -90,6 +90,7 @@ Dispatcher = Callable[[str, Execution, list[TaskRun]], None]
 _WAKING_EVENTS = frozenset({"created", "resumed", "killed"})
 
 LEASE = timedelta(seconds=30)
+BULK_BATCH = 100  # executions per transaction in a bulk resume
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ class Engine:
         self._schedulers: list[Callable[[datetime], None]] = []
         self._dispatcher: tuple[str, Dispatcher] | None = None
         self._outbox_wakers: list[Callable[[str, str], None]] = []
-        self._worker: Worker | None = None
+        self._worker: Any = None  # engine.worker.Worker, once this process is a worker
         self._flows = lru_cache(maxsize=512)(self._load_flow_revision)
         self._revisions: dict[tuple[str, str, int], Flow] = {}
         self._leases_held: dict[tuple[str, str], int] = {}
@@ -172,10 +173,12 @@ class Engine:
         an outbox consumer looks at the outbox then instead of waiting for its poll."""
         self._outbox_wakers.append(waker)
 
-    def start_worker(self) -> Worker:
-        """Makes this process a worker: registered, heartbeating, sweeping stalled workers'
-        claims, and (PostgreSQL) listening for other replicas' wake-ups. Idempotent; the
-        runner calls it on start, an outbox consumer may."""
+    def start_worker(self) -> Any:
+        """Makes this process a worker (engine/worker.py): registered, heartbeating, sweeping
+        stalled workers' claims, and (PostgreSQL) listening for other replicas' wake-ups.
+        Idempotent; the runner calls it on start, an outbox consumer may."""
+        from engine.worker import Worker
+
         with self._leases_lock:
             if self._worker is None:
                 self._worker = Worker(self)
@@ -238,12 +241,19 @@ class Engine:
         for child in step.children:
             self._notify(child.id, [])
 
+    def _dispatch_owner(self) -> str | None:
+        """The local runner's lease owner (None if it stopped meanwhile: the runnable tasks
+        then stay due for any runner, which runs them as after a crash)."""
+        dispatcher = self._dispatcher
+        return dispatcher[0] if dispatcher is not None else None
+
     def _hand_off(self, execution: Execution, step: Step | None) -> None:
         if step is None:
             return
         self._notify_children(step)
-        if step.dispatch and self._dispatcher is not None:
-            self._dispatcher[1](execution.id, execution, list(step.dispatch))
+        dispatcher = self._dispatcher
+        if step.dispatch and dispatcher is not None:
+            dispatcher[1](execution.id, execution, list(step.dispatch))
         elif not step.dispatch:
             self._schedule(step.wake_at)
 
@@ -276,7 +286,10 @@ class Engine:
         """What another process's NOTIFY said (engine/store/notify.py)."""
         for item in items:
             kind, execution_id = item.get("k"), str(item.get("id") or "")
-            if kind == "run" and execution_id:
+            if kind == "hello":  # another worker started: it needs our notifications
+                self.store.hellos += 1
+                self.store.peers = True
+            elif kind == "run" and execution_id:
                 for waker in self._wakers:
                     waker(execution_id)
             elif kind == "at" and item.get("at"):
@@ -412,7 +425,8 @@ class Engine:
             {"namespace": execution.namespace, "flowId": execution.flowId, "by": by, "via": via},
         )
         with self.store.transaction(now) as tx:
-            lease = (self._dispatcher[0], now + LEASE) if step.dispatch else None
+            owner = self._dispatch_owner()
+            lease = (owner, now + LEASE) if step.dispatch and owner else None
             tx.insert_execution(execution, wake_at=step.wake_at, lease=lease)
             if record is not None:
                 record(tx, execution)
@@ -638,88 +652,105 @@ class Engine:
         """The resume, and with a local runner the next step in the same transaction (the
         runner then only executes the next task and commits its result)."""
         now = self.clock.now()
-        step: Step | None = None
         with self.store.transaction(now) as tx:
-            stored = tx.load_execution(execution_id)
-            execution = stored.execution
-            flow = self.flow_of(execution)
-            run = self._run_to_resume(execution, task_run_id)
-            events: list[NewEvent] = []
-            if run is None:
-                if execution.state.current != State.PAUSED:
-                    raise self._not_paused(execution)
-                # A manual pause: nothing to fill in, just let it run again.
-                execution.pausedManually = False
-                restart_if_unpaused(execution, now)
-                events.append(
-                    NewEvent(
-                        "resumed",
-                        execution.id,
-                        None,
-                        {
-                            "namespace": execution.namespace,
-                            "flowId": execution.flowId,
-                            "taskId": None,
-                            "by": by,
-                            "via": via,
-                            "on": iso(now),
-                            "to": "SUCCESS",
-                            "values": {},
-                            "manual": True,
-                        },
-                    )
-                )
-            else:
-                task = flow.find_task(run.taskId)
-                if isinstance(task, ApprovalTask):
-                    run = self._pause_instead_of(execution, flow, run, task_run_id)
-                    task = flow.find_task(run.taskId)
-                assert isinstance(task, PauseTask)
-                parsed = parse_inputs(
-                    task.onResume or [],
-                    values or {},
-                    evaluate_condition=self._condition_evaluator(flow),
-                    reject_unknown=True,
-                )
-                events.append(
-                    resolve_pause(
-                        execution,
-                        task,
-                        run,
-                        to=State.SUCCESS,
-                        values=parsed,
-                        by=by,
-                        via=via,
-                        now=now,
-                    )
-                )
-                if not execution.paused_task_runs():
-                    execution.pausedManually = False
-                restart_if_unpaused(execution, now)
-            if token_id is not None and not tx.spend_token(token_id, execution.id):
-                raise ConflictError("This link was already used.", execution_id=execution.id)
-            if inline:
-                step = self._inline_step(execution, flow, now, stored.lease_free(now))
-            if step is None:
-                self._save(tx, stored.version, execution, events, now=now, wake_at=now)
-            else:
-                assert self._dispatcher is not None
-                events.extend(step.events)
-                lease = (self._dispatcher[0], now + LEASE) if step.dispatch else (None, None)
-                self._save(
-                    tx,
-                    stored.version,
-                    execution,
-                    events,
-                    now=now,
-                    wake_at=step.wake_at,
-                    lease=lease,
-                )
-                tx.append_logs(step.logs)
-                self._insert_children(tx, step)
+            execution, events, step = self._resume_in(
+                tx, now, execution_id, values, by, via, task_run_id, token_id, inline
+            )
         self._notify(execution.id, events, wake=None if step is None else False)
         self._hand_off(execution, step)
         return execution
+
+    def _resume_in(
+        self,
+        tx: Any,
+        now: datetime,
+        execution_id: str,
+        values: Mapping[str, Any] | None,
+        by: Actor | None,
+        via: str,
+        task_run_id: str | None,
+        token_id: str | None,
+        inline: bool,
+    ) -> tuple[Execution, list[NewEvent], Step | None]:
+        step: Step | None = None
+        stored = tx.load_execution(execution_id)
+        execution = stored.execution
+        flow = self.flow_of(execution)
+        run = self._run_to_resume(execution, task_run_id)
+        events: list[NewEvent] = []
+        if run is None:
+            if execution.state.current != State.PAUSED:
+                raise self._not_paused(execution)
+            # A manual pause: nothing to fill in, just let it run again.
+            execution.pausedManually = False
+            restart_if_unpaused(execution, now)
+            events.append(
+                NewEvent(
+                    "resumed",
+                    execution.id,
+                    None,
+                    {
+                        "namespace": execution.namespace,
+                        "flowId": execution.flowId,
+                        "taskId": None,
+                        "by": by,
+                        "via": via,
+                        "on": iso(now),
+                        "to": "SUCCESS",
+                        "values": {},
+                        "manual": True,
+                    },
+                )
+            )
+        else:
+            task = flow.find_task(run.taskId)
+            if isinstance(task, ApprovalTask):
+                run = self._pause_instead_of(execution, flow, run, task_run_id)
+                task = flow.find_task(run.taskId)
+            assert isinstance(task, PauseTask)
+            parsed = parse_inputs(
+                task.onResume or [],
+                values or {},
+                evaluate_condition=self._condition_evaluator(flow),
+                reject_unknown=True,
+            )
+            events.append(
+                resolve_pause(
+                    execution,
+                    task,
+                    run,
+                    to=State.SUCCESS,
+                    values=parsed,
+                    by=by,
+                    via=via,
+                    now=now,
+                )
+            )
+            if not execution.paused_task_runs():
+                execution.pausedManually = False
+            restart_if_unpaused(execution, now)
+        if token_id is not None and not tx.spend_token(token_id, execution.id):
+            raise ConflictError("This link was already used.", execution_id=execution.id)
+        if inline:
+            step = self._inline_step(execution, flow, now, stored.lease_free(now))
+        if step is None:
+            self._save(tx, stored.version, execution, events, now=now, wake_at=now)
+        else:
+            events.extend(step.events)
+            owner = self._dispatch_owner()
+            lease = (owner, now + LEASE) if step.dispatch and owner else (None, None)
+            self._save(
+                tx,
+                stored.version,
+                execution,
+                events,
+                now=now,
+                wake_at=step.wake_at,
+                lease=lease,
+            )
+            tx.append_logs(step.logs)
+            self._insert_children(tx, step)
+        return execution, events, step
 
     def _run_to_resume(self, execution: Execution, task_run_id: str | None) -> TaskRun | None:
         if task_run_id is not None:
@@ -785,16 +816,70 @@ class Engine:
     def resume_many(
         self, execution_ids: Sequence[str], *, by: Actor | None = None, via: str = "bulk"
     ) -> BulkOutcome:
-        """Bulk resume with defaults: each execution on its own, reasons for the ones refused."""
+        """Bulk resume with defaults, reasons for the ones refused. Each execution is decided on
+        its own (a savepoint: one refusal changes nothing else), ``BULK_BATCH`` of them per
+        transaction, so ten thousand cost a hundred commits rather than ten thousand."""
         resumed: list[str] = []
         refused: dict[str, str] = {}
-        for execution_id in dict.fromkeys(execution_ids):
-            try:
-                self.resume_execution(execution_id, {}, by=by, via=via)
-                resumed.append(execution_id)
-            except PausebotError as error:
-                refused[execution_id] = str(error)
+        unique = list(dict.fromkeys(execution_ids))
+        for start in range(0, len(unique), BULK_BATCH):
+            batch = unique[start : start + BULK_BATCH]
+            if self._dispatcher is not None:
+                try:
+                    done = self._resume_batch(batch, by, via, inline=True)
+                except _InlineFailed:
+                    done = self._resume_batch(batch, by, via, inline=False)
+            else:
+                done = self._resume_batch(batch, by, via, inline=False)
+            for execution_id, outcome in done.items():
+                if isinstance(outcome, str):
+                    refused[execution_id] = outcome
+                else:
+                    resumed.append(execution_id)
         return BulkOutcome(resumed, refused)
+
+    def _resume_batch(
+        self, batch: Sequence[str], by: Actor | None, via: str, *, inline: bool
+    ) -> dict[str, tuple[Execution, list[NewEvent], Step | None] | str]:
+        """One transaction for the batch: the rows loaded (and locked) with one query, each
+        resume decided on its own. A refusal always comes before its execution's first write
+        (no tokens, no values here), so it changes nothing; were it ever otherwise, the batch
+        is rolled back and redone one execution at a time."""
+        now = self.clock.now()
+        outcomes: dict[str, tuple[Execution, list[NewEvent], Step | None] | str] = {}
+        try:
+            with self.store.transaction(now) as tx:
+                tx.preload(batch)
+                for execution_id in batch:
+                    writes = tx.writes
+                    try:
+                        outcomes[execution_id] = self._resume_in(
+                            tx, now, execution_id, {}, by, via, None, None, inline
+                        )
+                    except PausebotError as error:
+                        if tx.writes != writes:
+                            raise _BatchBroken() from error
+                        outcomes[execution_id] = str(error)
+        except _BatchBroken:
+            return self._resume_one_by_one(batch, by, via)
+        for outcome in outcomes.values():
+            if not isinstance(outcome, str):
+                execution, events, step = outcome
+                self._notify(execution.id, events, wake=None if step is None else False)
+                self._hand_off(execution, step)
+        return outcomes
+
+    def _resume_one_by_one(
+        self, batch: Sequence[str], by: Actor | None, via: str
+    ) -> dict[str, tuple[Execution, list[NewEvent], Step | None] | str]:
+        outcomes: dict[str, tuple[Execution, list[NewEvent], Step | None] | str] = {}
+        for execution_id in batch:
+            try:
+                execution = self.resume_execution(execution_id, {}, by=by, via=via)
+                outcomes[execution_id] = (execution, [], None)
+            except PausebotError as error:
+                outcomes[execution_id] = str(error)
+        return outcomes
 
     def pause_execution(
         self, execution_id: str, *, by: Actor | None = None, via: str = "api"
@@ -1018,9 +1103,9 @@ class Engine:
             if step is None:
                 self._save(tx, stored.version, execution, events, now=now, wake_at=now)
             else:
-                assert self._dispatcher is not None
                 events.extend(step.events)
-                lease = (self._dispatcher[0], now + LEASE) if step.dispatch else (None, None)
+                owner = self._dispatch_owner()
+                lease = (owner, now + LEASE) if step.dispatch and owner else (None, None)
                 self._save(
                     tx,
                     stored.version,
@@ -1612,85 +1697,8 @@ def _masked_lines(lines: Sequence[Any], secrets: list[str]) -> list[Any]:
     return [replace(line, message=mask_secrets(line.message, secrets)) for line in lines]
 
 
-HEARTBEAT = {"sqlite": 2.0, "postgresql": 5.0}  # seconds between heartbeats
-STALLED_AFTER = 3  # heartbeats missed before a worker counts as stalled
-HOUSEKEEPING_EVERY = 300.0  # seconds between applications of the retention settings
-
-
-class Worker:
-    """This process's heartbeat and the sweep of stalled workers (procrastinate's model): on
-    start (a restart releases what the dead process held at once) and with every heartbeat.
-    On PostgreSQL it also LISTENs for other replicas' wake-ups."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        store = engine.store
-        self.interval = HEARTBEAT.get(store.dialect, 2.0)
-        self.stalled_after = timedelta(seconds=self.interval * STALLED_AFTER)
-        self.listener: Any = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="pausebot-heartbeat", daemon=True)
-
-    def start(self) -> None:
-        store = self.engine.store
-        if store.dialect == "postgresql":
-            from engine.store.database import normalise_url
-            from engine.store.notify import Listener
-
-            self.listener = Listener(
-                normalise_url(store.url),
-                store.worker_id,
-                store.lock_key,
-                self.engine._remote,
-                self._on_reconnect,
-            )
-            self.listener.start()
-        store.register_worker(self.engine.clock.now())
-        self.beat()
-        self._thread.start()
-
-    def _on_reconnect(self) -> None:
-        for waker in self.engine._wakers:
-            waker("")  # "" = poll: notifications may have been missed
-
-    def beat(self) -> None:
-        try:
-            stalled, released = self.engine.store.heartbeat(
-                self.engine.clock.now(), self.stalled_after
-            )
-        except Exception:  # the next beat tries again
-            log.warning("heartbeat failed", exc_info=True)
-            return
-        if stalled:
-            log.warning(
-                "released the claims of stalled workers %s (%d executions)",
-                ", ".join(stalled),
-                len(released),
-            )
-            self.engine._released(released)
-
-    def _run(self) -> None:
-        next_housekeeping = time.monotonic()
-        while not self._stop.wait(self.interval):
-            self.beat()
-            if time.monotonic() >= next_housekeeping:
-                next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY
-                try:
-                    done = self.engine.housekeeping()
-                except Exception:
-                    log.warning("housekeeping (retention) failed", exc_info=True)
-                else:
-                    if any(done.values()):
-                        log.info("retention: pruned %s", done)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self.listener is not None:
-            self.listener.stop()
-        try:
-            self.engine.store.unregister_worker()
-        except Exception:
-            log.debug("could not unregister the worker", exc_info=True)
+class _BatchBroken(Exception):
+    """A refusal in a bulk batch came after that execution's first write."""
 
 
 class _InlineFailed(Exception):

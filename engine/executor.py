@@ -215,6 +215,7 @@ def resolve_pause(
             "on": iso(now),
             "to": to.value,
             "values": values or {},
+            "pausedAt": run.state.entered(State.PAUSED),
         },
     )
 
@@ -275,6 +276,7 @@ def decide_approval_run(
             "on": iso(now),
             "to": decision.value,
             "values": values or {},
+            "pausedAt": run.state.entered(State.PAUSED),
         },
     )
 

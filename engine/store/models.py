@@ -59,9 +59,12 @@ class ExecutionRow(Base):
     end_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     duration: Mapped[float | None] = mapped_column(Float, nullable=True)
 
+    # Every list is served by an index in its order (start_date DESC, id DESC): no sort, no
+    # scan beyond the page (tests/engine/test_query_plans.py checks the plans).
     __table_args__ = (
-        Index("ix_executions_state_start", "state", "start_date"),
-        Index("ix_executions_flow", "namespace", "flow_id"),
+        Index("ix_executions_state_start", "state", "start_date", "id"),
+        Index("ix_executions_flow", "namespace", "flow_id", "start_date", "id"),
+        Index("ix_executions_start", "start_date", "id"),
         Index("ix_executions_wake_at", "wake_at"),
     )
 
@@ -78,6 +81,17 @@ class ExecutionLabelRow(Base):
     value: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_execution_labels_digest", "digest"),)
+
+
+class ExecutionCountRow(Base):
+    """How many executions each (namespace, flow, state) has, kept in the transaction that
+    changes them, so a list's total costs a few rows instead of a count over the executions."""
+
+    __tablename__ = "execution_counts"
+    namespace: Mapped[str] = mapped_column(String(255), primary_key=True)
+    flow_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class LogRow(Base):
