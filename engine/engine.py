@@ -52,7 +52,7 @@ from engine.expressions import render_condition, render_value
 from engine.expressions.functions import ERROR_LOGS_KEY
 from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
-from engine.model import Execution, TaskRun, new_id
+from engine.model import CORRELATION_ID_LABEL, Execution, TaskRun, new_id
 from engine.services import TaskServices
 from engine.states import TERMINAL, State
 from engine.store.database import check_schema, default_database_url  # noqa: F401 - for bot/cli
@@ -207,13 +207,17 @@ class Engine:
             reject_unknown=True,
         )
         now = self.clock.now()
+        execution_id = new_id()
+        # Kestra labels every execution with its correlation id (the caller may pass one on).
+        given = {**flow.labels, **(labels or {})}
+        given.setdefault(CORRELATION_ID_LABEL, execution_id)
         execution = Execution(
-            id=new_id(),
+            id=execution_id,
             namespace=flow.namespace,
             flowId=flow.id,
             flowRevision=deployed.revision,
             inputs=values,
-            labels=[{"key": k, "value": v} for k, v in {**flow.labels, **(labels or {})}.items()],
+            labels=[{"key": k, "value": v} for k, v in given.items()],
             trigger=trigger,
             startedBy=by,
             startedVia=via,

@@ -81,7 +81,11 @@ def expression_context(
     settings: Settings | None = None,
 ) -> dict[str, Any]:
     settings = settings or Settings()
-    labels = {**flow.labels, **execution.label_map()}
+    labels: dict[str, Any] = {**flow.labels, **execution.label_map()}
+    # Kestra's system labels read as `labels.system.correlationId` (the flat key works too).
+    system = {k[len("system.") :]: v for k, v in labels.items() if k.startswith("system.")}
+    if system:
+        labels["system"] = system
     context: dict[str, Any] = {
         "flow": {
             "id": flow.id,
