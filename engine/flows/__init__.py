@@ -385,7 +385,26 @@ def _semantic_problems(flow: Flow, marks: dict[Path, tuple[int, int]]) -> list[P
     return problems
 
 
-_CHILD_KEYS = ("tasks", "then", "else", "errors", "finally", "defaults", "afterExecution")
+_CHILD_KEYS = (
+    "tasks",
+    "then",
+    "else",
+    "errors",
+    "finally",
+    "defaults",
+    "afterExecution",
+    "onWait",
+    "onApprove",
+    "onDeny",
+    "listeners",  # entries hold tasks; their ids share the flow's namespace of ids, as in Kestra
+)
+
+
+def _id_of(node: dict[str, Any]) -> str | None:
+    value = node.get("id")
+    if isinstance(value, bool):
+        return None
+    return str(value) if isinstance(value, (str, int)) else None
 
 
 def _task_id_paths(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
@@ -397,13 +416,13 @@ def _task_id_paths(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
         if isinstance(children, list):
             for index, child in enumerate(children):
                 if isinstance(child, dict):
-                    if isinstance(child.get("id"), str) and "type" in child:
-                        yield (*path, key, index), child["id"]
+                    if (task_id := _id_of(child)) is not None and "type" in child:
+                        yield (*path, key, index), task_id
                     yield from _task_id_paths(child, (*path, key, index))
     on_pause = node.get("onPause")
     if isinstance(on_pause, dict):
-        if isinstance(on_pause.get("id"), str):
-            yield (*path, "onPause"), on_pause["id"]
+        if (task_id := _id_of(on_pause)) is not None:
+            yield (*path, "onPause"), task_id
         yield from _task_id_paths(on_pause, (*path, "onPause"))
     cases = node.get("cases")
     if isinstance(cases, dict):
@@ -411,6 +430,6 @@ def _task_id_paths(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
             if isinstance(children, list):
                 for index, child in enumerate(children):
                     if isinstance(child, dict):
-                        if isinstance(child.get("id"), str):
-                            yield (*path, "cases", case, index), child["id"]
+                        if (task_id := _id_of(child)) is not None:
+                            yield (*path, "cases", case, index), task_id
                         yield from _task_id_paths(child, (*path, "cases", case, index))

@@ -361,3 +361,29 @@ outputs:
     assert done.state.current == State.FAILED
     assert done.outputs == {}
     assert any("Flow output 'broken'" in m for m in messages(engine, done.id))
+
+
+def test_duplicate_ids_are_found_among_numeric_ids_approval_branches_and_listeners() -> None:
+    found = problems(
+        f"""tasks:
+  - id: 1
+    type: {LOG}
+    message: a
+  - id: "1"
+    type: {LOG}
+    message: b
+  - id: review
+    type: io.kestra.plugin.core.flow.Approval
+    onApprove:
+      - id: review
+        type: {LOG}
+        message: c
+listeners:
+  - tasks:
+      - id: 1
+        type: {LOG}
+        message: d
+"""
+    )
+    duplicates = [p for p in found if "duplicate task id" in p]
+    assert len(duplicates) == 3, found
