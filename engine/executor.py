@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from engine.clock import iso, parse_iso
 from engine.errors import ExpressionError, InputValidationError, PausebotError
 from engine.expressions import env_variables, render_value
-from engine.inputs import InputType, parse_duration, parse_inputs
+from engine.inputs import InputDefinition, InputType, parse_duration, parse_inputs
 from engine.model import Execution, TaskRun
 from engine.states import TERMINAL, State, worst
 from engine.store.store import LogEntry, NewEvent
@@ -457,7 +457,14 @@ class _Decider:
                 self.log(None, "ERROR", f"Flow output '{output.id}' is required but has no value")
                 return State.FAILED
             values[output.id] = value
-        self.ex.outputs = values
+        definitions = [
+            InputDefinition(id=o.id, type=o.type, required=o.required) for o in self.flow.outputs
+        ]
+        try:  # typed like inputs, as Kestra types flow outputs
+            self.ex.outputs = parse_inputs(definitions, values)
+        except InputValidationError as error:
+            self.log(None, "ERROR", f"Flow outputs: {error}")
+            return State.FAILED
         return self.ex.finalState or State.SUCCESS
 
     def finish(self, state: State) -> None:

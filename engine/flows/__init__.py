@@ -31,7 +31,7 @@ from engine.flows.yaml_reader import (
     measure,
     yaml_problem,
 )
-from engine.inputs import InputDefinition
+from engine.inputs import InputDefinition, InputType
 from engine.tasks import TASK_TYPES, AnyTask, Task
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$"
@@ -73,7 +73,7 @@ class FlowOutput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
-    type: str = "STRING"
+    type: InputType = InputType.STRING  # typed and checked like an input of that type
     value: Any = None
     description: str | None = None
     displayName: str | None = None

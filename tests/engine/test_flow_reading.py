@@ -338,10 +338,39 @@ outputs:
   - id: answer
     type: STRING
     value: "{{ outputs.r.value }}"
+  - id: number
+    type: INT
+    value: "{{ outputs.r.value }}"
 """,
     )
     assert done.state.current == State.SUCCESS
-    assert done.outputs == {"answer": "42"}
+    assert done.outputs == {"answer": "42", "number": 42}
+
+
+def test_a_flow_output_of_the_wrong_type_fails_the_execution(engine: Engine) -> None:
+    done = start(
+        engine,
+        f"""id: o
+namespace: tests
+tasks:
+  - id: a
+    type: {LOG}
+    message: m
+outputs:
+  - id: count
+    type: INT
+    value: "many"
+""",
+    )
+    assert done.state.current == State.FAILED
+    assert any("Flow outputs" in m and "count" in m for m in messages(engine, done.id))
+    assert any(
+        "'STRNG' is not valid" in p
+        for p in problems(
+            "tasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"
+            "outputs:\n  - id: x\n    type: STRNG\n    value: v\n"
+        )
+    )
 
 
 def test_a_flow_output_that_cannot_render_fails_the_execution(engine: Engine) -> None:
