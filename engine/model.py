@@ -39,6 +39,19 @@ def _mask(values: dict[str, Any], dotted: str) -> None:
         node[leaf] = MASK
 
 
+def _lookup(values: dict[str, Any], dotted: str) -> Any:
+    node: Any = values
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _texts(value: Any) -> list[str]:
+    if value is None or isinstance(value, bool):
+        return []
+    return [value if isinstance(value, str) else str(value)]
+
+
 class _Doc(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", validate_assignment=False)
 
@@ -144,6 +157,7 @@ class Execution(_Doc):
     startedVia: str | None = None
     # A kill in progress remembers who asked, for the audit trail and the Slack message.
     killedBy: dict[str, Any] | None = None
+    killedVia: str | None = None
     killReason: str | None = None
     finalState: State | None = None  # decided before afterExecution runs
     # Set when an Approval's behaviour (SUCCEED, CANCEL, KILL) ends the execution early.
@@ -223,6 +237,16 @@ class Execution(_Doc):
             run.outputs = mask_secrets_in(run.outputs, secrets)
         copy.outputs = mask_secrets_in(copy.outputs, secrets)
         return copy
+
+    def secret_input_values(self) -> list[str]:
+        """The text of every SECRET input and onResume value, longest first: what logs mask."""
+        found: set[str] = set()
+        for path in self.secretInputs:
+            found.update(_texts(_lookup(self.inputs, path)))
+        for run in self.taskRunList:
+            for path in run.secretOutputs:
+                found.update(_texts(_lookup(run.outputs, path)))
+        return sorted((v for v in found if v), key=len, reverse=True)
 
     def to_api(self, *, url: str | None = None) -> dict[str, Any]:
         shown = self.masked()

@@ -8,7 +8,8 @@ default tenant) by ``bot.server``.
     executions.py  /executions (start, read, search, resume, bulk resume, pause, kill), /logs
     follow.py      /executions/{id}/follow (server-sent events) and start's wait=true
     webhooks.py    /executions/webhook/... (the Webhook trigger; its key is the credential)
-    params.py      identifiers and filter text from paths and queries (no control characters)
+    params.py      identifiers and filter text from paths and queries (no control characters);
+                   unknown query parameters refused
     links.py       signed resume links: the secret, ``pause.*`` in expressions, resume_with_link
 """
 
@@ -18,14 +19,22 @@ from fastapi import APIRouter, Depends
 
 from bot.api import executions, flows, follow, webhooks
 from bot.api.auth import require_token
-from bot.api.params import check_path_ids
+from bot.api.params import check_path_ids, check_query_names
 
 
 def api_router() -> APIRouter:
     router = APIRouter()
     # Before the token: the key is the credential.
     router.include_router(webhooks.router, dependencies=[Depends(check_path_ids)])
-    authenticated = APIRouter(dependencies=[Depends(require_token), Depends(check_path_ids)])
+    # Every query parameter is implemented or refused (422 naming it); the webhook is exempt:
+    # its query parameters are the caller's data (trigger.parameters).
+    authenticated = APIRouter(
+        dependencies=[
+            Depends(require_token),
+            Depends(check_path_ids),
+            Depends(check_query_names),
+        ]
+    )
     authenticated.include_router(flows.router)
     authenticated.include_router(executions.router)
     authenticated.include_router(follow.router)

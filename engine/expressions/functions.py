@@ -73,13 +73,30 @@ def _fn_render(context: Context, value: Any, recursive: bool = True) -> Any:
         _render_depth.reset(token)
 
 
+KV_READER = "__kv__"  # the context key under which the engine puts its KV reader
+
+
+@pass_context
+def _fn_kv(context: Context, key: Any, namespace: Any = None, errorOnMissing: bool = True) -> Any:
+    """``kv('KEY')``, ``kv('KEY', 'other.namespace', false)``: a value of the KV store.
+    A missing (or expired) key is an error unless ``errorOnMissing`` is false (then null)."""
+    reader = context.get(KV_READER)
+    if reader is None:
+        raise _FilterError("kv() is not available here (no KV store)")
+    if namespace is None:
+        namespace = (context.get("flow") or {}).get("namespace")
+    return reader(str(_require(key)), str(namespace), bool(errorOnMissing))
+
+
 @pass_context
 def _fn_print_context(context: Context) -> str:
     shared = context.environment.globals
     variables = {
         key: value
         for key, value in context.get_all().items()
-        if not (key in shared and shared[key] is value) and key != ERROR_LOGS_KEY
+        if not (key in shared and shared[key] is value)
+        and not key.startswith("__")
+        and key != ERROR_LOGS_KEY
     }
     return to_json(variables)
 
@@ -223,6 +240,7 @@ ENVIRONMENT.globals.update(
         "uuid": _fn_uuid,
         "render": _fn_render,
         "printContext": _fn_print_context,
+        "kv": _fn_kv,
     }
 )
 del ENVIRONMENT.globals["lipsum"]  # lipsum(10**6) writes a million paragraphs

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -80,6 +80,16 @@ class FlowOutput(BaseModel):
     required: bool = True
 
 
+class Concurrency(BaseModel):
+    """Kestra's flow ``concurrency``: at most ``limit`` executions of the flow at once (a PAUSED
+    one holds its slot); a new one beyond it is QUEUED, CANCELLED or FAILED per ``behavior``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(ge=1)
+    behavior: Literal["QUEUE", "CANCEL", "FAIL"] = "QUEUE"
+
+
 class Flow(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -97,7 +107,7 @@ class Flow(BaseModel):
     triggers: list[Trigger] = Field(default_factory=list)
     outputs: list[FlowOutput] = Field(default_factory=list)
     disabled: bool = False
-    concurrency: dict[str, Any] | None = None
+    concurrency: Concurrency | None = None
     retry: dict[str, Any] | None = None
     pluginDefaults: list[PluginDefault] = Field(default_factory=list)
     taskDefaults: list[PluginDefault] = Field(default_factory=list)  # Kestra's older name
@@ -298,7 +308,7 @@ def _message(item: Any, path: Path, data: Any) -> str:
     if kind == "union_tag_invalid":
         node = _get(data, path)
         type_name = node.get("type") if isinstance(node, dict) else None
-        return f"unknown task type '{type_name}'"
+        return f"unknown task type '{type_name}'" + _did_you_mean_type(type_name)
     if kind == "union_tag_not_found":
         return "a task needs a 'type' (for example io.kestra.plugin.core.log.Log)"
     if kind == "missing":
@@ -324,6 +334,26 @@ def _did_you_mean(path: Path, data: Any) -> str:
     fields = list(cls.model_fields) if cls else list(Flow.model_fields)
     aliases = [(f.alias or name) for name, f in (cls or Flow).model_fields.items()]
     match = difflib.get_close_matches(str(path[-1]), fields + aliases, n=1)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _did_you_mean_type(type_name: Any) -> str:
+    """``io.kestra.plugin.core.flow.Pauze`` (or plain ``Pauze``) → ``…flow.Pause``; the current
+    Kestra names are offered before their legacy aliases."""
+    import difflib
+
+    from engine.tasks import TASK_TYPES as types
+
+    if not isinstance(type_name, str) or not type_name:
+        return ""
+    names = sorted(types, key=lambda name: (not name.startswith("io.kestra.plugin."), name))
+    match = difflib.get_close_matches(type_name, names, n=1, cutoff=0.85)
+    if not match:
+        by_short: dict[str, str] = {}
+        for name in names:
+            by_short.setdefault(name.rsplit(".", 1)[-1], name)
+        short = difflib.get_close_matches(type_name.rsplit(".", 1)[-1], list(by_short), n=1)
+        match = [by_short[short[0]]] if short else []
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 

@@ -144,6 +144,15 @@ class RunContext:
         rendered = self.render(value)
         return rendered if isinstance(rendered, str) else str(rendered)
 
+    def render_bool(self, value: bool | str, field: str) -> bool:
+        """A boolean property that may be an expression (``overwrite: "{{ inputs.force }}"``)."""
+        if isinstance(value, bool):
+            return value
+        text = self.render_text(value).strip().lower()
+        if text not in ("true", "false"):
+            raise TaskFailure(f"{field} must be true or false, got {text!r}")
+        return text == "true"
+
     def log(self, level: str, message: str) -> None:
         self.logs.append(LogLine(level, message))
 
