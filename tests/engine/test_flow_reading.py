@@ -295,10 +295,11 @@ tasks:
 """
     )
     by_path = {w.path: w for w in parsed.warnings}
-    assert set(by_path) == {"concurrency", "sla", "retry", "triggers[0]", "tasks"}
-    assert "not enforced" in by_path["concurrency"].message
+    # concurrency is enforced (engine/concurrency.py): no warning for it
+    assert set(by_path) == {"sla", "retry", "triggers[0]", "tasks"}
+    assert "not enforced" in by_path["sla"].message
     assert "Schedule" in by_path["triggers[0]"].message
-    assert by_path["concurrency"].line == 3
+    assert by_path["sla"].line == 5
 
 
 def test_a_plain_flow_has_no_warnings() -> None:
