@@ -3,7 +3,8 @@
 
 Errors go to stderr as one readable message and a non-zero exit (the table is in README.md,
 "Exit codes"): 1 refused, 2 bad usage or invalid input, 3 unknown id, 4 state conflict,
-5 the execution ended FAILED, KILLED or CANCELLED, 6 the database cannot be used as it is.
+5 the execution ended FAILED, KILLED or CANCELLED, 6 the database cannot be used as it is;
+``approvals request/get --wait``: 7 denied, 8 expired, 9 cancelled, 10 still pending.
 
 Read-only commands open the database with ``migrate=False``: they never create or migrate it.
 """
@@ -897,6 +898,35 @@ def manifest(url: str | None, socket_mode: bool) -> None:
         click.echo(render_manifest(url, socket_mode=socket_mode), nl=False)
     except ManifestError as error:
         _fail(str(error), EXIT_USAGE)
+
+
+# -- approval requests on a running service, and the MCP server (bot/cli_approvals.py) --------
+
+
+def _register_approvals() -> None:
+    from bot.cli_approvals import approvals
+
+    cli.add_command(approvals)
+
+
+_register_approvals()
+
+
+@cli.command("mcp")
+@click.option(
+    "--transport",
+    type=click.Choice(["stdio", "streamable-http"]),
+    default="stdio",
+    show_default=True,
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="For streamable-http.")
+@click.option("--port", default=8765, show_default=True, help="For streamable-http (path /mcp).")
+def mcp(transport: str, host: str, port: int) -> None:
+    """Serve the MCP tools request_approval, get_approval, list_pending (for AI agents), as a
+    client of the service at $PAUSEBOT_URL with $PAUSEBOT_API_TOKEN."""
+    from bot.mcp_server import run
+
+    run(transport, host, port)
 
 
 def main() -> None:

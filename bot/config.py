@@ -11,19 +11,23 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import (
     AliasChoices,
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.inputs import parse_duration
+
+if TYPE_CHECKING:
+    from bot.tokens import ScopedToken
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +153,11 @@ class Settings(_SlackPresence):
     basic_auth_users: SecretStr | None = Field(
         default=None, validation_alias="PAUSEBOT_BASIC_AUTH_USERS"
     )
+    # Scoped tokens (bot/tokens.py): "NAME=SCOPES:TOKEN,..."; and the callbacks' signing secret.
+    api_tokens: SecretStr | None = Field(default=None, validation_alias="PAUSEBOT_API_TOKENS")
+    callback_secret: SecretStr | None = Field(
+        default=None, validation_alias="PAUSEBOT_CALLBACK_SECRET"
+    )
     # Unset, `pausebot serve` replaces it with the URL it actually serves (``served_url``).
     public_url: str = Field(
         default=served_url(DEFAULT_HOST, DEFAULT_PORT), validation_alias="PAUSEBOT_PUBLIC_URL"
@@ -167,6 +176,42 @@ class Settings(_SlackPresence):
     slack_forbid_self_approval: bool = Field(
         default=False, validation_alias="PAUSEBOT_FORBID_SELF_APPROVAL"
     )
+    # Direct messages to a pause's assignees (a flow's ``slack-dm-assignees: false`` opts out).
+    slack_dm_assignees: bool = Field(default=True, validation_alias="PAUSEBOT_SLACK_DM_ASSIGNEES")
+    # Reminders of pauses still waiting (flow labels ``slack-remind-*`` override them).
+    slack_remind_after: str | None = Field(
+        default=None, validation_alias="PAUSEBOT_SLACK_REMIND_AFTER"
+    )
+    slack_remind_every: str | None = Field(
+        default=None, validation_alias="PAUSEBOT_SLACK_REMIND_EVERY"
+    )
+    slack_remind_max: int = Field(
+        default=3, validation_alias="PAUSEBOT_SLACK_REMIND_MAX", ge=0, le=100
+    )
+    # Web UI sign-in (docs/ui.md): people with password hashes, and how long a session lasts.
+    ui_users: SecretStr | None = Field(default=None, validation_alias="PAUSEBOT_UI_USERS")
+    ui_session_ttl: str = Field(default="PT12H", validation_alias="PAUSEBOT_UI_SESSION_TTL")
+
+    @field_validator("ui_users")
+    @classmethod
+    def _ui_users(cls, value: SecretStr | None) -> SecretStr | None:
+        from bot.ui.users import parse_users
+
+        parse_users(value.get_secret_value() if value else None)  # UsersConfigError: ValueError
+        return value
+
+    @field_validator("ui_session_ttl")
+    @classmethod
+    def _ui_session_ttl(cls, value: str) -> str:
+        try:
+            if parse_duration(value) <= timedelta(0):
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                "PAUSEBOT_UI_SESSION_TTL must be a positive ISO-8601 duration such as PT12H, "
+                f"got {value!r}"
+            ) from None
+        return value
 
     @field_validator("public_url")
     @classmethod
@@ -204,6 +249,28 @@ class Settings(_SlackPresence):
             raise ValueError("PAUSEBOT_LINK_SECRET must be at least 16 characters long")
         return value
 
+    @field_validator("api_tokens")
+    @classmethod
+    def _api_tokens(cls, value: SecretStr | None) -> SecretStr | None:
+        from bot.tokens import parse_tokens
+
+        if value is not None:
+            parse_tokens(value.get_secret_value())  # the message never shows a token
+        return value
+
+    @field_validator("callback_secret")
+    @classmethod
+    def _callback_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 16:
+            raise ValueError("PAUSEBOT_CALLBACK_SECRET must be at least 16 characters long")
+        return value
+
+    @property
+    def scoped_tokens(self) -> list[ScopedToken]:
+        from bot.tokens import parse_tokens
+
+        return parse_tokens(self.api_tokens.get_secret_value() if self.api_tokens else None)
+
     @field_validator("link_ttl")
     @classmethod
     def _link_ttl(cls, value: str) -> str:
@@ -239,6 +306,24 @@ class Settings(_SlackPresence):
         value = getattr(self, f"{which}_retention")
         return parse_duration(value) if value else None
 
+    @field_validator("slack_remind_after", "slack_remind_every")
+    @classmethod
+    def _slack_remind(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip() or value.strip().lower() in ("off", "none"):
+            return None
+        name = {
+            "slack_remind_after": "PAUSEBOT_SLACK_REMIND_AFTER",
+            "slack_remind_every": "PAUSEBOT_SLACK_REMIND_EVERY",
+        }[str(info.field_name)]
+        try:
+            if parse_duration(value.strip()) <= timedelta(0):
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"{name} must be a positive ISO-8601 duration such as PT4H (or off), got {value!r}"
+            ) from None
+        return value.strip()
+
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:
         # Runs only once every field is valid; load_settings lists these problems either way.
@@ -256,7 +341,7 @@ class Settings(_SlackPresence):
         return parse_duration(self.link_ttl)
 
     def resolved_database_url(self) -> str:
-        from engine.store.database import default_database_url
+        from engine.engine import default_database_url
 
         return self.database_url or default_database_url()
 
@@ -273,7 +358,7 @@ def database_url_problem(url: str, name: str = "PAUSEBOT_DATABASE_URL") -> str |
     from sqlalchemy import create_engine
     from sqlalchemy.exc import ArgumentError
 
-    from engine.store.database import normalise_url
+    from engine.engine import normalise_url
 
     try:
         create_engine(normalise_url(url)).dispose()  # loads the dialect and driver; no connection

@@ -9,6 +9,7 @@ outbox notifier and, with ``--socket-mode``, Slack's Socket Mode connection. On 
 (SIGTERM) Slack stops first, then the runner drains the executions it is advancing.
 
     /api/v1/...        the Kestra-compatible API (bot/api); also under /api/v1/main/...
+                       and /api/v1/approvals (approval requests; their callbacks: bot/callbacks)
     /ui/..., /resume/  the web UI and the pages of signed resume links (bot/ui)
     /slack/events      Slack (bot/slack), when configured
     /healthz /metrics  liveness with database reachability; Prometheus metrics
@@ -32,14 +33,17 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from bot.api import api_router
+from bot.api.approval_waits import ApprovalWaits
 from bot.api.bodies import BodySizeLimit
 from bot.api.errors import install_error_handlers
 from bot.api.links import make_link_signer, pause_links_hook
+from bot.callbacks import CallbackDispatcher
 from bot.config import Settings, database_url_problem, load_settings
 from bot.logs import install_access_log_redaction
 from bot.metrics import Metrics
 from bot.slack import build_slack
 from bot.ui.routes import router as ui_router
+from engine.approvals import ApprovalRequests
 from engine.engine import DeployedFlow, Engine
 from engine.errors import FlowValidationError, SchemaError
 from engine.executor import Settings as EngineSettings
@@ -164,12 +168,20 @@ def create_app(
     engine.settings.context_hooks.append(pause_links_hook(engine, signer))
     metrics = Metrics(engine)
     runner = Runner(engine, workers=settings.runner_workers) if start_runner else None
+    approvals = ApprovalRequests(engine)
+    callback_secret = settings.callback_secret
+    callbacks = CallbackDispatcher(
+        engine,
+        callback_secret.get_secret_value().encode() if callback_secret else None,
+        approvals=approvals,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if runner is not None:
             runner.start()
         socket_task: asyncio.Task[Any] | None = None
+        await callbacks.start()
         try:
             if slack is not None:
                 await slack.start()
@@ -184,6 +196,7 @@ def create_app(
                     await socket_task
             if slack is not None:
                 await slack.stop()
+            await callbacks.stop()
             if runner is not None:
                 await run_in_threadpool(runner.stop)  # drains in-flight executions
             if owns_engine:
@@ -201,6 +214,9 @@ def create_app(
     app.state.links = signer
     app.state.metrics = metrics
     app.state.slack = slack
+    app.state.approvals = approvals
+    app.state.approval_waits = ApprovalWaits(engine)
+    app.state.callbacks = callbacks
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
@@ -212,7 +228,7 @@ def create_app(
 
     @app.get("/healthz", tags=["service"], summary="Liveness and database reachability")
     def healthz(request: Request) -> JSONResponse:
-        if request.app.state.engine.store.ping():
+        if request.app.state.engine.ping():
             return JSONResponse({"status": "ok", "database": "ok"})
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
 

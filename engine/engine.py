@@ -57,11 +57,16 @@ from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
 from engine.kv import KVError, KVStore
 from engine.model import CORRELATION_ID_LABEL, Execution, TaskRun, new_id
+from engine.outbox import Outbox
 from engine.queries import DateRange, SortKey
 from engine.secret_values import mask_secrets
 from engine.services import TaskServices
 from engine.states import TERMINAL, State
-from engine.store.database import check_schema, default_database_url  # noqa: F401 - for bot/cli
+from engine.store.database import (  # noqa: F401 - the public URL helpers, for bot/
+    check_schema,
+    default_database_url,
+    normalise_url,
+)
 from engine.store.store import LogEntry, NewEvent, Store
 from engine.tasks.approval import ApprovalTask, Decision, ReviewDecision, comment_required
 from engine.tasks.base import RunContext, Task, TaskResult
@@ -71,7 +76,7 @@ from engine.tasks.working_directory import WorkingDirectoryTask, directory_for, 
 from engine.tasks.working_directory import enclosing_task as enclosing_working_directory
 from engine.tasks.working_directory import prepare as prepare_working_directory
 from engine.tasks.working_directory import remove as remove_working_directory
-from engine.waiting import WaitingTask, describe, manual
+from engine.waiting import ParsedExecutions, WaitingOverview, WaitingTask, describe, manual
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +135,9 @@ class Engine:
         self.settings.context_hooks.append(self._kv_context)
         self.settings.new_child = self._new_child
         self.settings.read_child = self._read_child
+        self.outbox = Outbox(self.store, self.clock)
+        # Parsed PAUSED executions by (id, version): lists re-read at volume parse only changes.
+        self._waiting_cache = ParsedExecutions(maxsize=5000)
         self._listeners: list[CommitListener] = []
         self._wakers: list[Callable[[str], None]] = []
         self._schedulers: list[Callable[[datetime], None]] = []
@@ -251,6 +259,10 @@ class Engine:
             return None
         return record.value
 
+    def ping(self) -> bool:
+        """Whether the database answers (for health checks)."""
+        return self.store.ping()
+
     def url_of(self, execution: Execution) -> str:
         return execution_url(self.settings.public_url, execution)
 
@@ -357,7 +369,10 @@ class Engine:
         via: str = "api",
         trigger: dict[str, Any] | None = None,
         revision: int | None = None,
+        record: Callable[[Any, Execution], None] | None = None,
     ) -> Execution:
+        """``record(tx, execution)`` writes what belongs with the new execution in the same
+        transaction (an approval request's row); if it raises, nothing is written."""
         deployed = self.get_flow(namespace, flow_id, revision)
         execution = self._new_execution(
             deployed, inputs, labels=labels, by=by, via=via, trigger=trigger
@@ -367,16 +382,26 @@ class Engine:
         # commits) unless the flow's concurrency limit must admit it first.
         if self._dispatcher is not None and flow.concurrency is None:
             try:  # on a copy: a step that fails to decide leaves the execution as created
-                return self._start_inline(execution.model_copy(deep=True), flow, now, by, via)
+                return self._start_inline(
+                    execution.model_copy(deep=True), flow, now, by, via, record
+                )
             except _InlineFailed:
                 log.warning("could not decide the first step of %s inline", execution.id)
         with self.store.transaction(now) as tx:
             self._insert_execution(tx, execution, flow, by=by, via=via)
+            if record is not None:
+                record(tx, execution)
         self._notify(execution.id, [])
         return execution
 
     def _start_inline(
-        self, execution: Execution, flow: Flow, now: datetime, by: Actor | None, via: str
+        self,
+        execution: Execution,
+        flow: Flow,
+        now: datetime,
+        by: Actor | None,
+        via: str,
+        record: Callable[[Any, Execution], None] | None = None,
     ) -> Execution:
         step = self._inline_step(execution, flow, now, True)
         assert step is not None and self._dispatcher is not None
@@ -389,6 +414,8 @@ class Engine:
         with self.store.transaction(now) as tx:
             lease = (self._dispatcher[0], now + LEASE) if step.dispatch else None
             tx.insert_execution(execution, wake_at=step.wake_at, lease=lease)
+            if record is not None:
+                record(tx, execution)
             tx.emit([created, *step.events])
             tx.append_logs(step.logs)
             self._insert_children(tx, step)
@@ -551,6 +578,9 @@ class Engine:
             offset=(page - 1) * size,
             limit=size,
         )
+
+    def count_executions_by_state(self) -> dict[str, int]:
+        return self.store.count_executions_by_state()
 
     def logs(self, execution_id: str, *, min_level: str | None = None) -> list[LogEntry]:
         self.store.get_execution(execution_id)  # 404 for unknown ids, not an empty list
@@ -1117,11 +1147,46 @@ class Engine:
             found.append(manual(execution, url))
         return found
 
+    def waiting_overview(
+        self,
+        *,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        text: str | None = None,
+        limit: int = 1000,
+    ) -> WaitingOverview:
+        """Every PAUSED execution matching the filter, most urgent first (see engine/waiting.py),
+        with per-flow counts: two queries whatever the number of pauses."""
+        rows, by_flow = self.store.waiting_executions(
+            namespace=namespace,
+            flow_id=flow_id,
+            text=text,
+            limit=max(1, min(limit, 5000)),
+            known=self._waiting_cache.get,
+        )
+        for execution, version in rows:
+            self._waiting_cache.put(execution.id, version, execution)
+        return WaitingOverview([execution for execution, _ in rows], by_flow)
+
     def waiting_task(self, execution: Execution, task_run_id: str) -> WaitingTask | None:
         for waiting in self.waiting_tasks(execution):
             if waiting.task_run_id == task_run_id:
                 return waiting
         return None
+
+    def described_task(self, execution: Execution, task_run_id: str) -> WaitingTask | None:
+        """The ``WaitingTask`` view of a Pause/Approval task run in any state: a decided one
+        keeps its rendered title and decision labels for the surfaces showing its outcome."""
+        run = execution.task_run(task_run_id)
+        if run is None:
+            return None
+        flow = self.flow_of(execution)
+        task = flow.find_task(run.taskId)
+        if task is None:
+            return None
+        return describe(
+            execution, run, task, self._renderer(execution, flow), self.url_of(execution)
+        )
 
     def _renderer(self, execution: Execution, flow: Flow) -> Callable[[Task, TaskRun, Any], Any]:
         def render(task: Task, run: TaskRun, value: Any) -> Any:

@@ -11,14 +11,15 @@ default tenant) by ``bot.server``.
     params.py      identifiers and filter text from paths and queries (no control characters);
                    unknown query parameters refused
     links.py       signed resume links: the secret, ``pause.*`` in expressions, resume_with_link
+    approvals.py   /approvals: approval requests for any program (create, read, wait, cancel)
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from bot.api import executions, flows, follow, webhooks
-from bot.api.auth import require_token
+from bot.api import approvals, executions, flows, follow, webhooks
+from bot.api.auth import require_admin
 from bot.api.params import check_path_ids, check_query_names
 
 
@@ -28,13 +29,10 @@ def api_router() -> APIRouter:
     router.include_router(webhooks.router, dependencies=[Depends(check_path_ids)])
     # Every query parameter is implemented or refused (422 naming it); the webhook is exempt:
     # its query parameters are the caller's data (trigger.parameters).
-    authenticated = APIRouter(
-        dependencies=[
-            Depends(require_token),
-            Depends(check_path_ids),
-            Depends(check_query_names),
-        ]
-    )
+    checks = [Depends(check_path_ids), Depends(check_query_names)]
+    # Approval requests check their own scope (an approvals-only token may use them).
+    router.include_router(approvals.router, dependencies=checks)
+    authenticated = APIRouter(dependencies=[Depends(require_admin), *checks])
     authenticated.include_router(flows.router)
     authenticated.include_router(executions.router)
     authenticated.include_router(follow.router)

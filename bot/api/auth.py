@@ -1,18 +1,18 @@
 """Who may call the API, and on whose behalf.
 
-The API takes one shared bearer token, ``PAUSEBOT_API_TOKEN``. Without it (and without basic
-auth users) the API is closed:
-every ``/api/v1`` request (except the webhook trigger, whose key is its secret) answers 503 with
-a message saying how to open it, so a server started without thinking about auth never exposes
-resume and kill to the network. The web UI, signed links, Slack, ``/healthz`` and ``/metrics`` do
-not depend on it.
+The API takes bearer tokens: ``PAUSEBOT_API_TOKEN`` (admin: everything) and the scoped tokens of
+``PAUSEBOT_API_TOKENS`` (bot/tokens.py; an ``approvals`` token may only create, read and cancel
+its own approval requests: a 403 elsewhere). Beside them, Kestra OSS's basic auth:
+``PAUSEBOT_BASIC_AUTH_USERS="ada:password1,bob:password2"`` accepts ``Authorization: Basic ...``
+for those users, as admins. Without any of them the API is closed: every ``/api/v1`` request
+(except the webhook trigger, whose key is its secret) answers 503 with a message saying how to
+open it, so a server started without thinking about auth never exposes resume and kill to the
+network. The web UI, signed links, Slack, ``/healthz`` and ``/metrics`` do not depend on it.
 
-Beside it, Kestra OSS's basic auth: ``PAUSEBOT_BASIC_AUTH_USERS="ada:password1,bob:password2"``
-accepts ``Authorization: Basic ...`` for those users. Either one opens the API.
-
-The token has no identity, so the audit trail takes the caller's word: ``X-Pausebot-User: ada``
-(or ``?by=ada``) records ``{"id": "ada", "name": "ada"}``; without it the actor is ``API``. A
-basic-auth user is recorded as themself, whatever the header says.
+``PAUSEBOT_API_TOKEN`` has no identity, so the audit trail takes the caller's word:
+``X-Pausebot-User: ada`` (or ``?by=ada``) records ``{"id": "ada", "name": "ada"}``; without it
+the actor is ``API``. A basic-auth user is recorded as themself and a scoped token as its name,
+whatever the header says.
 """
 
 from __future__ import annotations
@@ -20,10 +20,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from bot.tokens import ADMIN, Principal, identify
 
 API_ACTOR: dict[str, Any] = {"id": "api", "name": "API"}
 
@@ -34,22 +37,32 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="pausebot"'}
 def require_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
+) -> Principal:
+    """Who the caller is (``PAUSEBOT_API_TOKEN``: admin; ``PAUSEBOT_API_TOKENS``: scoped; a
+    basic-auth user: admin, by name), kept on ``request.state.principal`` for the routes and
+    the audit trail."""
     settings = request.app.state.settings
     configured = settings.api_token
     users = settings.basic_auth
-    if configured is None and not users:
+    scoped = getattr(request.app.state, "scoped_tokens", None)
+    if scoped is None:
+        scoped = request.app.state.scoped_tokens = settings.scoped_tokens
+    if configured is None and not scoped and not users:
         raise HTTPException(
             503,
             "The API is disabled: PAUSEBOT_API_TOKEN is not set on the server (nor "
-            "PAUSEBOT_BASIC_AUTH_USERS). Set it and send it as 'Authorization: Bearer <token>'.",
+            "PAUSEBOT_API_TOKENS or PAUSEBOT_BASIC_AUTH_USERS). Set it and send it as "
+            "'Authorization: Bearer <token>'.",
         )
     authorization = request.headers.get("authorization", "")
     if authorization[:6].lower() == "basic ":
-        request.state.api_user = _basic_user(authorization[6:].strip(), users)
-        return
-    challenge = _challenge(configured is not None, bool(users))
-    if configured is None:
+        user = _basic_user(authorization[6:].strip(), users)
+        request.state.api_user = user
+        principal = Principal(user, frozenset({ADMIN}))
+        request.state.principal = principal
+        return principal
+    challenge = _challenge(configured is not None or bool(scoped), bool(users))
+    if configured is None and not scoped:
         raise HTTPException(
             401, "Missing credentials: send 'Authorization: Basic ...'.", headers=challenge
         )
@@ -57,10 +70,12 @@ def require_token(
         raise HTTPException(
             401, "Missing bearer token: send 'Authorization: Bearer <token>'.", headers=challenge
         )
-    # compare_digest: the time taken must not reveal how much of the token was right.
-    if not hmac.compare_digest(
-        credentials.credentials.encode(), configured.get_secret_value().encode()
-    ):
+    principal = identify(
+        credentials.credentials,
+        configured.get_secret_value() if configured is not None else None,
+        scoped,
+    )
+    if principal is None:
         raise HTTPException(
             401,
             "Invalid bearer token.",
@@ -69,6 +84,8 @@ def require_token(
                 "WWW-Authenticate": _CHALLENGE["WWW-Authenticate"] + ', error="invalid_token"',
             },
         )
+    request.state.principal = principal
+    return principal
 
 
 def _challenge(bearer: bool, basic: bool) -> dict[str, str]:
@@ -104,6 +121,25 @@ def _basic_user(encoded: str, users: dict[str, str]) -> str:
     return user
 
 
+def require_scope(scope: str) -> Callable[..., Principal]:
+    """A dependency: the token must have ``scope`` (admin has every scope), else 403."""
+
+    def check(principal: Annotated[Principal, Depends(require_token)]) -> Principal:
+        if not principal.allows(scope):
+            granted = " and ".join(sorted(principal.scopes))
+            raise HTTPException(
+                403,
+                f"This token ({principal.name}) has the scope {granted}, which does not allow "
+                f"this: it needs the {scope} scope.",
+            )
+        return principal
+
+    return check
+
+
+require_admin = require_scope(ADMIN)
+
+
 def _clean(name: str) -> str:
     printable = "".join(ch for ch in name if ch.isprintable())
     return printable.strip()[:100]
@@ -120,6 +156,10 @@ def api_actor(
     authenticated = getattr(request.state, "api_user", None)
     if authenticated:
         return {"id": authenticated, "name": authenticated}
+    principal = getattr(request.state, "principal", None)
+    if principal is not None and principal.name is not None and not principal.is_admin:
+        # A scoped token is its own identity: it cannot act in someone else's name.
+        return {"id": f"token:{principal.name}", "name": principal.name}
     name = _clean(x_pausebot_user or by or "")
     return {"id": name, "name": name} if name else dict(API_ACTOR)
 

@@ -256,3 +256,31 @@ def resume_with_link(
     return engine.resume_execution(
         execution.id, chosen, by=actor, via="link", task_run_id=run.id, token_id=link.token_id
     )
+
+
+def _review_with_link(
+    engine: Engine,
+    link: ResumeLink,
+    execution_id: str,
+    task_run_id: str,
+    values: dict[str, Any],
+    actor: Actor,
+) -> Execution:
+    """An Approval decided with its link: approve, or reject (deny); ``comment`` is the
+    reviewer's comment, the other values the review inputs. The token is spent with it."""
+    if link.action not in ("approve", "reject"):
+        raise ConflictError(
+            "This link cannot decide an approval: use its approve or reject link.",
+            execution_id=execution_id,
+        )
+    comment = values.pop("comment", None)
+    return engine.review_execution(
+        execution_id,
+        task_run_id,
+        ReviewDecision.APPROVE if link.action == "approve" else ReviewDecision.DENY,
+        comment=str(comment) if comment is not None else None,
+        values=values,
+        by=actor,
+        via="link",
+        token_id=link.token_id,
+    )

@@ -338,23 +338,22 @@ def _did_you_mean(path: Path, data: Any) -> str:
 
 
 def _did_you_mean_type(type_name: Any) -> str:
-    """``io.kestra.plugin.core.flow.Pauze`` (or plain ``Pauze``) → ``…flow.Pause``; the current
-    Kestra names are offered before their legacy aliases."""
+    """``io.kestra.plugin.core.flow.Pauze`` (or plain ``Pauze``) → ``…flow.Pause``: the class
+    name is compared (a whole-string match would be dominated by the shared package prefix),
+    and the current Kestra names are offered before their legacy aliases."""
     import difflib
 
     from engine.tasks import TASK_TYPES as types
 
     if not isinstance(type_name, str) or not type_name:
         return ""
-    names = sorted(types, key=lambda name: (not name.startswith("io.kestra.plugin."), name))
-    match = difflib.get_close_matches(type_name, names, n=1, cutoff=0.85)
-    if not match:
-        by_short: dict[str, str] = {}
-        for name in names:
-            by_short.setdefault(name.rsplit(".", 1)[-1], name)
-        short = difflib.get_close_matches(type_name.rsplit(".", 1)[-1], list(by_short), n=1)
-        match = [by_short[short[0]]] if short else []
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    by_short: dict[str, str] = {}
+    for name in sorted(types, key=lambda n: (not n.startswith("io.kestra.plugin."), n)):
+        by_short.setdefault(name.rsplit(".", 1)[-1], name)
+    short = difflib.get_close_matches(
+        type_name.rsplit(".", 1)[-1], list(by_short), n=1, cutoff=0.75
+    )
+    return f" (did you mean '{by_short[short[0]]}'?)" if short else ""
 
 
 def _get(data: Any, path: Path) -> Any:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -182,3 +183,46 @@ class KVEntryRow(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReminderRow(Base):
+    """A consumer's durable timer for one paused task run: the next reminder is due at ``due_at``,
+    ``remaining`` more may fire, one each ``every_seconds`` (None: no repeat). Fired by
+    ``Outbox.fire_due_reminders`` in the transaction that re-reads the execution's state."""
+
+    __tablename__ = "reminders"
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    execution_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    task_run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    every_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    remaining: Mapped[int] = mapped_column(Integer)
+    fired: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_reminders_due", "consumer", "due_at"),)
+
+
+class ApprovalRequestRow(Base):
+    """An approval request made through ``POST /api/v1/approvals``: its execution (same id) does
+    the work; this row holds what only the request has. ``(client, idempotency_key)`` is unique,
+    so two requests racing with one key create one execution. ``state`` follows the execution's
+    Approval in the transaction that decides it (``Transaction.emit``)."""
+
+    __tablename__ = "approval_requests"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))  # the token's name; "" for PAUSEBOT_API_TOKEN
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # PENDING APPROVED DENIED EXPIRED CANCELLED
+    title: Mapped[str] = mapped_column(Text)
+    labels: Mapped[str] = mapped_column(Text)  # "\nkey=value\n..." for LIKE filters
+    callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("client", "idempotency_key", name="uq_approval_requests_key"),
+        Index("ix_approval_requests_state", "state", "created_at"),
+        Index("ix_approval_requests_client", "client", "created_at"),
+    )

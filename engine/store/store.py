@@ -12,7 +12,7 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,6 +39,12 @@ from engine.queries import SORT_FIELDS, DateRange, SortKey
 from engine.secret_values import mask_secrets, secret_values
 from engine.states import TERMINAL
 from engine.store import notify
+from engine.store.approval_requests import (
+    ApprovalRequestRecord,
+    insert_approval_request,
+    record_approval_outcomes,
+    request_t,
+)
 from engine.store.database import create_database_engine, upgrade_schema, writer
 from engine.store.filters import contains_text, in_namespace
 from engine.store.labels import execution_columns, label_digest, label_pairs, label_rows
@@ -52,6 +58,7 @@ from engine.store.models import (
     OutboxConsumerRow,
     OutboxDeliveryRow,
     OutboxEventRow,
+    ReminderRow,
     UsedTokenRow,
     WorkerRow,
 )
@@ -80,6 +87,7 @@ _SORT_COLUMNS = {
 }
 assert set(_SORT_COLUMNS) == set(SORT_FIELDS)
 kv_t = cast(Table, KVEntryRow.__table__)
+reminder_t = cast(Table, ReminderRow.__table__)
 
 
 def _text(value: str) -> str:
@@ -401,6 +409,50 @@ class Transaction:
             self.outgoing.extend(
                 {"k": "event", "id": e.execution_id, "kind": e.kind} for e in events
             )
+            # An approval request's state moves with its Approval, in this same commit.
+            record_approval_outcomes(self.connection, events, self.now)
+
+    # -- reminder timers (engine/outbox.py decides; these are its queries) ------------------
+    def due_reminders(self, consumer: str, limit: int) -> list[Any]:
+        """Due timers, soonest first, locked (PostgreSQL: skipping those another replica holds)."""
+        query = (
+            select(reminder_t)
+            .where(reminder_t.c.consumer == consumer, reminder_t.c.due_at <= self.now)
+            .order_by(reminder_t.c.due_at)
+            .limit(limit)
+        )
+        if self.connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(self.connection.execute(query).all())
+
+    def reschedule_reminder(
+        self, consumer: str, execution_id: str, task_run_id: str, due_at: datetime
+    ) -> None:
+        self.connection.execute(
+            update(reminder_t)
+            .where(
+                reminder_t.c.consumer == consumer,
+                reminder_t.c.execution_id == execution_id,
+                reminder_t.c.task_run_id == task_run_id,
+            )
+            .values(
+                due_at=due_at,
+                remaining=reminder_t.c.remaining - 1,
+                fired=reminder_t.c.fired + 1,
+            )
+        )
+
+    def drop_reminder(self, consumer: str, execution_id: str, task_run_id: str) -> None:
+        self.connection.execute(
+            delete(reminder_t).where(
+                reminder_t.c.consumer == consumer,
+                reminder_t.c.execution_id == execution_id,
+                reminder_t.c.task_run_id == task_run_id,
+            )
+        )
+
+    def insert_approval_request(self, record: ApprovalRequestRecord) -> None:
+        insert_approval_request(self.connection, record)
 
     def spend_token(self, token_id: str, execution_id: str) -> bool:
         """Marks a single-use token spent; False when it already was."""
@@ -648,6 +700,66 @@ class Store:
                 .limit(limit)
             ).all()
         return [Execution.model_validate(r.document) for r in rows], total
+
+    def waiting_executions(
+        self,
+        *,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        text: str | None = None,
+        limit: int = 1000,
+        known: Callable[[str, int], Execution | None] | None = None,
+    ) -> tuple[list[tuple[Execution, int]], list[tuple[str, str, int]]]:
+        """PAUSED executions with their versions, the soonest deadline (``wake_at``) first, then
+        the oldest; and the count of every matching one per flow. One read: the counts, the ids
+        and versions in order, and the documents of those ``known(id, version)`` does not
+        already have parsed (a caller's cache: versions change with every write)."""
+        conditions: list[ColumnElement[bool]] = [ex_t.c.state == "PAUSED"]
+        if namespace:
+            conditions.append(
+                or_(ex_t.c.namespace == namespace, ex_t.c.namespace.like(f"{namespace}.%"))
+            )
+        if flow_id:
+            conditions.append(ex_t.c.flow_id == flow_id)
+        if text:
+            pattern = f"%{text.lower()}%"
+            conditions.append(
+                or_(
+                    func.lower(ex_t.c.id).like(pattern),
+                    func.lower(ex_t.c.namespace).like(pattern),
+                    func.lower(ex_t.c.flow_id).like(pattern),
+                )
+            )
+        where = and_(*conditions)
+        with self.engine.connect() as connection:
+            counts = connection.execute(
+                select(ex_t.c.namespace, ex_t.c.flow_id, func.count())
+                .where(where)
+                .group_by(ex_t.c.namespace, ex_t.c.flow_id)
+            ).all()
+            order = connection.execute(
+                select(ex_t.c.id, ex_t.c.version)
+                .where(where)
+                .order_by(ex_t.c.wake_at.is_(None), ex_t.c.wake_at, ex_t.c.start_date, ex_t.c.id)
+                .limit(limit)
+            ).all()
+            found: dict[str, tuple[Execution, int]] = {}
+            for row in order:
+                cached = known(row.id, row.version) if known is not None else None
+                if cached is not None:
+                    found[row.id] = (cached, row.version)
+            missing = [row.id for row in order if row.id not in found]
+            for start in range(0, len(missing), 500):  # bounded IN lists
+                for doc in connection.execute(
+                    select(ex_t.c.id, ex_t.c.version, ex_t.c.document).where(
+                        ex_t.c.id.in_(missing[start : start + 500])
+                    )
+                ).all():
+                    found[doc.id] = (Execution.model_validate(doc.document), doc.version)
+        return (
+            [found[row.id] for row in order if row.id in found],
+            [(ns, fid, int(n)) for ns, fid, n in counts],
+        )
 
     def count_executions_by_state(self) -> dict[str, int]:
         with self.reader.connect() as connection:
@@ -1014,6 +1126,8 @@ class Store:
                     connection.execute(delete(event_t).where(event_t.c.execution_id.in_(ids)))
                     connection.execute(delete(notice_t).where(notice_t.c.execution_id.in_(ids)))
                     connection.execute(delete(token_t).where(token_t.c.execution_id.in_(ids)))
+                    connection.execute(delete(reminder_t).where(reminder_t.c.execution_id.in_(ids)))
+                    connection.execute(delete(request_t).where(request_t.c.id.in_(ids)))
                     executions += connection.execute(
                         delete(ex_t).where(ex_t.c.id.in_(ids))
                     ).rowcount
@@ -1150,6 +1264,70 @@ class Store:
         with self.reader.connect() as connection:
             rows = connection.execute(select(worker_t).order_by(worker_t.c.started_at)).all()
         return [dict(r._mapping) for r in rows]
+
+    # -- reminder timers ----------------------------------------------------------------
+    def schedule_reminder(
+        self,
+        consumer: str,
+        execution_id: str,
+        task_run_id: str,
+        *,
+        due_at: datetime,
+        every_seconds: float | None,
+        remaining: int,
+        now: datetime,
+    ) -> bool:
+        """Creates the task run's timer unless it has one (then keeps it). True when created."""
+        r = reminder_t
+        with self._write() as connection:
+            exists = connection.execute(
+                select(r.c.consumer).where(
+                    r.c.consumer == consumer,
+                    r.c.execution_id == execution_id,
+                    r.c.task_run_id == task_run_id,
+                )
+            ).first()
+            if exists:
+                return False
+            connection.execute(
+                insert(r).values(
+                    consumer=consumer,
+                    execution_id=execution_id,
+                    task_run_id=task_run_id,
+                    due_at=due_at,
+                    every_seconds=every_seconds,
+                    remaining=remaining,
+                    fired=0,
+                    created_at=now,
+                )
+            )
+            return True
+
+    def next_reminder_at(self, consumer: str) -> datetime | None:
+        with self.engine.connect() as connection:
+            value = connection.execute(
+                select(func.min(reminder_t.c.due_at)).where(reminder_t.c.consumer == consumer)
+            ).scalar()
+        return utc(value)
+
+    def reminders_of(self, consumer: str, execution_id: str) -> list[dict[str, Any]]:
+        r = reminder_t
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(r)
+                .where(r.c.consumer == consumer, r.c.execution_id == execution_id)
+                .order_by(r.c.task_run_id)
+            ).all()
+        return [
+            {
+                "task_run_id": row.task_run_id,
+                "due_at": utc(row.due_at),
+                "every_seconds": row.every_seconds,
+                "remaining": row.remaining,
+                "fired": row.fired,
+            }
+            for row in rows
+        ]
 
     # -- for the HTTP service's /metrics (bot/metrics.py) ---------------------------------
     def outbox_consumers(self) -> list[str]:

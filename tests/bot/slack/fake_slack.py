@@ -3,7 +3,8 @@
 Every request is recorded as a ``Call`` (method, parsed params, headers). Methods the bot uses
 answer plausibly: ``chat.postMessage`` returns a channel id and a fresh ``ts`` and remembers the
 message, ``chat.update`` replaces it (``message_not_found`` for an unknown ts), ``views.*``
-return a view, ``users.info`` and ``usergroups.*`` read ``users`` and ``groups``. Paths under
+return a view, ``users.info``, ``users.lookupByEmail`` and ``usergroups.*`` read ``users``
+and ``groups``. Paths under
 ``/response/`` are a ``response_url`` sink. ``fail(method, ...)`` scripts failures: an HTTP
 status (429 with ``Retry-After``, 500), or ``{"ok": false, "error": ...}``.
 """
@@ -44,6 +45,7 @@ class Message:
     text: str
     blocks: list[dict[str, Any]]
     updates: int = 0
+    thread_ts: str | None = None
 
 
 @dataclass
@@ -190,9 +192,18 @@ class FakeSlack:
             if channel not in self.channels:
                 return {"ok": False, "error": "channel_not_found"}
             channel = self.channels[channel]
+        elif channel[:1] in ("U", "W"):
+            if channel not in self.users:
+                return {"ok": False, "error": "user_not_found"}
+            channel = "D" + channel[1:]  # the app's direct message with that user
         ts = f"1767225600.{next(self._ts):06d}"
+        thread = params.get("thread_ts")
         self.messages[(channel, ts)] = Message(
-            channel, ts, str(params.get("text")), list(params.get("blocks") or [])
+            channel,
+            ts,
+            str(params.get("text")),
+            list(params.get("blocks") or []),
+            thread_ts=str(thread) if thread else None,
         )
         return {
             "ok": True,
@@ -227,6 +238,13 @@ class FakeSlack:
         if user is None:
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "user": user}
+
+    def _users_lookupByEmail(self, params: dict[str, Any]) -> dict[str, Any]:
+        wanted = str(params.get("email") or "").lower()
+        for user in self.users.values():
+            if str((user.get("profile") or {}).get("email") or "").lower() == wanted:
+                return {"ok": True, "user": user}
+        return {"ok": False, "error": "users_not_found"}
 
     def _usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
         group = self.groups.get(str(params.get("usergroup")))
