@@ -56,7 +56,7 @@ from engine.expressions.functions import ERROR_LOGS_KEY, KV_READER
 from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
 from engine.kv import KVError, KVStore
-from engine.model import Execution, TaskRun, new_id
+from engine.model import CORRELATION_ID_LABEL, Execution, TaskRun, new_id
 from engine.outbox import Outbox
 from engine.queries import DateRange, SortKey
 from engine.secret_values import mask_secrets
@@ -453,13 +453,17 @@ class Engine:
         if flow.disabled:
             raise ConflictError(f"Flow '{flow.namespace}.{flow.id}' is disabled.")
         values = self.parse_start_inputs(flow, inputs)
+        execution_id = new_id()
+        # Kestra labels every execution with its correlation id (the caller may pass one on).
+        given = {**flow.labels, **(labels or {})}
+        given.setdefault(CORRELATION_ID_LABEL, execution_id)
         execution = Execution(
-            id=new_id(),
+            id=execution_id,
             namespace=flow.namespace,
             flowId=flow.id,
             flowRevision=deployed.revision,
             inputs=values,
-            labels=[{"key": k, "value": v} for k, v in {**flow.labels, **(labels or {})}.items()],
+            labels=[{"key": k, "value": v} for k, v in given.items()],
             trigger=trigger,
             startedBy=by,
             startedVia=via,

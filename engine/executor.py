@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from engine.clock import iso, parse_iso
 from engine.errors import ExpressionError, InputValidationError, PausebotError
 from engine.expressions import env_variables, render_value
-from engine.inputs import InputType, parse_duration, parse_inputs
+from engine.inputs import InputDefinition, InputType, parse_duration, parse_inputs
 from engine.model import Execution, TaskRun
 from engine.states import TERMINAL, State, worst
 from engine.store.store import LogEntry, NewEvent
@@ -458,7 +458,7 @@ class _Decider:
                 return
             ex.finalState = outcome
             if outcome in (State.SUCCESS, State.WARNING) and flow.outputs:
-                ex.finalState = self.flow_outputs()
+                ex.finalState = self.flow_outputs(outcome)
             self.mark()
         if (
             ex.finalState not in (State.KILLED, State.CANCELLED)
@@ -468,9 +468,10 @@ class _Decider:
             return
         self.finish(ex.finalState)
 
-    def flow_outputs(self) -> State:
-        """Kestra's flow ``outputs``, rendered once the tasks have succeeded; one that cannot
-        be rendered (or a required one that renders to nothing) fails the execution."""
+    def flow_outputs(self, state: State) -> State:
+        """Kestra's flow ``outputs``, rendered once the tasks have succeeded (the execution's
+        ``outputs``, which a parent's Subflow reads); one that cannot be rendered (or a required
+        one that renders to nothing, or a value not of its type) fails the execution."""
         context = expression_context(self.ex, self.flow, None, None, self.settings)
         values: dict[str, Any] = {}
         for output in self.flow.outputs:
@@ -483,13 +484,22 @@ class _Decider:
                 self.log(None, "ERROR", f"Flow output '{output.id}' is required but has no value")
                 return State.FAILED
             values[output.id] = value
-        self.ex.outputs = values
-        return self.ex.finalState or State.SUCCESS
+        definitions = [
+            InputDefinition(id=o.id, type=o.type, required=o.required) for o in self.flow.outputs
+        ]
+        try:  # typed like inputs, as Kestra types flow outputs
+            self.ex.outputs = parse_inputs(definitions, values)
+        except InputValidationError as error:
+            self.log(None, "ERROR", f"Flow outputs: {error}")
+            return State.FAILED
+        return state
 
     def finish(self, state: State) -> None:
         ex = self.ex
         if ex.state.current in TERMINAL:
             return
+        if self.flow.outputs and state in (State.SUCCESS, State.WARNING) and not ex.outputs:
+            state = self.flow_outputs(state)  # an ending (Approval SUCCEED) skipped walk_root's
         if ex.state.current == State.PAUSED and state != State.CANCELLED and state != State.FAILED:
             ex.move(State.RESTARTED, self.now)
             ex.move(State.RUNNING, self.now)

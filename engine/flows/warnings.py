@@ -25,11 +25,6 @@ def flow_warnings(flow: Flow, marks: Marks) -> list[Problem]:
             text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + str(part)
         warnings.append(Problem(message, path=text, line=line, column=column))
 
-    if flow.concurrency is not None:
-        warn(
-            "'concurrency' is accepted but not enforced: executions of this flow are not limited",
-            "concurrency",
-        )
     if flow.sla:
         warn("'sla' is accepted but not enforced: no SLA is checked", "sla")
     if flow.retry is not None:
