@@ -23,6 +23,7 @@ from engine.tasks import (  # noqa: F401 - importing registers the types
     kv_get_keys,
     kv_set,
     log,
+    mail_send,
     output_values,
     parallel,
     pause,
@@ -34,6 +35,7 @@ from engine.tasks import (  # noqa: F401 - importing registers the types
     sleep,
     subflow,
     switch,
+    teams_incoming_webhook,
     wait_for,
     working_directory,
 )
