@@ -126,6 +126,31 @@ def _parse_pairs(pairs: Sequence[str]) -> dict[str, Any]:
     return values
 
 
+def _read_file_inputs(engine: Any, namespace: str, flow_id: str, values: dict[str, Any]) -> None:
+    """FILE inputs are given as paths (``-i doc=@plan.txt`` or ``-i doc=plan.txt``): read them
+    here, so a missing or unreadable file is an error naming the input, before anything starts."""
+    from engine.errors import FieldError
+    from engine.inputs import InputType
+    from engine.storage import SCHEME, UploadedFile
+
+    problems: list[FieldError] = []
+    for definition in engine.get_flow(namespace, flow_id).flow.inputs:
+        value = values.get(definition.id)
+        if definition.type != InputType.FILE or not isinstance(value, str):
+            continue
+        if value.startswith(SCHEME):
+            continue
+        path = Path(value.removeprefix("@")).expanduser()
+        try:
+            values[definition.id] = UploadedFile(path.name, path.read_bytes())
+        except OSError as error:
+            problems.append(
+                FieldError(definition.id, f"cannot read the file {str(path)!r}: {error.strerror}")
+            )
+    if problems:
+        raise InputValidationError(problems)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--database",
@@ -265,10 +290,12 @@ def run(
     with _errors():
         engine = state.engine
         namespace, flow_id = _flow_ref(state, flow)
+        values = _parse_pairs(inputs)
+        _read_file_inputs(engine, namespace, flow_id, values)
         execution = engine.start_execution(
             namespace,
             flow_id,
-            _parse_pairs(inputs),
+            values,
             labels=_parse_pairs(labels),
             by=_actor(),
             via="cli",

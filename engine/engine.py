@@ -52,13 +52,21 @@ from engine.executor import (
     restart_if_unpaused,
 )
 from engine.expressions import render_condition, render_value
-from engine.expressions.functions import KV_READER
+from engine.expressions.functions import FILE_READER, KV_READER
 from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
 from engine.kv import KVError, KVStore
 from engine.model import Execution, TaskRun, new_id
 from engine.services import TaskServices
 from engine.states import TERMINAL, State
+from engine.storage import (
+    FileNotFound,
+    FileStorage,
+    TaskFiles,
+    UploadedFile,
+    execution_prefix,
+    storage_from_environment,
+)
 from engine.store.database import check_schema, default_database_url  # noqa: F401 - for bot/cli
 from engine.store.store import LogEntry, NewEvent, Store
 from engine.tasks.approval import ApprovalTask, Decision, ReviewDecision, comment_required
@@ -102,6 +110,7 @@ class Engine:
         settings: Settings | None = None,
         http_timeout: float = 30.0,
         migrate: bool = True,
+        storage: FileStorage | None = None,
     ) -> None:
         """``migrate=False`` (read-only use) never writes the schema: a database that is not at
         our head revision raises ``SchemaError`` instead of being created or migrated."""
@@ -113,6 +122,9 @@ class Engine:
         self.http_timeout = http_timeout
         self.services = TaskServices(self.store)
         self.services.kv = KVStore(self.store, self.clock)
+        self.services.storage = TaskFiles(
+            storage or storage_from_environment(self.store, self.clock)
+        )
         self.settings.context_hooks.append(self._kv_context)
         self.settings.new_child = self._new_child
         self.settings.read_child = self._read_child
@@ -143,7 +155,18 @@ class Engine:
 
     def _kv_context(self, execution: Execution, run: TaskRun | None) -> dict[str, Any]:
         """The ``kv()`` expression function reads the KV store through this."""
-        return {KV_READER: self._read_kv}
+        return {KV_READER: self._read_kv, FILE_READER: self._file_reader(execution.namespace)}
+
+    def _file_reader(self, namespace: str) -> Callable[[str, str], Any]:
+        """``read(uri)`` and ``fileSize(uri)``: files of the execution's own namespace."""
+
+        def access(what: str, uri: str) -> Any:
+            files = self.services.storage
+            if what == "size":
+                return files.size_for(namespace, uri)
+            return files.read_for(namespace, uri).decode("utf-8", errors="replace")
+
+        return access
 
     def _read_kv(self, key: str, namespace: str, error_on_missing: bool) -> Any:
         record = self.services.kv.entry(namespace, key)
@@ -264,7 +287,33 @@ class Engine:
             secretInputs=[d.id for d in flow.inputs if d.type == InputType.SECRET],
         )
         execution.move(State.CREATED, self.clock.now())
+        execution.inputs = self._store_uploads(execution, execution.inputs)
         return execution
+
+    def _store_uploads(
+        self, execution: Execution, values: dict[str, Any], prefix: str = ""
+    ) -> dict[str, Any]:
+        """FILE inputs received as uploads go to the file storage; the inputs keep their
+        ``kestra:///…/inputs/<id>/<name>`` URIs (as in Kestra)."""
+        from engine.storage import StorageError, safe_name
+
+        stored: dict[str, Any] = {}
+        for key, value in values.items():
+            input_id = f"{prefix}{key}"
+            if isinstance(value, dict):
+                stored[key] = self._store_uploads(execution, value, f"{input_id}.")
+            elif isinstance(value, UploadedFile):
+                uri = (
+                    f"{execution_prefix(execution.namespace, execution.flowId, execution.id)}"
+                    f"/inputs/{input_id}/{safe_name(value.name)}"
+                )
+                try:
+                    stored[key] = self.services.storage.backend.put(uri, value.data)
+                except StorageError as error:
+                    raise InputValidationError([FieldError(input_id, str(error))]) from None
+            else:
+                stored[key] = value
+        return stored
 
     def _insert_execution(
         self, tx: Any, execution: Execution, flow: Flow, *, by: Actor | None, via: str
@@ -379,6 +428,26 @@ class Engine:
             offset=(page - 1) * size,
             limit=size,
         )
+
+    def execution_file(self, execution_id: str, uri: str) -> tuple[str, bytes]:
+        """A file of an execution's storage (its FILE inputs, task outputs): (name, content).
+        A URI outside the execution is a 422 naming ``path``; a missing file a 404."""
+        from engine.storage import StorageError, check_uri
+
+        execution = self.get_execution(execution_id)
+        prefix = execution_prefix(execution.namespace, execution.flowId, execution.id) + "/"
+        try:
+            check_uri(uri)
+        except StorageError as error:
+            raise InputValidationError([FieldError("path", str(error), uri)]) from None
+        if not uri.startswith(prefix):
+            raise InputValidationError(
+                [FieldError("path", f"is not a file of execution {execution_id}", uri)]
+            )
+        try:
+            return uri.rsplit("/", 1)[-1], self.services.storage.backend.get(uri)
+        except StorageError:
+            raise FileNotFound(uri) from None
 
     def logs(self, execution_id: str, *, min_level: str | None = None) -> list[LogEntry]:
         self.store.get_execution(execution_id)  # 404 for unknown ids, not an empty list

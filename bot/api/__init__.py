@@ -6,6 +6,7 @@ default tenant) by ``bot.server``.
     errors.py      engine errors -> status codes and Kestra-like JSON bodies, in one place
     flows.py       /flows
     executions.py  /executions (start, read, search, resume, bulk resume, pause, kill), /logs
+    files.py       /executions/{id}/file and /file/metas (the execution's kestra:/// files)
     webhooks.py    /executions/webhook/... (the Webhook trigger; its key is the credential)
     params.py      identifiers and filter text from paths and queries (no control characters)
     links.py       signed resume links: the secret, ``pause.*`` in expressions, resume_with_link
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from bot.api import executions, flows, webhooks
+from bot.api import executions, files, flows, webhooks
 from bot.api.auth import require_token
 from bot.api.params import check_path_ids
 
@@ -27,5 +28,6 @@ def api_router() -> APIRouter:
     authenticated = APIRouter(dependencies=[Depends(require_token), Depends(check_path_ids)])
     authenticated.include_router(flows.router)
     authenticated.include_router(executions.router)
+    authenticated.include_router(files.router)
     router.include_router(authenticated)
     return router

@@ -69,6 +69,25 @@ def _fn_render(context: Context, value: Any, recursive: bool = True) -> Any:
 
 
 KV_READER = "__kv__"  # the context key under which the engine puts its KV reader
+FILE_READER = "__files__"  # ... and its reader of kestra:/// files
+
+
+@pass_context
+def _fn_read(context: Context, uri: Any) -> str:
+    """``read('kestra:///…')``: a file of the internal storage, as text."""
+    reader = context.get(FILE_READER)
+    if reader is None:
+        raise _FilterError("read() is not available here (no file storage)")
+    return reader("read", str(_require(uri)))  # type: ignore[no-any-return]
+
+
+@pass_context
+def _fn_file_size(context: Context, uri: Any) -> int:
+    """``fileSize('kestra:///…')``: its size in bytes."""
+    reader = context.get(FILE_READER)
+    if reader is None:
+        raise _FilterError("fileSize() is not available here (no file storage)")
+    return reader("size", str(_require(uri)))  # type: ignore[no-any-return]
 
 
 @pass_context
@@ -103,6 +122,8 @@ ENVIRONMENT.globals.update(
         "render": _fn_render,
         "printContext": _fn_print_context,
         "kv": _fn_kv,
+        "read": _fn_read,
+        "fileSize": _fn_file_size,
     }
 )
 del ENVIRONMENT.globals["lipsum"]  # lipsum(10**6) writes a million paragraphs

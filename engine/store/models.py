@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
 )
@@ -144,3 +145,14 @@ class KVEntryRow(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StoredFileRow(Base):
+    """A file of the internal storage (``kestra:///…`` URIs) kept in the database, so every
+    replica reads the same files; bounded by ``PAUSEBOT_STORAGE_MAX_BYTES`` per file."""
+
+    __tablename__ = "stored_files"
+    uri: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

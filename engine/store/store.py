@@ -43,6 +43,7 @@ from engine.store.models import (
     OutboxConsumerRow,
     OutboxDeliveryRow,
     OutboxEventRow,
+    StoredFileRow,
     UsedTokenRow,
 )
 
@@ -57,6 +58,7 @@ delivery_t = cast(Table, OutboxDeliveryRow.__table__)
 notice_t = cast(Table, NoticeRow.__table__)
 token_t = cast(Table, UsedTokenRow.__table__)
 kv_t = cast(Table, KVEntryRow.__table__)
+file_t = cast(Table, StoredFileRow.__table__)
 
 
 def _text(value: str) -> str:
@@ -892,6 +894,37 @@ class Store:
             ).first()
             connection.execute(delete(kv_t).where(kv_t.c.namespace == namespace, kv_t.c.key == key))
             return live is not None
+
+    # -- the internal file storage's database backend (engine/storage.py) --------------------
+    def put_file(self, uri: str, content: bytes, now: datetime) -> None:
+        """Stores (or replaces) the file at ``uri``."""
+        with self._write() as connection:
+            values = {"size": len(content), "content": content, "created_at": now}
+            connection.execute(
+                _upsert_insert(connection, file_t)
+                .values(uri=uri, **values)
+                .on_conflict_do_update(index_elements=[file_t.c.uri], set_=values)
+            )
+
+    def get_file(self, uri: str) -> bytes | None:
+        with self.engine.connect() as connection:
+            content = connection.execute(
+                select(file_t.c.content).where(file_t.c.uri == uri)
+            ).scalar()
+        return bytes(content) if content is not None else None
+
+    def file_size(self, uri: str) -> int | None:
+        with self.engine.connect() as connection:
+            return connection.execute(select(file_t.c.size).where(file_t.c.uri == uri)).scalar()
+
+    def list_files(self, prefix: str) -> list[str]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(file_t.c.uri)
+                .where(file_t.c.uri.startswith(prefix, autoescape=True))
+                .order_by(file_t.c.uri)
+            ).all()
+        return [r.uri for r in rows]
 
 
 def _upsert_insert(connection: Connection, table: Table) -> Any:
