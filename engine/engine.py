@@ -287,26 +287,24 @@ class Engine:
             secretInputs=[d.id for d in flow.inputs if d.type == InputType.SECRET],
         )
         execution.move(State.CREATED, self.clock.now())
-        execution.inputs = self._store_uploads(execution, execution.inputs)
+        base = execution_prefix(execution.namespace, execution.flowId, execution.id) + "/inputs"
+        execution.inputs = self._store_uploads(execution.inputs, base)
         return execution
 
     def _store_uploads(
-        self, execution: Execution, values: dict[str, Any], prefix: str = ""
+        self, values: Mapping[str, Any], base: str, prefix: str = ""
     ) -> dict[str, Any]:
-        """FILE inputs received as uploads go to the file storage; the inputs keep their
-        ``kestra:///…/inputs/<id>/<name>`` URIs (as in Kestra)."""
+        """FILE inputs received as uploads go to the file storage, before the transaction that
+        uses them; the values keep their ``kestra:///…/<input id>/<name>`` URIs (as in Kestra)."""
         from engine.storage import StorageError, safe_name
 
         stored: dict[str, Any] = {}
         for key, value in values.items():
             input_id = f"{prefix}{key}"
             if isinstance(value, dict):
-                stored[key] = self._store_uploads(execution, value, f"{input_id}.")
+                stored[key] = self._store_uploads(value, base, f"{input_id}.")
             elif isinstance(value, UploadedFile):
-                uri = (
-                    f"{execution_prefix(execution.namespace, execution.flowId, execution.id)}"
-                    f"/inputs/{input_id}/{safe_name(value.name)}"
-                )
+                uri = f"{base}/{input_id}/{safe_name(value.name)}"
                 try:
                     stored[key] = self.services.storage.backend.put(uri, value.data)
                 except StorageError as error:
@@ -473,6 +471,20 @@ class Engine:
         return expression_context(execution, flow, task, run, self.settings)
 
     # -- deciding -----------------------------------------------------------------------
+    def _store_decision_uploads(
+        self, execution_id: str, values: Mapping[str, Any] | None
+    ) -> Mapping[str, Any] | None:
+        """Files an approver attached (FILE onResume / Approval inputs), stored before the
+        decision's transaction under ``…/executions/<id>/resume/<random>/<input id>/<name>``."""
+        if not values or not any(_holds_upload(v) for v in values.values()):
+            return values
+        execution = self.get_execution(execution_id)
+        base = (
+            f"{execution_prefix(execution.namespace, execution.flowId, execution.id)}"
+            f"/resume/{new_id()[:12]}"
+        )
+        return self._store_uploads(values, base)
+
     def resume_execution(
         self,
         execution_id: str,
@@ -489,6 +501,7 @@ class Engine:
         ``AlreadyDecided`` naming who decided. Invalid values raise ``InputValidationError``
         and change nothing. ``token_id`` spends a single-use token in the same transaction.
         """
+        values = self._store_decision_uploads(execution_id, values)
         now = self.clock.now()
         with self.store.transaction(now) as tx:
             stored = tx.load_execution(execution_id)
@@ -779,6 +792,7 @@ class Engine:
         ``commentRequired`` rule asks for, or invalid inputs, raise ``InputValidationError``
         and change nothing; a task run that is not an Approval too (path ``taskRunId``).
         """
+        values = self._store_decision_uploads(execution_id, values)
         choice = _review_decision(decision)
         comment = (comment or "").strip() or None
         now = self.clock.now()
@@ -1284,6 +1298,14 @@ _DECIDED_ACTIONS = {
     Decision.EXPIRED.value: "expired",
     "CANCELLED": "cancelled",
 }
+
+
+def _holds_upload(value: Any) -> bool:
+    if isinstance(value, UploadedFile):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_upload(v) for v in value.values())
+    return isinstance(value, list) and any(_holds_upload(v) for v in value)
 
 
 def _killed(execution: Execution) -> AlreadyDecided:

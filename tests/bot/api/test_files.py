@@ -75,3 +75,29 @@ def test_a_file_for_a_text_input_and_text_for_a_file_input_are_422(api: Api) -> 
     errors = {e["path"]: e["message"] for e in response.json()["_embedded"]["errors"]}
     assert "file uploads are accepted only for FILE inputs" in errors["note"]
     assert "expected a file" in errors["document"]
+
+
+def test_resume_with_an_attached_file(api: Api) -> None:
+    api.deploy(
+        """
+id: signoff
+namespace: company.team
+tasks:
+  - id: approve
+    type: io.kestra.plugin.core.flow.Pause
+    onResume:
+      - id: signed
+        type: FILE
+"""
+    )
+    started = api.start("company.team", "signoff")
+    api.wait(started["id"], "PAUSED")
+    response = api.post(
+        f"/api/v1/executions/{started['id']}/resume",
+        files=[("signed", ("signed.pdf", b"%PDF-1.7 signed", "application/pdf"))],
+    )
+    assert response.status_code == 204, response.text
+    done = api.wait(started["id"])
+    uri = done["taskRunList"][0]["outputs"]["onResume"]["signed"]
+    download = api.get(f"/api/v1/executions/{started['id']}/file?path={quote(uri)}")
+    assert download.content == b"%PDF-1.7 signed"

@@ -198,3 +198,32 @@ def test_file_input_errors(engine: Engine) -> None:
     with pytest.raises(InputValidationError) as missing:
         engine.start_execution("company.team", "review", {})
     assert missing.value.errors[0].field == "document"
+
+
+def test_an_approver_attaches_a_file_on_resume(files_engine: Engine) -> None:
+    files_engine.deploy_flow(
+        """
+id: signoff
+namespace: company.team
+tasks:
+  - id: approve
+    type: io.kestra.plugin.core.flow.Pause
+    onResume:
+      - id: signed
+        type: FILE
+  - id: show
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ read(outputs.approve.onResume.signed) }}"
+"""
+    )
+    execution = files_engine.start_execution("company.team", "signoff", {})
+    assert files_engine.run_until_blocked(execution.id).state.current == State.PAUSED
+    files_engine.resume_execution(
+        execution.id, {"signed": UploadedFile("signed.pdf", b"%PDF signed")}, via="test"
+    )
+    done = files_engine.run_until_blocked(execution.id)
+    assert done.state.current == State.SUCCESS, messages(files_engine, done.id)
+    uri = runs(done, "approve")[0].outputs["onResume"]["signed"]
+    assert uri.startswith(f"kestra:///company/team/signoff/executions/{done.id}/resume/")
+    assert uri.endswith("/signed/signed.pdf")
+    assert "%PDF signed" in messages(files_engine, done.id)
