@@ -11,6 +11,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from pydantic import (
     AliasChoices,
@@ -46,6 +47,31 @@ def public_url_default() -> str:
     return (os.environ.get("PAUSEBOT_PUBLIC_URL") or served_url(DEFAULT_HOST, DEFAULT_PORT)).rstrip(
         "/"
     )
+
+
+def public_url_warnings(settings: Settings, served: str) -> list[str]:
+    """Why the links pausebot hands out may not reach it: a loopback PAUSEBOT_PUBLIC_URL while
+    Slack (whose users are elsewhere) is on, or a loopback URL on another port than the one
+    served. A public URL behind a proxy legitimately has another host and port: not warned."""
+    from urllib.parse import urlsplit
+
+    public, actual = urlsplit(settings.public_url), urlsplit(served)
+    loopback = (public.hostname or "") in ("localhost", "127.0.0.1", "::1") or (
+        public.hostname or ""
+    ).startswith("127.")
+    problems = []
+    if loopback and settings.slack_enabled:
+        problems.append(
+            f"PAUSEBOT_PUBLIC_URL is {settings.public_url}, a loopback address: the links in "
+            "Slack messages will not open for anyone but this machine"
+        )
+    default_port = {"http": 80, "https": 443}.get(public.scheme, 0)
+    if loopback and (public.port or default_port) != actual.port:
+        problems.append(
+            f"PAUSEBOT_PUBLIC_URL is {settings.public_url} but the service listens on "
+            f"{served}: links will point at the wrong port"
+        )
+    return problems
 
 
 class ConfigError(Exception):
@@ -96,10 +122,33 @@ def slack_problems(settings: _SlackPresence) -> list[str]:
     return problems
 
 
+def basic_auth_pairs(text: str) -> dict[str, str]:
+    """``"ada:pw1,bob:pw2"`` -> ``{"ada": "pw1", "bob": "pw2"}``; a password may hold ':'."""
+    users: dict[str, str] = {}
+    for index, item in enumerate(part.strip() for part in text.split(",")):
+        user, colon, password = item.partition(":")
+        if not colon or not user or not password:
+            raise ValueError(
+                f"PAUSEBOT_BASIC_AUTH_USERS entry {index + 1} must be 'user:password' "
+                "(entries separated by commas)"
+            )
+        if len(password) < 8:
+            raise ValueError(
+                f"PAUSEBOT_BASIC_AUTH_USERS: the password of '{user}' must be at least "
+                "8 characters long"
+            )
+        users[user] = password
+    return users
+
+
 class Settings(_SlackPresence):
     database_url: str | None = Field(default=None, validation_alias="PAUSEBOT_DATABASE_URL")
     flows_dir: Path | None = Field(default=None, validation_alias="PAUSEBOT_FLOWS_DIR")
     api_token: SecretStr | None = Field(default=None, validation_alias="PAUSEBOT_API_TOKEN")
+    # Kestra OSS's basic auth: "user:password" pairs, comma-separated, beside the bearer token.
+    basic_auth_users: SecretStr | None = Field(
+        default=None, validation_alias="PAUSEBOT_BASIC_AUTH_USERS"
+    )
     # Unset, `pausebot serve` replaces it with the URL it actually serves (``served_url``).
     public_url: str = Field(
         default=served_url(DEFAULT_HOST, DEFAULT_PORT), validation_alias="PAUSEBOT_PUBLIC_URL"
@@ -108,6 +157,10 @@ class Settings(_SlackPresence):
     link_ttl: str = Field(default="P7D", validation_alias="PAUSEBOT_LINK_TTL")
     max_body_bytes: int = Field(default=1_048_576, validation_alias="PAUSEBOT_MAX_BODY_BYTES", gt=0)
     runner_workers: int = Field(default=4, validation_alias="PAUSEBOT_RUNNER_WORKERS", ge=1, le=64)
+    # Retention (ISO-8601 durations; "" keeps for ever): settled outbox events and their
+    # deliveries, and finished executions with their logs.
+    outbox_retention: str = Field(default="P7D", validation_alias="PAUSEBOT_OUTBOX_RETENTION")
+    execution_retention: str = Field(default="", validation_alias="PAUSEBOT_EXECUTION_RETENTION")
 
     slack_api_url: str = Field(default=SLACK_API_DEFAULT, validation_alias="SLACK_API_URL")
     # Forbid approving an execution you started yourself (four-eyes principle).
@@ -129,6 +182,20 @@ class Settings(_SlackPresence):
             raise ValueError("SLACK_API_URL must start with http:// or https://")
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("basic_auth_users")
+    @classmethod
+    def _basic_auth_users(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            basic_auth_pairs(value.get_secret_value())  # refuses a malformed list at start-up
+        return value
+
+    @property
+    def basic_auth(self) -> dict[str, str]:
+        """user -> password, from PAUSEBOT_BASIC_AUTH_USERS."""
+        if self.basic_auth_users is None:
+            return {}
+        return basic_auth_pairs(self.basic_auth_users.get_secret_value())
+
     @field_validator("link_secret")
     @classmethod
     def _link_secret(cls, value: SecretStr | None) -> SecretStr | None:
@@ -148,6 +215,29 @@ class Settings(_SlackPresence):
                 f"PAUSEBOT_LINK_TTL must be a positive ISO-8601 duration such as P7D, got {value!r}"
             ) from None
         return value
+
+    @field_validator("outbox_retention", "execution_retention")
+    @classmethod
+    def _retention(cls, value: str, info: Any) -> str:
+        name = {
+            "outbox_retention": "PAUSEBOT_OUTBOX_RETENTION",
+            "execution_retention": "PAUSEBOT_EXECUTION_RETENTION",
+        }[info.field_name]
+        if not value.strip():
+            return ""
+        try:
+            if parse_duration(value) <= timedelta(0):
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"{name} must be a positive ISO-8601 duration such as P30D (or empty: keep), "
+                f"got {value!r}"
+            ) from None
+        return value
+
+    def retention(self, which: str) -> timedelta | None:
+        value = getattr(self, f"{which}_retention")
+        return parse_duration(value) if value else None
 
     @model_validator(mode="after")
     def _slack_complete(self) -> Settings:

@@ -83,6 +83,11 @@ class ChildRequest:
 class Settings:
     public_url: str = "http://localhost:8080"
     context_hooks: list[ContextHook] = field(default_factory=list)
+    # Retention (engine.Engine.housekeeping): delivered outbox events and their deliveries are
+    # pruned after ``outbox_retention``; finished executions and their logs after
+    # ``execution_retention`` (None: kept until purged by PurgeExecutions or `pausebot purge`).
+    outbox_retention: timedelta | None = timedelta(days=7)
+    execution_retention: timedelta | None = None
     # Set by the engine: builds a child execution (reads the child flow, validates inputs) and
     # reads a child back (its execution and flow); both read-only, the decision stays pure.
     new_child: Callable[[ChildRequest], Execution] | None = None
@@ -450,6 +455,8 @@ class _Decider:
             if outcome is WAITING:
                 return
             ex.finalState = outcome
+            if outcome in (State.SUCCESS, State.WARNING) and flow.outputs:
+                ex.finalState = self.flow_outputs()
             self.mark()
         if (
             ex.finalState not in (State.KILLED, State.CANCELLED)
@@ -459,12 +466,28 @@ class _Decider:
             return
         self.finish(ex.finalState)
 
+    def flow_outputs(self) -> State:
+        """Kestra's flow ``outputs``, rendered once the tasks have succeeded; one that cannot
+        be rendered (or a required one that renders to nothing) fails the execution."""
+        context = expression_context(self.ex, self.flow, None, None, self.settings)
+        values: dict[str, Any] = {}
+        for output in self.flow.outputs:
+            try:
+                value = render_value(output.value, context)
+            except ExpressionError as error:
+                self.log(None, "ERROR", f"Flow output '{output.id}': {error}")
+                return State.FAILED
+            if value is None and output.required:
+                self.log(None, "ERROR", f"Flow output '{output.id}' is required but has no value")
+                return State.FAILED
+            values[output.id] = value
+        self.ex.outputs = values
+        return self.ex.finalState or State.SUCCESS
+
     def finish(self, state: State) -> None:
         ex = self.ex
         if ex.state.current in TERMINAL:
             return
-        if self.flow.outputs and state in (State.SUCCESS, State.WARNING):
-            state = self.render_flow_outputs(state)
         if ex.state.current == State.PAUSED and state != State.CANCELLED and state != State.FAILED:
             ex.move(State.RESTARTED, self.now)
             ex.move(State.RUNNING, self.now)
@@ -479,19 +502,6 @@ class _Decider:
                 {"namespace": ex.namespace, "flowId": ex.flowId, "state": state.value},
             )
         )
-
-    def render_flow_outputs(self, state: State) -> State:
-        """The flow's ``outputs`` (id, value), rendered once at the end: the execution's
-        ``outputs``, which a parent's Subflow reads."""
-        context = expression_context(self.ex, self.flow, settings=self.settings)
-        for output in self.flow.outputs:
-            output_id = str(output.get("id"))
-            try:
-                self.ex.outputs[output_id] = render_value(output.get("value"), context)
-            except ExpressionError as error:
-                self.log(None, "ERROR", f"Flow output '{output_id}' failed: {error}")
-                return State.FAILED
-        return state
 
     def scoped(
         self,
@@ -767,6 +777,8 @@ class _Decider:
         except PausebotError as error:
             # An expression or definition problem fails this task, not the whole engine.
             self.log(run, "ERROR", str(error))
+            if run.state.current == State.CREATED:  # e.g. its runIf failed to render
+                run.move(State.RUNNING, self.now)
             return self.complete(task, run, State.FAILED)
 
     def _walk_run(self, task: Task, run: TaskRun) -> State | None:

@@ -58,6 +58,22 @@ EVENTS_PATH = "/slack/events"
 SLASH_COMMAND = "/paused"
 
 
+class _SameTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and, since we hand it a client
+    built with that very token (for SLACK_API_URL and our retry handlers), warns that the token
+    "will be unused". It is the same token, so the warning is noise and only that one is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("bot.slack.bolt")
+    if not any(isinstance(f, _SameTokenNotice) for f in logger.filters):
+        logger.addFilter(_SameTokenNotice())
+    return logger
+
+
 class SlackBot:
     """What ``bot.server`` mounts: ``router``, ``start()``/``stop()`` and ``run_socket_mode()``."""
 
@@ -85,7 +101,7 @@ class SlackBot:
             name="pausebot",
             client=self.client,
             signing_secret=settings.slack_signing_secret.get_secret_value(),
-            logger=logging.getLogger("bot.slack.bolt"),
+            logger=_bolt_logger(),
         )
         self.metrics = SlackMetrics()
         self.directory = Directory(self.client)

@@ -28,6 +28,7 @@ from engine.tasks import (  # noqa: F401 - importing registers the types
     output_values,
     parallel,
     pause,
+    purge_executions,
     python,
     returns,
     sequential,

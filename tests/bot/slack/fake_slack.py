@@ -58,6 +58,7 @@ class FakeSlack:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._holds: dict[str, threading.Event] = {}
         self._ts = itertools.count(1)
         fake = self
 
@@ -97,6 +98,18 @@ class FakeSlack:
     ) -> None:
         with self._lock:
             self.failures.setdefault(method, []).append(Failure(status, error, retry_after, times))
+
+    def hold(self, method: str) -> threading.Event:
+        """Calls to ``method`` are recorded, then wait (at most 60 s) until the returned event
+        is set: a caller stays mid-request, e.g. to be SIGKILLed while it holds a claim."""
+        release = threading.Event()
+        with self._lock:
+            self._holds[method] = release
+        return release
+
+    def held(self, method: str) -> threading.Event | None:
+        with self._lock:
+            return self._holds.get(method)
 
     # -- reading what happened -----------------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
@@ -267,6 +280,9 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "response":
             self._send(200, {}, "ok", "text/plain")
             return
+        held = self.slack.held(method)
+        if held is not None:
+            held.wait(60)
         status, headers, body = self.slack.answer(method, params)
         self._send(status, headers, json.dumps(body), "application/json; charset=utf-8")
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "i12_kv_store"
-down_revision = "0001"
+down_revision = "i10_workers"
 branch_labels = None
 depends_on = None
 
