@@ -73,6 +73,7 @@ from engine.store.database import check_schema, default_database_url  # noqa: F4
 from engine.store.store import LogEntry, NewEvent, Store
 from engine.tasks.approval import ApprovalTask, Decision, ReviewDecision, comment_required
 from engine.tasks.base import RunContext, Task, TaskResult
+from engine.tasks.for_each_item import ForEachItemTask
 from engine.tasks.pause import PauseTask
 from engine.tasks.subflow import SubflowTask, parent_of
 from engine.tasks.working_directory import WorkingDirectoryTask, directory_for, working_directory_of
@@ -142,6 +143,9 @@ class Engine:
         self.settings.context_hooks.append(self._kv_context)
         self.settings.new_child = self._new_child
         self.settings.read_child = self._read_child
+        self.settings.read_file = lambda namespace, uri: self.services.storage.read_for(
+            namespace, uri
+        )
         self._listeners: list[CommitListener] = []
         self._wakers: list[Callable[[str], None]] = []
         self._schedulers: list[Callable[[datetime], None]] = []
@@ -234,7 +238,10 @@ class Engine:
             raise _InlineFailed() from error
 
     def _insert_children(self, tx: Any, step: Step) -> None:
-        """Subflow executions a step starts, in the step's own transaction."""
+        """Subflow executions a step starts (and the files it writes for them, e.g. a
+        ForEachItem's batches), in the step's own transaction."""
+        for uri, data in step.files:
+            self.services.storage.backend.put_in(tx, uri, data)
         for child in step.children:
             self._insert_execution(tx, child, self.flow_of(child), by=None, via="subflow")
 
@@ -529,14 +536,16 @@ class Engine:
         return child, self.flow_of(child)
 
     def _child_ids(self, execution: Execution) -> list[str]:
-        """The executions this one started with Subflow tasks."""
+        """The executions this one started with Subflow and ForEachItem tasks."""
         flow = self.flow_of(execution)
-        return [
-            str(run.outputs["executionId"])
-            for run in execution.taskRunList
-            if run.outputs.get("executionId")
-            and isinstance(flow.find_task(run.taskId), SubflowTask)
-        ]
+        ids: list[str] = []
+        for run in execution.taskRunList:
+            task = flow.find_task(run.taskId)
+            if isinstance(task, SubflowTask) and run.outputs.get("executionId"):
+                ids.append(str(run.outputs["executionId"]))
+            elif isinstance(task, ForEachItemTask):
+                ids.extend(str(i) for i in run.outputs.get("executions") or [])
+        return ids
 
     def _cascade(self, execution: Execution, action: str, by: Actor | None, via: str) -> None:
         """Kills or pauses the running children of a killed or paused parent (each in its own

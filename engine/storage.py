@@ -46,6 +46,7 @@ class UploadedFile:
 
 class FileStorage(Protocol):
     def put(self, uri: str, data: bytes) -> str: ...
+    def put_in(self, tx: Any, uri: str, data: bytes) -> str: ...
     def get(self, uri: str) -> bytes: ...
     def size(self, uri: str) -> int: ...
 
@@ -91,6 +92,14 @@ class DatabaseStorage:
         self.store.put_file(uri, data, self.clock.now())
         return uri
 
+    def put_in(self, tx: Any, uri: str, data: bytes) -> str:
+        """Stores inside the caller's transaction (files a decision writes)."""
+        check_uri(uri)
+        if len(data) > self.max_bytes:
+            raise StorageError(f"file of {len(data):,} bytes is larger than {self.max_bytes:,}")
+        tx.put_file(uri, data)
+        return uri
+
     def get(self, uri: str) -> bytes:
         check_uri(uri)
         data = self.store.get_file(uri)
@@ -120,6 +129,9 @@ class DirectoryStorage:
         temporary.write_bytes(data)
         temporary.replace(path)  # readers never see half a file
         return uri
+
+    def put_in(self, tx: Any, uri: str, data: bytes) -> str:
+        return self.put(uri, data)  # a directory is outside any transaction
 
     def get(self, uri: str) -> bytes:
         try:

@@ -323,6 +323,15 @@ class Transaction:
             return None
         return StoredExecution(Execution.model_validate(row.document), row.version, row.lease_owner)
 
+    def put_file(self, uri: str, content: bytes) -> None:
+        """A file of the database storage, written with this transaction."""
+        values = {"size": len(content), "content": content, "created_at": self.now}
+        self.connection.execute(
+            _upsert_insert(self.connection, file_t)
+            .values(uri=uri, **values)
+            .on_conflict_do_update(index_elements=[file_t.c.uri], set_=values)
+        )
+
     def wake_execution(self, execution_id: str) -> None:
         """Makes an execution due now (a parent whose child just ended)."""
         self.connection.execute(
@@ -1256,13 +1265,8 @@ class Store:
     # -- the internal file storage's database backend (engine/storage.py) --------------------
     def put_file(self, uri: str, content: bytes, now: datetime) -> None:
         """Stores (or replaces) the file at ``uri``."""
-        with self._write() as connection:
-            values = {"size": len(content), "content": content, "created_at": now}
-            connection.execute(
-                _upsert_insert(connection, file_t)
-                .values(uri=uri, **values)
-                .on_conflict_do_update(index_elements=[file_t.c.uri], set_=values)
-            )
+        with self.transaction(now) as tx:
+            tx.put_file(uri, content)
 
     def get_file(self, uri: str) -> bytes | None:
         with self.engine.connect() as connection:

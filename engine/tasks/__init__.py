@@ -16,6 +16,7 @@ from engine.tasks import (  # noqa: F401 - importing registers the types
     echo,
     fail,
     for_each,
+    for_each_item,
     http_download,
     http_request,
     if_branch,
