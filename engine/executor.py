@@ -37,6 +37,7 @@ from engine.tasks.base import TaskResult
 from engine.tasks.for_each import IteratingTask
 from engine.tasks.for_each_item import MAX_BATCHES, ForEachItemTask, split_lines
 from engine.tasks.if_branch import FALSY
+from engine.tasks.labels import LabelsTask
 from engine.tasks.pause import PauseTask
 from engine.tasks.sleep import SleepTask
 from engine.tasks.subflow import SUBFLOW_TRIGGER, SubflowTask, parent_of
@@ -963,6 +964,10 @@ class _Decider:
             return self.walk_subflow(task, run)
         if isinstance(task, ForEachItemTask):
             return self.walk_for_each_item(task, run)
+        if isinstance(task, LabelsTask):
+            merged = {**self.ex.label_map(), **task.resolve(lambda v: self.render(task, run, v))}
+            self.ex.labels = [{"key": k, "value": v} for k, v in merged.items()]
+            return self.complete(task, run, State.SUCCESS)
         if task.kind == "runnable":
             if (
                 run.state.current == State.RETRYING

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 from pydantic import Discriminator, Tag
 
 from engine.tasks import (  # noqa: F401 - importing registers the types
+    allow_failure,
     approval,
     assert_task,
     echo,
@@ -24,6 +25,7 @@ from engine.tasks import (  # noqa: F401 - importing registers the types
     kv_get,
     kv_get_keys,
     kv_set,
+    labels,
     log,
     mail_send,
     output_values,
