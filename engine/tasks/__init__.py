@@ -26,6 +26,7 @@ from engine.tasks import (  # noqa: F401 - importing registers the types
     kv_get_keys,
     kv_set,
     labels,
+    local_files,
     log,
     mail_send,
     output_values,

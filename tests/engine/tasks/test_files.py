@@ -227,3 +227,32 @@ tasks:
     assert uri.startswith(f"kestra:///company/team/signoff/executions/{done.id}/resume/")
     assert uri.endswith("/signed/signed.pdf")
     assert "%PDF signed" in messages(files_engine, done.id)
+
+
+def test_local_files_in_a_working_directory(files_engine: Engine) -> None:
+    from run_support import corpus_flow
+
+    done = start(files_engine, corpus_flow("working-directory-inputs.yml"))
+    assert done.state.current == State.SUCCESS, messages(files_engine, done.id)
+    uri = runs(done, "inputFiles")[0].outputs["uris"]["input.txt"]
+    assert files_engine.execution_file(done.id, uri)[1] == b"Hello World"
+    written = start(
+        files_engine,
+        """
+id: local-files
+namespace: company.team
+tasks:
+  - id: wd
+    type: io.kestra.plugin.core.flow.WorkingDirectory
+    tasks:
+      - id: write
+        type: io.kestra.plugin.core.storage.LocalFiles
+        inputs:
+          out/result.txt: "{{ flow.id }}"
+        outputs:
+          - "out/*.txt"
+""",
+    )
+    assert written.state.current == State.SUCCESS, messages(files_engine, written.id)
+    uri = runs(written, "write")[0].outputs["uris"]["out/result.txt"]
+    assert files_engine.execution_file(written.id, uri)[1] == b"local-files"
