@@ -295,10 +295,27 @@ tasks:
 """
     )
     by_path = {w.path: w for w in parsed.warnings}
-    assert set(by_path) == {"concurrency", "sla", "retry", "triggers[0]", "tasks"}
-    assert "not enforced" in by_path["concurrency"].message
+    # concurrency is enforced (engine/concurrency.py), so it is no warning
+    assert set(by_path) == {"sla", "retry", "triggers[0]", "tasks"}
+    assert "not enforced" in by_path["sla"].message
     assert "Schedule" in by_path["triggers[0]"].message
-    assert by_path["concurrency"].line == 3
+    assert by_path["sla"].line == 5
+
+
+def test_working_directory_output_files_are_a_warning() -> None:
+    parsed = flow(
+        f"""tasks:
+  - id: wd
+    type: io.kestra.plugin.core.flow.WorkingDirectory
+    outputFiles: [out.txt]
+    tasks:
+      - id: a
+        type: {LOG}
+        message: m
+"""
+    )
+    (warning,) = parsed.warnings
+    assert "'outputFiles' of WorkingDirectory 'wd' is accepted but not collected" in warning.message
 
 
 def test_a_plain_flow_has_no_warnings() -> None:

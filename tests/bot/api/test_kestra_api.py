@@ -120,7 +120,7 @@ def test_default_page_size_is_kestras(api: Api) -> None:
 
 def test_flows_validate_names_properties_accepted_but_not_enforced(api: Api) -> None:
     source = (
-        "id: w\nnamespace: n\nconcurrency:\n  limit: 1\ntasks:\n  - id: l\n"
+        "id: w\nnamespace: n\nsla:\n  - id: s\ntasks:\n  - id: l\n"
         "    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
     )
     response = api.post(
@@ -128,7 +128,7 @@ def test_flows_validate_names_properties_accepted_but_not_enforced(api: Api) -> 
     )
     (result,) = response.json()
     assert result["constraints"] is None
-    assert len(result["warnings"]) == 1 and "'concurrency'" in result["warnings"][0]
+    assert len(result["warnings"]) == 1 and "'sla'" in result["warnings"][0]
 
 
 # -- follow (server-sent events), wait=true, revision, basic auth ----------------------------
