@@ -1066,7 +1066,7 @@ class _Decider:
 
     def announce_wait(self, task: Task, run: TaskRun, **details: Any) -> None:
         """The ``paused`` outbox event of a task run now waiting for a decision."""
-        payload = {
+        payload: dict[str, Any] = {
             "namespace": self.ex.namespace,
             "flowId": self.ex.flowId,
             "taskId": task.id,

@@ -418,9 +418,8 @@ async def read_values(request: Request, *, what: str = "input values") -> dict[s
     if kind in FORM_TYPES:
         values: dict[str, Any] = {}
         grouped: dict[str, list[Any]] = {}
-        for name, value in parse_form(request.headers.get("content-type", ""), raw):
-            if isinstance(value, FilePart):
-                value = UploadedFile(value.filename, value.data)
+        for name, part in parse_form(request.headers.get("content-type", ""), raw):
+            value = UploadedFile(part.filename, part.data) if isinstance(part, FilePart) else part
             grouped.setdefault(name, []).append(value)
         for key, items in grouped.items():
             values[key] = items[0] if len(items) == 1 else list(items)

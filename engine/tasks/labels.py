@@ -26,7 +26,7 @@ class LabelsTask(Task):
                 value = json.loads(text) if isinstance(text, str) else text
             except ValueError as error:
                 raise ExpressionError(
-                    self.labels, f"labels must be a JSON map or list: {error}"
+                    str(self.labels), f"labels must be a JSON map or list: {error}"
                 ) from None
         if isinstance(value, dict):
             pairs = [(render(str(k)), render(v)) for k, v in value.items()]

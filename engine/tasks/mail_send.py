@@ -10,7 +10,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import getaddresses
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -99,7 +99,7 @@ class MailSendTask(Task):
         message.set_content(plain if plain is not None else "")
         if html is not None:
             message.add_alternative(html, subtype="html")
-            html_part = message.get_payload()[-1]
+            html_part = cast(EmailMessage, message.get_body(("html",)))
             for image in self.embeddedImages or []:
                 data, maintype, subtype = _file(context, image)
                 html_part.add_related(data, maintype, subtype, cid=f"<{image.name}>")
