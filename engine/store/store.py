@@ -979,7 +979,7 @@ class Store:
         keep: Sequence[str] = (),
     ) -> tuple[int, int]:
         """Deletes executions (and everything about them: outbox events and their deliveries,
-        notices, spent tokens) and/or their logs, in transactions of ``batch_size``
+        notices, spent tokens, files in the database storage) and/or their logs, in transactions of ``batch_size``
         executions. Matched as Kestra's PurgeExecutions does: started at or after
         ``start_date``, ended (last changed) before ``end_date``, in ``namespace`` (a prefix
         without ``flow_id``) and ``states``. Returns (executions deleted, logs deleted)."""
@@ -1025,6 +1025,17 @@ class Store:
                     connection.execute(delete(event_t).where(event_t.c.execution_id.in_(ids)))
                     connection.execute(delete(notice_t).where(notice_t.c.execution_id.in_(ids)))
                     connection.execute(delete(token_t).where(token_t.c.execution_id.in_(ids)))
+                    # their files in the database storage (kestra:///…/executions/<id>/…)
+                    connection.execute(
+                        delete(file_t).where(
+                            or_(
+                                *(
+                                    file_t.c.uri.contains(f"/executions/{i}/", autoescape=True)
+                                    for i in ids
+                                )
+                            )
+                        )
+                    )
                     executions += connection.execute(
                         delete(ex_t).where(ex_t.c.id.in_(ids))
                     ).rowcount

@@ -256,3 +256,16 @@ tasks:
     assert written.state.current == State.SUCCESS, messages(files_engine, written.id)
     uri = runs(written, "write")[0].outputs["uris"]["out/result.txt"]
     assert files_engine.execution_file(written.id, uri)[1] == b"local-files"
+
+
+def test_purging_an_execution_removes_its_stored_files(engine: Engine, clock: ManualClock) -> None:
+    from datetime import timedelta
+
+    old = start(engine, WRITE_AND_READ)
+    clock.advance(timedelta(days=40))
+    recent = start(engine, WRITE_AND_READ)
+    old_uri = runs(old, "write")[0].outputs["uri"]
+    recent_uri = runs(recent, "write")[0].outputs["uri"]
+    engine.purge_executions(end_date=clock.now() - timedelta(days=30))
+    assert engine.store.get_file(old_uri) is None
+    assert engine.store.get_file(recent_uri) == b"plan for files"
