@@ -348,6 +348,11 @@ def _did_you_mean_type(type_name: Any) -> str:
         return ""
     names = sorted(types, key=lambda name: (not name.startswith("io.kestra.plugin."), name))
     match = difflib.get_close_matches(type_name, names, n=1, cutoff=0.85)
+    short_name = type_name.rsplit(".", 1)[-1].lower()
+    if match and (  # a shared package prefix alone ('…core.nope' ~ '…core.kv.Set') is no match
+        difflib.SequenceMatcher(None, short_name, match[0].rsplit(".", 1)[-1].lower()).ratio() < 0.6
+    ):
+        match = []
     if not match:
         by_short: dict[str, str] = {}
         for name in names:
