@@ -52,7 +52,7 @@ from engine.executor import (
     restart_if_unpaused,
 )
 from engine.expressions import render_condition, render_value
-from engine.expressions.functions import ERROR_LOGS_KEY, KV_READER
+from engine.expressions.functions import ERROR_LOGS_KEY, FILE_READER, KV_READER
 from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
 from engine.kv import KVError, KVStore
@@ -62,6 +62,14 @@ from engine.queries import DateRange, SortKey
 from engine.secret_values import mask_secrets
 from engine.services import TaskServices
 from engine.states import TERMINAL, State
+from engine.storage import (
+    FileNotFound,
+    FileStorage,
+    TaskFiles,
+    UploadedFile,
+    execution_prefix,
+    storage_from_environment,
+)
 from engine.store.database import (  # noqa: F401 - the public URL helpers, for bot/
     check_schema,
     default_database_url,
@@ -70,6 +78,7 @@ from engine.store.database import (  # noqa: F401 - the public URL helpers, for 
 from engine.store.store import LogEntry, NewEvent, Store
 from engine.tasks.approval import ApprovalTask, Decision, ReviewDecision, comment_required
 from engine.tasks.base import RunContext, Task, TaskResult
+from engine.tasks.for_each_item import ForEachItemTask
 from engine.tasks.pause import PauseTask
 from engine.tasks.subflow import SubflowTask, parent_of
 from engine.tasks.working_directory import WorkingDirectoryTask, directory_for, working_directory_of
@@ -122,6 +131,7 @@ class Engine:
         settings: Settings | None = None,
         http_timeout: float = 30.0,
         migrate: bool = True,
+        storage: FileStorage | None = None,
     ) -> None:
         """``migrate=False`` (read-only use) never writes the schema: a database that is not at
         our head revision raises ``SchemaError`` instead of being created or migrated."""
@@ -133,12 +143,18 @@ class Engine:
         self.http_timeout = http_timeout
         self.services = TaskServices(self.store)
         self.services.kv = KVStore(self.store, self.clock)
+        self.services.storage = TaskFiles(
+            storage or storage_from_environment(self.store, self.clock)
+        )
         self.settings.context_hooks.append(self._kv_context)
         self.settings.new_child = self._new_child
         self.settings.read_child = self._read_child
         self.outbox = Outbox(self.store, self.clock)
         # Parsed PAUSED executions by (id, version): lists re-read at volume parse only changes.
         self._waiting_cache = ParsedExecutions(maxsize=5000)
+        self.settings.read_file = lambda namespace, uri: self.services.storage.read_for(
+            namespace, uri
+        )
         self._listeners: list[CommitListener] = []
         self._wakers: list[Callable[[str], None]] = []
         self._schedulers: list[Callable[[datetime], None]] = []
@@ -233,7 +249,10 @@ class Engine:
             raise _InlineFailed() from error
 
     def _insert_children(self, tx: Any, step: Step) -> None:
-        """Subflow executions a step starts, in the step's own transaction."""
+        """Subflow executions a step starts (and the files it writes for them, e.g. a
+        ForEachItem's batches), in the step's own transaction."""
+        for uri, data in step.files:
+            self.services.storage.backend.put_in(tx, uri, data)
         for child in step.children:
             self._insert_execution(tx, child, self.flow_of(child), by=None, via="subflow")
 
@@ -259,7 +278,18 @@ class Engine:
 
     def _kv_context(self, execution: Execution, run: TaskRun | None) -> dict[str, Any]:
         """The ``kv()`` expression function reads the KV store through this."""
-        return {KV_READER: self._read_kv}
+        return {KV_READER: self._read_kv, FILE_READER: self._file_reader(execution.namespace)}
+
+    def _file_reader(self, namespace: str) -> Callable[[str, str], Any]:
+        """``read(uri)`` and ``fileSize(uri)``: files of the execution's own namespace."""
+
+        def access(what: str, uri: str) -> Any:
+            files = self.services.storage
+            if what == "size":
+                return files.size_for(namespace, uri)
+            return files.read_for(namespace, uri).decode("utf-8", errors="replace")
+
+        return access
 
     def _read_kv(self, key: str, namespace: str, error_on_missing: bool) -> Any:
         record = self.services.kv.entry(namespace, key)
@@ -470,7 +500,31 @@ class Engine:
             secretInputs=[d.id for d in flow.inputs if d.type == InputType.SECRET],
         )
         execution.move(State.CREATED, self.clock.now())
+        base = execution_prefix(execution.namespace, execution.flowId, execution.id) + "/inputs"
+        execution.inputs = self._store_uploads(execution.inputs, base)
         return execution
+
+    def _store_uploads(
+        self, values: Mapping[str, Any], base: str, prefix: str = ""
+    ) -> dict[str, Any]:
+        """FILE inputs received as uploads go to the file storage, before the transaction that
+        uses them; the values keep their ``kestra:///…/<input id>/<name>`` URIs (as in Kestra)."""
+        from engine.storage import StorageError, safe_name
+
+        stored: dict[str, Any] = {}
+        for key, value in values.items():
+            input_id = f"{prefix}{key}"
+            if isinstance(value, dict):
+                stored[key] = self._store_uploads(value, base, f"{input_id}.")
+            elif isinstance(value, UploadedFile):
+                uri = f"{base}/{input_id}/{safe_name(value.name)}"
+                try:
+                    stored[key] = self.services.storage.backend.put(uri, value.data)
+                except StorageError as error:
+                    raise InputValidationError([FieldError(input_id, str(error))]) from None
+            else:
+                stored[key] = value
+        return stored
 
     def _insert_execution(
         self, tx: Any, execution: Execution, flow: Flow, *, by: Actor | None, via: str
@@ -527,14 +581,16 @@ class Engine:
         return child, self.flow_of(child)
 
     def _child_ids(self, execution: Execution) -> list[str]:
-        """The executions this one started with Subflow tasks."""
+        """The executions this one started with Subflow and ForEachItem tasks."""
         flow = self.flow_of(execution)
-        return [
-            str(run.outputs["executionId"])
-            for run in execution.taskRunList
-            if run.outputs.get("executionId")
-            and isinstance(flow.find_task(run.taskId), SubflowTask)
-        ]
+        ids: list[str] = []
+        for run in execution.taskRunList:
+            task = flow.find_task(run.taskId)
+            if isinstance(task, SubflowTask) and run.outputs.get("executionId"):
+                ids.append(str(run.outputs["executionId"]))
+            elif isinstance(task, ForEachItemTask):
+                ids.extend(str(i) for i in run.outputs.get("executions") or [])
+        return ids
 
     def _cascade(self, execution: Execution, action: str, by: Actor | None, via: str) -> None:
         """Kills or pauses the running children of a killed or paused parent (each in its own
@@ -596,6 +652,26 @@ class Engine:
     def count_executions_by_state(self) -> dict[str, int]:
         return self.store.count_executions_by_state()
 
+    def execution_file(self, execution_id: str, uri: str) -> tuple[str, bytes]:
+        """A file of an execution's storage (its FILE inputs, task outputs): (name, content).
+        A URI outside the execution is a 422 naming ``path``; a missing file a 404."""
+        from engine.storage import StorageError, check_uri
+
+        execution = self.get_execution(execution_id)
+        prefix = execution_prefix(execution.namespace, execution.flowId, execution.id) + "/"
+        try:
+            check_uri(uri)
+        except StorageError as error:
+            raise InputValidationError([FieldError("path", str(error), uri)]) from None
+        if not uri.startswith(prefix):
+            raise InputValidationError(
+                [FieldError("path", f"is not a file of execution {execution_id}", uri)]
+            )
+        try:
+            return uri.rsplit("/", 1)[-1], self.services.storage.backend.get(uri)
+        except StorageError:
+            raise FileNotFound(uri) from None
+
     def logs(self, execution_id: str, *, min_level: str | None = None) -> list[LogEntry]:
         self.store.get_execution(execution_id)  # 404 for unknown ids, not an empty list
         return self.store.list_logs(execution_id, min_level=min_level)
@@ -620,6 +696,20 @@ class Engine:
         return expression_context(execution, flow, task, run, self.settings)
 
     # -- deciding -----------------------------------------------------------------------
+    def _store_decision_uploads(
+        self, execution_id: str, values: Mapping[str, Any] | None
+    ) -> Mapping[str, Any] | None:
+        """Files an approver attached (FILE onResume / Approval inputs), stored before the
+        decision's transaction under ``…/executions/<id>/resume/<random>/<input id>/<name>``."""
+        if not values or not any(_holds_upload(v) for v in values.values()):
+            return values
+        execution = self.get_execution(execution_id)
+        base = (
+            f"{execution_prefix(execution.namespace, execution.flowId, execution.id)}"
+            f"/resume/{new_id()[:12]}"
+        )
+        return self._store_uploads(values, base)
+
     def resume_execution(
         self,
         execution_id: str,
@@ -636,6 +726,7 @@ class Engine:
         ``AlreadyDecided`` naming who decided. Invalid values raise ``InputValidationError``
         and change nothing. ``token_id`` spends a single-use token in the same transaction.
         """
+        values = self._store_decision_uploads(execution_id, values)
         if self._dispatcher is not None:
             try:
                 return self._resume(execution_id, values, by, via, task_run_id, token_id, True)
@@ -1037,6 +1128,7 @@ class Engine:
         ``commentRequired`` rule asks for, or invalid inputs, raise ``InputValidationError``
         and change nothing; a task run that is not an Approval too (path ``taskRunId``).
         """
+        values = self._store_decision_uploads(execution_id, values)
         choice = _review_decision(decision)
         comment = (comment or "").strip() or None
         args = (execution_id, task_run_id, choice, comment, values, by, via, token_id)
@@ -1693,6 +1785,14 @@ _DECIDED_ACTIONS = {
     Decision.EXPIRED.value: "expired",
     "CANCELLED": "cancelled",
 }
+
+
+def _holds_upload(value: Any) -> bool:
+    if isinstance(value, UploadedFile):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_upload(v) for v in value.values())
+    return isinstance(value, list) and any(_holds_upload(v) for v in value)
 
 
 def _masked_lines(lines: Sequence[Any], secrets: list[str]) -> list[Any]:

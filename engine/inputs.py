@@ -524,7 +524,9 @@ def _parse_value(d: InputDefinition, value: Any) -> Any:
     """Parse, check constraints and return the JSON-serialisable value. Raises _Invalid."""
     t = d.type
     if t is InputType.FILE:
-        raise _Invalid("FILE inputs are not supported yet (no file storage)")
+        return _parse_file(value)
+    if _is_upload(value):
+        raise _Invalid(f"file uploads are accepted only for FILE inputs, this one is {t.value}")
     if t in _CHOICE_TYPES:
         return _parse_choice(d, value)
     if t is InputType.ARRAY:
@@ -532,6 +534,33 @@ def _parse_value(d: InputDefinition, value: Any) -> Any:
     native = _parse_native(d, t, value)
     _check_constraints(d, native, value)
     return _to_json(native)
+
+
+def _parse_file(value: Any) -> Any:
+    """A FILE input: an upload (stored by the engine once the execution exists) or the
+    ``kestra:///`` URI of a file already in the internal storage."""
+    from engine.storage import SCHEME, UploadedFile
+
+    if isinstance(value, UploadedFile):
+        return value
+    if isinstance(value, str) and value.startswith(SCHEME + "/"):
+        return value
+    raise _Invalid(
+        "expected a file: upload it as a multipart file part (curl -F name=@path), give the "
+        f"CLI a path (-i name=@path), or a kestra:/// URI; {_got_plain(value)}"
+    )
+
+
+def _is_upload(value: Any) -> bool:
+    from engine.storage import UploadedFile
+
+    return isinstance(value, UploadedFile) or (
+        isinstance(value, list) and any(isinstance(v, UploadedFile) for v in value)
+    )
+
+
+def _got_plain(value: Any) -> str:
+    return f"got {_show(value)}"
 
 
 def _parse_native(d: InputDefinition, t: InputType, value: Any) -> Any:

@@ -6,6 +6,7 @@ default tenant) by ``bot.server``.
     errors.py      engine errors -> status codes and Kestra-like JSON bodies, in one place
     flows.py       /flows
     executions.py  /executions (start, read, search, resume, bulk resume, pause, kill), /logs
+    files.py       /executions/{id}/file and /file/metas (the execution's kestra:/// files)
     follow.py      /executions/{id}/follow (server-sent events) and start's wait=true
     webhooks.py    /executions/webhook/... (the Webhook trigger; its key is the credential)
     params.py      identifiers and filter text from paths and queries (no control characters);
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from bot.api import approvals, executions, flows, follow, webhooks
+from bot.api import approvals, executions, files, flows, follow, webhooks
 from bot.api.auth import require_admin
 from bot.api.params import check_path_ids, check_query_names
 
@@ -35,6 +36,7 @@ def api_router() -> APIRouter:
     authenticated = APIRouter(dependencies=[Depends(require_admin), *checks])
     authenticated.include_router(flows.router)
     authenticated.include_router(executions.router)
+    authenticated.include_router(files.router)
     authenticated.include_router(follow.router)
     router.include_router(authenticated)
     return router

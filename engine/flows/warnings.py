@@ -46,6 +46,17 @@ def flow_warnings(flow: Flow, marks: Marks) -> list[Problem]:
                 "triggers",
                 index,
             )
+    from engine.tasks.working_directory import WorkingDirectoryTask
+
+    for task in flow.all_tasks():
+        if isinstance(task, WorkingDirectoryTask) and task.outputFiles:
+            warn(
+                f"'outputFiles' of WorkingDirectory '{task.id}' is accepted but not collected: "
+                "list them in the script task's (or a storage.LocalFiles') 'outputs' instead",
+                "tasks",
+            )
+        if isinstance(task, WorkingDirectoryTask) and task.cache:
+            warn(f"'cache' of WorkingDirectory '{task.id}' is accepted and ignored", "tasks")
     if any(task.workerGroup is not None for task in flow.all_tasks()):
         warn("'workerGroup' is accepted and ignored: every task runs on this service", "tasks")
     return warnings

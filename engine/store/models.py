@@ -11,6 +11,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -240,3 +241,14 @@ class ApprovalRequestRow(Base):
         Index("ix_approval_requests_state", "state", "created_at"),
         Index("ix_approval_requests_client", "client", "created_at"),
     )
+
+
+class StoredFileRow(Base):
+    """A file of the internal storage (``kestra:///…`` URIs) kept in the database, so every
+    replica reads the same files; bounded by ``PAUSEBOT_STORAGE_MAX_BYTES`` per file."""
+
+    __tablename__ = "stored_files"
+    uri: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -61,6 +61,7 @@ from engine.store.models import (
     OutboxDeliveryRow,
     OutboxEventRow,
     ReminderRow,
+    StoredFileRow,
     UsedTokenRow,
     WorkerRow,
 )
@@ -181,6 +182,7 @@ _SORT_COLUMNS = {
 assert set(_SORT_COLUMNS) == set(SORT_FIELDS)
 kv_t = cast(Table, KVEntryRow.__table__)
 reminder_t = cast(Table, ReminderRow.__table__)
+file_t = cast(Table, StoredFileRow.__table__)
 
 
 def _text(value: str) -> str:
@@ -459,6 +461,15 @@ class Transaction:
         if row is None:
             return None
         return StoredExecution(Execution.model_validate(row.document), row.version, row.lease_owner)
+
+    def put_file(self, uri: str, content: bytes) -> None:
+        """A file of the database storage, written with this transaction."""
+        values = {"size": len(content), "content": content, "created_at": self.now}
+        self.connection.execute(
+            _upsert_insert(self.connection, file_t)
+            .values(uri=uri, **values)
+            .on_conflict_do_update(index_elements=[file_t.c.uri], set_=values)
+        )
 
     def wake_execution(self, execution_id: str) -> None:
         """Makes an execution due now (a parent whose child just ended)."""
@@ -1237,7 +1248,7 @@ class Store:
         keep: Sequence[str] = (),
     ) -> tuple[int, int]:
         """Deletes executions (and everything about them: outbox events and their deliveries,
-        notices, spent tokens) and/or their logs, in transactions of ``batch_size``
+        notices, spent tokens, files in the database storage) and/or their logs, in transactions of ``batch_size``
         executions. Matched as Kestra's PurgeExecutions does: started at or after
         ``start_date``, ended (last changed) before ``end_date``, in ``namespace`` (a prefix
         without ``flow_id``) and ``states``. Returns (executions deleted, logs deleted)."""
@@ -1289,6 +1300,17 @@ class Store:
                     connection.execute(delete(token_t).where(token_t.c.execution_id.in_(ids)))
                     connection.execute(delete(reminder_t).where(reminder_t.c.execution_id.in_(ids)))
                     connection.execute(delete(request_t).where(request_t.c.id.in_(ids)))
+                    # their files in the database storage (kestra:///…/executions/<id>/…)
+                    connection.execute(
+                        delete(file_t).where(
+                            or_(
+                                *(
+                                    file_t.c.uri.contains(f"/executions/{i}/", autoescape=True)
+                                    for i in ids
+                                )
+                            )
+                        )
+                    )
                     executions += connection.execute(
                         delete(ex_t).where(ex_t.c.id.in_(ids))
                     ).rowcount
@@ -1599,6 +1621,32 @@ class Store:
             ).first()
             connection.execute(delete(kv_t).where(kv_t.c.namespace == namespace, kv_t.c.key == key))
             return live is not None
+
+    # -- the internal file storage's database backend (engine/storage.py) --------------------
+    def put_file(self, uri: str, content: bytes, now: datetime) -> None:
+        """Stores (or replaces) the file at ``uri``."""
+        with self.transaction(now) as tx:
+            tx.put_file(uri, content)
+
+    def get_file(self, uri: str) -> bytes | None:
+        with self.engine.connect() as connection:
+            content = connection.execute(
+                select(file_t.c.content).where(file_t.c.uri == uri)
+            ).scalar()
+        return bytes(content) if content is not None else None
+
+    def file_size(self, uri: str) -> int | None:
+        with self.engine.connect() as connection:
+            return connection.execute(select(file_t.c.size).where(file_t.c.uri == uri)).scalar()
+
+    def list_files(self, prefix: str) -> list[str]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(file_t.c.uri)
+                .where(file_t.c.uri.startswith(prefix, autoescape=True))
+                .order_by(file_t.c.uri)
+            ).all()
+        return [r.uri for r in rows]
 
 
 def _count_conditions(

@@ -302,6 +302,22 @@ tasks:
     assert by_path["sla"].line == 5
 
 
+def test_working_directory_output_files_are_a_warning() -> None:
+    parsed = flow(
+        f"""tasks:
+  - id: wd
+    type: io.kestra.plugin.core.flow.WorkingDirectory
+    outputFiles: [out.txt]
+    tasks:
+      - id: a
+        type: {LOG}
+        message: m
+"""
+    )
+    (warning,) = parsed.warnings
+    assert "'outputFiles' of WorkingDirectory 'wd' is accepted but not collected" in warning.message
+
+
 def test_a_plain_flow_has_no_warnings() -> None:
     assert flow(f"tasks:\n  - id: a\n    type: {LOG}\n    message: m\n").warnings == []
 

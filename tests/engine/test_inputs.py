@@ -538,10 +538,20 @@ class TestJsonAndYaml:
 
 
 class TestFile:
-    def test_value_refused(self) -> None:
-        assert error_one("report.pdf", type="FILE") == (
-            "FILE inputs are not supported yet (no file storage)"
-        )
+    def test_text_is_not_a_file(self) -> None:
+        assert error_one("report.pdf", type="FILE").startswith("expected a file: upload it")
+
+    def test_upload_and_stored_uri_are_accepted(self) -> None:
+        from engine.storage import UploadedFile
+
+        upload = UploadedFile("report.pdf", b"%PDF")
+        assert parse_one(upload, type="FILE") == upload
+        assert parse_one("kestra:///a/b/report.pdf", type="FILE") == "kestra:///a/b/report.pdf"
+
+    def test_upload_for_another_type_is_refused(self) -> None:
+        from engine.storage import UploadedFile
+
+        assert "accepted only for FILE inputs" in error_one(UploadedFile("a", b""), type="STRING")
 
     def test_optional_without_value_is_fine(self) -> None:
         assert parse_inputs([define(type="FILE", required=False)], {}) == {"x": None}
