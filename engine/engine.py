@@ -50,7 +50,7 @@ from engine.executor import (
 )
 from engine.expressions import render_condition, render_value
 from engine.flows import Flow, parse_flow
-from engine.inputs import InputType, parse_duration, parse_inputs
+from engine.inputs import InputType, check_text, parse_duration, parse_inputs
 from engine.model import Execution, TaskRun, new_id
 from engine.queries import DateRange, SortKey
 from engine.services import TaskServices
@@ -513,7 +513,10 @@ class Engine:
         task_run_id: str | None = None,
     ) -> Execution:
         """Kills the execution. With ``task_run_id`` (a Reject of that one pause, e.g. from
-        Slack) only while that task run is still PAUSED; else ``AlreadyDecided`` says who won."""
+        Slack) only while that task run is still PAUSED; else ``AlreadyDecided`` says who won.
+        A reason with a control character (other than tab and newline) is refused first
+        (``InputValidationError`` on ``reason``)."""
+        check_text("reason", reason)
         now = self.clock.now()
         with self.store.transaction(now) as tx:
             stored = tx.load_execution(execution_id)
@@ -603,6 +606,7 @@ class Engine:
         and change nothing; a task run that is not an Approval too (path ``taskRunId``).
         """
         choice = _review_decision(decision)
+        check_text("comment", comment)
         comment = (comment or "").strip() or None
         now = self.clock.now()
         with self.store.transaction(now) as tx:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from bot.api import executions, flows, webhooks
-from bot.api.auth import require_token
+from bot.api.auth import api_actor, require_token
 from bot.api.params import check_path_ids, check_query_names
 
 
@@ -30,6 +30,7 @@ def api_router() -> APIRouter:
     authenticated = APIRouter(
         dependencies=[
             Depends(require_token),
+            Depends(api_actor),  # identity headers checked on every request, acting or not
             Depends(check_path_ids),
             Depends(check_query_names),
         ]
