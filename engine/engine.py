@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -86,6 +86,9 @@ class DeployedFlow:
 class BulkOutcome:
     resumed: list[str]
     refused: dict[str, str]  # execution id -> why
+    # execution id -> ConflictError.as_dict() (state, by, on, via, ...) for the refusals that
+    # were 409s: the same shape a single request's 409 has.
+    conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Engine:
@@ -410,13 +413,17 @@ class Engine:
         resumed = run.outputs.get("resumed")
         if resumed:
             action = _DECIDED_ACTIONS.get(resumed.get("to"), "resumed")
+            to = resumed.get("to")
+            if to == "KILLING":  # what the pause recorded; the execution ended KILLED
+                to = State.KILLED.value
             return AlreadyDecided(
                 execution.id,
                 by=resumed.get("by"),
                 on=resumed.get("on"),
                 via=resumed.get("via"),
-                to=resumed.get("to"),
+                to=to,
                 action=action,
+                state=execution.state.current.value,
             )
         if execution.state.current == State.KILLED:
             return _killed(execution)
@@ -425,6 +432,11 @@ class Engine:
             execution_id=execution.id,
             state=execution.state.current.value,
         )
+
+    def why_not_paused(self, execution: Execution) -> ConflictError:
+        """The 409 for deciding ``execution`` when nothing of it waits: who decided (or killed)
+        it, when and via what, else its state. For surfaces that check before acting."""
+        return self._not_paused(execution)
 
     def _not_paused(self, execution: Execution) -> ConflictError:
         # Say who decided the most recent pause, if one was decided.
@@ -445,13 +457,17 @@ class Engine:
         """Bulk resume with defaults: each execution on its own, reasons for the ones refused."""
         resumed: list[str] = []
         refused: dict[str, str] = {}
+        conflicts: dict[str, dict[str, Any]] = {}
         for execution_id in dict.fromkeys(execution_ids):
             try:
                 self.resume_execution(execution_id, {}, by=by, via=via)
                 resumed.append(execution_id)
+            except ConflictError as error:
+                refused[execution_id] = str(error)
+                conflicts[execution_id] = error.as_dict()
             except PausebotError as error:
                 refused[execution_id] = str(error)
-        return BulkOutcome(resumed, refused)
+        return BulkOutcome(resumed, refused, conflicts)
 
     def pause_execution(
         self, execution_id: str, *, by: Actor | None = None, via: str = "api"
@@ -460,6 +476,8 @@ class Engine:
         with self.store.transaction(now) as tx:
             stored = tx.load_execution(execution_id)
             execution = stored.execution
+            if execution.state.current == State.KILLED:
+                raise _killed(execution)
             if execution.state.current not in (State.RUNNING, State.CREATED, State.RESTARTED):
                 raise ConflictError(
                     f"Execution '{execution_id}' is not running (state {execution.state.current.value}), can't pause it.",
@@ -533,6 +551,7 @@ class Engine:
                 )
             flow = self.flow_of(execution)
             execution.killedBy = by
+            execution.killedVia = via
             execution.killReason = reason
             execution.move(State.KILLING, now)
             events: list[NewEvent] = []
@@ -1059,13 +1078,20 @@ _DECIDED_ACTIONS = {
 
 def _killed(execution: Execution) -> AlreadyDecided:
     """The answer to anyone deciding an execution that was killed: who killed it, and when."""
+    via = execution.killedVia
+    if via is None:  # recorded before killedVia existed: a killed pause remembers it
+        for run in execution.taskRunList:
+            resumed = run.outputs.get("resumed") or {}
+            if resumed.get("to") == "KILLING":
+                via = resumed.get("via")
     return AlreadyDecided(
         execution.id,
         by=execution.killedBy,
         on=execution.state.entered(State.KILLED),
-        via=None,
-        to="KILLED",
+        via=via,
+        to=State.KILLED.value,
         action="killed",
+        state=execution.state.current.value,
     )
 
 

@@ -142,6 +142,7 @@ class Execution(_Doc):
     startedVia: str | None = None
     # A kill in progress remembers who asked, for the audit trail and the Slack message.
     killedBy: dict[str, Any] | None = None
+    killedVia: str | None = None
     killReason: str | None = None
     finalState: State | None = None  # decided before afterExecution runs
     # Set when an Approval's behaviour (SUCCEED, CANCEL, KILL) ends the execution early.
