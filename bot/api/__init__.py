@@ -1,11 +1,12 @@
 """The Kestra-compatible REST API, mounted under ``/api/v1`` (and ``/api/v1/main``, Kestra 1.x's
 default tenant) by ``bot.server``.
 
-    auth.py        bearer token (PAUSEBOT_API_TOKEN) and the acting user for the audit trail
+    auth.py        bearer token (PAUSEBOT_API_TOKEN), basic auth users, the acting user
     bodies.py      body size limit; reading form/JSON input values and flow YAML
     errors.py      engine errors -> status codes and Kestra-like JSON bodies, in one place
     flows.py       /flows
     executions.py  /executions (start, read, search, resume, bulk resume, pause, kill), /logs
+    follow.py      /executions/{id}/follow (server-sent events) and start's wait=true
     webhooks.py    /executions/webhook/... (the Webhook trigger; its key is the credential)
     params.py      identifiers and filter text from paths and queries (no control characters);
                    unknown query parameters refused
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from bot.api import executions, flows, webhooks
+from bot.api import executions, flows, follow, webhooks
 from bot.api.auth import api_actor, require_token
 from bot.api.params import check_path_ids, check_query_names
 
@@ -37,5 +38,6 @@ def api_router() -> APIRouter:
     )
     authenticated.include_router(flows.router)
     authenticated.include_router(executions.router)
+    authenticated.include_router(follow.router)
     router.include_router(authenticated)
     return router

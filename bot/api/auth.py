@@ -1,17 +1,24 @@
 """Who may call the API, and on whose behalf.
 
-The API takes one shared bearer token, ``PAUSEBOT_API_TOKEN``. Without it the API is closed:
+The API takes one shared bearer token, ``PAUSEBOT_API_TOKEN``. Without it (and without basic
+auth users) the API is closed:
 every ``/api/v1`` request (except the webhook trigger, whose key is its secret) answers 503 with
 a message saying how to open it, so a server started without thinking about auth never exposes
 resume and kill to the network. The web UI, signed links, Slack, ``/healthz`` and ``/metrics`` do
 not depend on it.
 
+Beside it, Kestra OSS's basic auth: ``PAUSEBOT_BASIC_AUTH_USERS="ada:password1,bob:password2"``
+accepts ``Authorization: Basic ...`` for those users. Either one opens the API.
+
 The token has no identity, so the audit trail takes the caller's word: ``X-Pausebot-User: ada``
-(or ``?by=ada``) records ``{"id": "ada", "name": "ada"}``; without it the actor is ``API``.
+(or ``?by=ada``) records ``{"id": "ada", "name": "ada"}``; without it the actor is ``API``. A
+basic-auth user is recorded as themself, whatever the header says.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from typing import Annotated, Any
 
@@ -28,16 +35,27 @@ def require_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    configured = request.app.state.settings.api_token
-    if configured is None:
+    settings = request.app.state.settings
+    configured = settings.api_token
+    users = settings.basic_auth
+    if configured is None and not users:
         raise HTTPException(
             503,
-            "The API is disabled: PAUSEBOT_API_TOKEN is not set on the server. "
-            "Set it and send it as 'Authorization: Bearer <token>'.",
+            "The API is disabled: PAUSEBOT_API_TOKEN is not set on the server (nor "
+            "PAUSEBOT_BASIC_AUTH_USERS). Set it and send it as 'Authorization: Bearer <token>'.",
+        )
+    authorization = request.headers.get("authorization", "")
+    if authorization[:6].lower() == "basic ":
+        request.state.api_user = _basic_user(authorization[6:].strip(), users)
+        return
+    challenge = _challenge(configured is not None, bool(users))
+    if configured is None:
+        raise HTTPException(
+            401, "Missing credentials: send 'Authorization: Basic ...'.", headers=challenge
         )
     if credentials is None:
         raise HTTPException(
-            401, "Missing bearer token: send 'Authorization: Bearer <token>'.", headers=_CHALLENGE
+            401, "Missing bearer token: send 'Authorization: Bearer <token>'.", headers=challenge
         )
     # compare_digest: the time taken must not reveal how much of the token was right.
     if not hmac.compare_digest(
@@ -51,6 +69,39 @@ def require_token(
                 "WWW-Authenticate": _CHALLENGE["WWW-Authenticate"] + ', error="invalid_token"',
             },
         )
+
+
+def _challenge(bearer: bool, basic: bool) -> dict[str, str]:
+    schemes = ([_CHALLENGE["WWW-Authenticate"]] if bearer else []) + (
+        ['Basic realm="pausebot", charset="UTF-8"'] if basic else []
+    )
+    return {"WWW-Authenticate": ", ".join(schemes)}
+
+
+_BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="pausebot", charset="UTF-8"'}
+
+
+def _basic_user(encoded: str, users: dict[str, str]) -> str:
+    """The user named by valid basic credentials (Kestra OSS's ``basic-auth``), else a 401."""
+    if not users:
+        raise HTTPException(
+            401,
+            "Basic auth is not enabled on this server (PAUSEBOT_BASIC_AUTH_USERS); "
+            "send 'Authorization: Bearer <token>'.",
+            headers=_CHALLENGE,
+        )
+    try:
+        user, colon, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        user, colon, password = "", "", ""
+    if not colon:
+        raise HTTPException(401, "Malformed basic credentials.", headers=_BASIC_CHALLENGE)
+    expected = users.get(user, "")
+    # Compared even for an unknown user, so the time taken does not tell which users exist.
+    matches = hmac.compare_digest(password.encode(), (expected or "\0" * 16).encode())
+    if not expected or not matches:
+        raise HTTPException(401, "Invalid user name or password.", headers=_BASIC_CHALLENGE)
+    return user
 
 
 # An actor name is a person's name or login: one line of printable text, at most this long.
@@ -98,6 +149,10 @@ def api_actor(
     ] = None,
     by: Annotated[str | None, Query(description="Same as the X-Pausebot-User header.")] = None,
 ) -> dict[str, Any]:
+    # A basic-auth user is who they proved to be; the shared token takes the caller's word.
+    authenticated = getattr(request.state, "api_user", None)
+    if authenticated:
+        return {"id": authenticated, "name": authenticated}
     headers = request.headers.getlist("x-pausebot-user")
     if len(headers) > 1:
         raise HTTPException(400, "X-Pausebot-User is given more than once.")

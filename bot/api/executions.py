@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.api.auth import Actor
 from bot.api.bodies import media_type, parse_json, read_values
 from bot.api.deps import EngineDep
+from bot.api.follow import wait_until_settled
 from bot.api.params import check_filter_text, has_control
 from engine.engine import BulkOutcome, Engine
 from engine.errors import (
@@ -603,6 +604,12 @@ async def create_execution(
     engine: EngineDep,
     actor: Actor,
     labels: Annotated[list[str] | None, Query(description="Repeatable key:value.")] = None,
+    wait: Annotated[
+        bool, Query(description="Answer once the execution has ended (or paused).")
+    ] = False,
+    revision: Annotated[
+        int | None, Query(ge=1, description="The flow revision to run (default: the latest).")
+    ] = None,
 ) -> dict[str, Any]:
     """Inputs as multipart form fields (Kestra's format) or a JSON object. Returns the execution,
     with ``url``, its page in the web UI."""
@@ -617,8 +624,11 @@ async def create_execution(
             labels=label_map,
             by=actor,
             via="api",
+            revision=revision,
         )
     )
+    if wait:
+        execution = await wait_until_settled(engine, execution, request)
     return execution_json(engine, execution)
 
 

@@ -64,6 +64,7 @@ class Directory:
         self._users: dict[str, tuple[float, SlackUser]] = {}
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._handles: tuple[float, dict[str, str]] | None = None
+        self._emails: dict[str, tuple[float, str | None]] = {}
 
     async def user(
         self, user_id: str, *, fallback_name: str | None = None, strict: bool = False
@@ -94,6 +95,32 @@ class Directory:
         user = SlackUser(user_id, str(name), profile.get("email"))
         self._users[user_id] = (time.monotonic() + USER_TTL, user)
         return user
+
+    async def user_id_by_email(self, email: str) -> str | None:
+        """The Slack id of the profile with this e-mail (``users.lookupByEmail``), or None."""
+        key = email.strip().lower()
+        cached = self._emails.get(key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            response = await self.client.users_lookupByEmail(email=key)
+            user_id: str | None = str((response.get("user") or {}).get("id") or "") or None
+        except (SlackApiError, SlackClientError, OSError) as error:
+            if _error_code(error) != "users_not_found":
+                log.warning("users.lookupByEmail failed: %s", _error_code(error))
+                return None  # not cached: a passing failure
+            user_id = None
+        self._emails[key] = (time.monotonic() + USER_TTL, user_id)
+        return user_id
+
+    async def people(self, emails: list[str]) -> dict[str, str]:
+        """E-mail (lower case) -> Slack id, for the addresses Slack knows."""
+        found = {}
+        for email in dict.fromkeys(emails):
+            user_id = await self.user_id_by_email(email)
+            if user_id:
+                found[email.lower()] = user_id
+        return found
 
     async def group_members(self, group: str) -> frozenset[str]:
         """Member ids of a user group given by id or handle. Raises ``LookupFailed``."""

@@ -1,14 +1,20 @@
-"""Deciding a pause from Slack: Approve/Reject clicks and the modal submissions.
+"""Deciding a pause or an approval from Slack: option buttons and the modal submissions.
 
 Every step re-reads the pause from the engine (ids from Slack are only a lookup key), checks who
-may decide it, and goes through ``Engine.resume_execution`` / ``Engine.kill_execution``, whose
-compare-and-set makes a double click, a second approver or a race with the API end in
-"already approved by X", never a second decision.
+may decide it, builds its ``Summary`` (which options exist and what each one asks) and goes
+through the engine: ``Engine.decide_waiting`` (a Pause's resume with the decision input set by
+the button, or an Approval's approve/deny with its comment) or ``Engine.kill_execution`` (a
+Reject of a Pause that has no decision input). Their compare-and-set makes a double click, a
+second approver or a race with the API end in "Already decided: … by X", never a second
+decision.
 
 Clicks are acknowledged before this runs (Bolt's ack-first listeners); a modal is opened with the
 click's ``trigger_id`` as soon as the pause is loaded, so the 3-second trigger stays valid.
 Submissions answer in the ack: ``response_action: errors`` for invalid values (keyed by the
 input's block_id), ``update`` with a short result otherwise.
+
+Messages posted before options existed carry ``pausebot.approve``/``pausebot.reject`` buttons
+(value without an option); they still work: approve and the first rejecting option.
 """
 
 from __future__ import annotations
@@ -23,18 +29,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import texts
 from bot.slack.authorization import Directory, Gatekeeper, Refusal, SlackUser
-from bot.slack.blocks import (
-    REASON_BLOCK,
-    already_decided_text,
-    decision_modal,
-    notice_view,
-    reason_modal,
-)
-from bot.slack.forms import Form, build_form
+from bot.slack.blocks import REASON_BLOCK, notice_view
+from bot.slack.messages import already_text, outcome_words
 from bot.slack.metrics import SlackMetrics
-from bot.slack.pauses import BadReference, Pause, PauseGone, PauseRef, load_pause, pause_of
+from bot.slack.modals import COMMENT_BLOCK, decision_modal, form_for, full_request_view
+from bot.slack.pauses import BadReference, Pause, PauseGone, PauseRef, load_pause
+from bot.slack.summary import Option, Summary, summarize
 from engine.engine import Engine
 from engine.errors import AlreadyDecided, ConflictError, InputValidationError, NotFoundError
+from engine.model import Execution
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +48,11 @@ CLICK_CHECK_BUDGET = 1.5  # seconds of the trigger's 3 we may spend on Slack loo
 SUBMIT_CHECK_BUDGET = 2.0
 
 
-def form_for(pause: Pause, *, rejecting: bool) -> Form:
-    """The same form for opening and for reading back: the decision input preset per button."""
-    decision = pause.decision_input
-    initial = (
-        {}
-        if decision is None
-        else {decision.definition.id: decision.reject if rejecting else decision.approve}
-    )
-    return build_form(pause.inputs, initial)
+def legacy_option(summary: Summary, rejecting: bool) -> Option | None:
+    """The option an old Approve/Reject button stands for."""
+    if not rejecting:
+        return summary.approve
+    return next((o for o in summary.options if o.tone == "reject"), None)
 
 
 class Decider:
@@ -69,32 +68,75 @@ class Decider:
     async def click(
         self, body: dict[str, Any], client: AsyncWebClient, respond: Respond, *, rejecting: bool
     ) -> None:
+        """An old Approve/Reject button."""
+        await self.choose(body, client, respond, legacy_rejecting=rejecting)
+
+    async def choose(
+        self,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: Respond,
+        *,
+        legacy_rejecting: bool | None = None,
+    ) -> None:
         user_id = body["user"]["id"]
         tell = _Teller(body, client, respond)
+        action = (body.get("actions") or [{}])[0]
+        raw = action.get("value")
+        if raw is None and isinstance(action.get("selected_option"), dict):
+            raw = action["selected_option"].get("value")  # an overflow menu or a select
         try:
-            ref, _ = PauseRef.decode((body.get("actions") or [{}])[0].get("value"))
+            ref, extra = PauseRef.decode(raw)
         except BadReference:
             await tell(texts.bad_button())
             return
         pause = await self._load(ref, tell)
         if pause is None:
             return
-        refusal = await self._check(
-            user_id,
-            pause,
-            budget=None if self._decides_at_once(pause, rejecting) else CLICK_CHECK_BUDGET,
-        )
+        summary = summarize(pause)
+        if legacy_rejecting is not None and "o" not in extra:
+            option = legacy_option(summary, legacy_rejecting)
+            mode = "form" if option is not None and option.needs_modal else "now"
+        else:
+            option = summary.option(str(extra.get("o")))
+            mode = "now" if extra.get("m") == "now" else "form"
+        if option is None:
+            await tell(texts.bad_button())
+            return
+        if mode == "now" and option.needs_modal and not summary.as_is(option):
+            mode = "form"  # the button was built for another version of the flow
+        at_once = mode == "now" or not option.needs_modal
+        refusal = await self._check(user_id, pause, budget=None if at_once else CLICK_CHECK_BUDGET)
         if refusal is not None:
             await tell(refusal.text)
             await self._record_refusal(body, pause, refusal)
             return
-        if self._decides_at_once(pause, rejecting):
-            await self._approve_at_once(body, tell, pause)
+        if at_once:
+            await self._decide_at_once(body, tell, pause, summary, option)
             return
-        if rejecting and pause.decision_input is None:
-            view = reason_modal(pause)
-        else:
-            view = decision_modal(pause, form_for(pause, rejecting=rejecting), rejecting=rejecting)
+        view = decision_modal(pause, summary, option, form_for(pause, option))
+        await self._open(client, body, tell, view)
+
+    async def full_request(
+        self, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+    ) -> None:
+        """ "Full request": the whole description in a modal (nothing to decide there)."""
+        tell = _Teller(body, client, respond)
+        action = (body.get("actions") or [{}])[0]
+        try:
+            ref, _ = PauseRef.decode(action.get("value"))
+            pause = await asyncio.to_thread(load_pause, self.engine, ref)
+        except BadReference:
+            await tell(texts.bad_button())
+            return
+        except (NotFoundError, PauseGone):
+            await tell(texts.execution_gone())
+            return
+        await self._open(client, body, tell, full_request_view(summarize(pause)))
+
+    async def _open(
+        self, client: AsyncWebClient, body: dict[str, Any], tell: _Teller, view: dict[str, Any]
+    ) -> None:
         try:
             await client.views_open(trigger_id=body["trigger_id"], view=view)
         except SlackApiError as error:
@@ -105,32 +147,62 @@ class Decider:
         except (SlackClientError, OSError) as error:
             log.warning("Slack: views.open failed: %s", error)
 
-    @staticmethod
-    def _decides_at_once(pause: Pause, rejecting: bool) -> bool:
-        return not rejecting and not pause.inputs
-
-    async def _approve_at_once(self, body: dict[str, Any], tell: _Teller, pause: Pause) -> None:
+    async def _decide_at_once(
+        self, body: dict[str, Any], tell: _Teller, pause: Pause, summary: Summary, option: Option
+    ) -> None:
         user = await self._user(body)
         try:
-            await asyncio.to_thread(
-                self.engine.resume_execution,
-                pause.execution.id,
-                {},
-                by=user.actor(),
-                via="slack",
-                task_run_id=pause.run.id,
-            )
+            await asyncio.to_thread(self._decide, pause, summary, option, {}, None, user)
         except AlreadyDecided:
             await tell(await self._already_text(pause.ref))
             return
         except (ConflictError, NotFoundError, InputValidationError) as error:
             await tell(texts.engine_refused(str(error)))
             return
-        self.metrics.inc("decisions_total", action="approved")
-        log.info("Slack: %s approved %s/%s", user.id, pause.execution.id, pause.run.id)
-        if (body.get("container") or {}).get("is_ephemeral"):
-            # From /paused: the ephemeral list cannot be updated, so confirm in words.
-            await tell(texts.done_approved(pause.flow_name))
+        self._count(user, pause, option)
+        if (body.get("container") or {}).get("is_ephemeral") or not body.get("response_url"):
+            # From /paused or Home: that list is not the channel message, so confirm in words.
+            await tell(texts.done_chosen(outcome_words(summary, option), summary.question))
+
+    def _decide(
+        self,
+        pause: Pause,
+        summary: Summary,
+        option: Option,
+        values: dict[str, Any],
+        comment: str | None,
+        user: SlackUser,
+    ) -> Execution:
+        """The engine call for one option (blocking: run it in a thread)."""
+        if option.choice == "kill":
+            return self.engine.kill_execution(
+                pause.execution.id,
+                by=user.actor(),
+                via="slack",
+                reason=comment,
+                task_run_id=pause.run.id,
+            )
+        chosen = dict(values)
+        if summary.decision_input is not None:
+            chosen[summary.decision_input] = option.value  # the button, never a modal field
+        return self.engine.decide_waiting(
+            pause.execution.id,
+            pause.run.id,
+            option.choice,
+            values=chosen,
+            comment=comment if summary.kind == "approval" else None,
+            by=user.actor(),
+            via="slack",
+        )
+
+    def _count(self, user: SlackUser, pause: Pause, option: Option) -> None:
+        action = {"approve": "approved", "reject": "rejected"}.get(option.tone, "other")
+        if option.choice == "kill":
+            action = "killed"
+        self.metrics.inc("decisions_total", action=action)
+        log.info(
+            "Slack: %s chose %s on %s/%s", user.id, option.name, pause.execution.id, pause.run.id
+        )
 
     # -- submissions (answered in the ack) ------------------------------------------------------------
     async def submit_form(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -140,30 +212,36 @@ class Decider:
             log.exception("Slack: the decision form could not be handled")
             await ack(response_action="update", view=notice_view(texts.something_failed()))
 
+    async def submit_reason(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The reason modal of an old Reject button (its reason block is ``reason``)."""
+        await self.submit_form(ack, body, view)
+
     async def _submit_form(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        state = (view.get("state") or {}).get("values") or {}
+        comment = _comment(state)
         prepared = await self._prepare_submission(ack, body, view)
         if prepared is None:
             return
-        pause, rejecting, user = prepared
-        form = form_for(pause, rejecting=rejecting)
+        pause, summary, option, user = prepared
+        if option.comment == "required" and not comment:
+            block = REASON_BLOCK if REASON_BLOCK in state else COMMENT_BLOCK
+            missing = texts.REASON_MISSING if option.choice == "kill" else texts.COMMENT_MISSING
+            await ack(response_action="errors", errors={block: missing})
+            return
+        form = form_for(pause, option)
         if form.needs_web_form:
             await ack(
                 response_action="update",
                 view=notice_view(texts.web_form_only(len(form.web_only)), link=pause.url),
             )
             return
-        values = form.read((view.get("state") or {}).get("values") or {})
+        values = form.read(state)
         try:
-            execution = await asyncio.to_thread(
-                self.engine.resume_execution,
-                pause.execution.id,
-                values,
-                by=user.actor(),
-                via="slack",
-                task_run_id=pause.run.id,
-            )
+            await asyncio.to_thread(self._decide, pause, summary, option, values, comment, user)
         except InputValidationError as error:
             errors = form.errors_by_block(error)
+            if summary.kind == "approval" and any(e.field == "comment" for e in error.errors):
+                errors[COMMENT_BLOCK] = texts.COMMENT_MISSING
             if errors:
                 await ack(response_action="errors", errors=errors)
             else:
@@ -180,66 +258,13 @@ class Decider:
         except (ConflictError, NotFoundError) as error:
             await ack(response_action="update", view=notice_view(texts.engine_refused(str(error))))
             return
-        decided = (await asyncio.to_thread(pause_of, self.engine, execution, pause.run.id)).decision
-        rejected = bool(decided and decided.rejected)
-        done = (
-            texts.done_rejected_with_answer(pause.flow_name)
-            if rejected
-            else texts.done_approved(pause.flow_name)
-        )
+        done = texts.done_chosen(outcome_words(summary, option), summary.question)
         await ack(response_action="update", view=notice_view(done))
-        self.metrics.inc("decisions_total", action="rejected" if rejected else "approved")
-        log.info(
-            "Slack: %s %s %s/%s",
-            user.id,
-            "rejected" if rejected else "approved",
-            pause.execution.id,
-            pause.run.id,
-        )
-
-    async def submit_reason(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        try:
-            await self._submit_reason(ack, body, view)
-        except Exception:
-            log.exception("Slack: the reject form could not be handled")
-            await ack(response_action="update", view=notice_view(texts.something_failed()))
-
-    async def _submit_reason(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = (view.get("state") or {}).get("values") or {}
-        reason = str(
-            ((values.get(REASON_BLOCK) or {}).get("value") or {}).get("value") or ""
-        ).strip()
-        if not reason:
-            await ack(response_action="errors", errors={REASON_BLOCK: texts.REASON_MISSING})
-            return
-        prepared = await self._prepare_submission(ack, body, view)
-        if prepared is None:
-            return
-        pause, _, user = prepared
-        try:
-            await asyncio.to_thread(
-                self.engine.kill_execution,
-                pause.execution.id,
-                by=user.actor(),
-                via="slack",
-                reason=reason,
-                task_run_id=pause.run.id,
-            )
-        except AlreadyDecided:
-            await ack(
-                response_action="update", view=notice_view(await self._already_text(pause.ref))
-            )
-            return
-        except (ConflictError, NotFoundError) as error:
-            await ack(response_action="update", view=notice_view(texts.engine_refused(str(error))))
-            return
-        await ack(response_action="update", view=notice_view(texts.done_killed(pause.flow_name)))
-        self.metrics.inc("decisions_total", action="killed")
-        log.info("Slack: %s rejected (killed) %s/%s", user.id, pause.execution.id, pause.run.id)
+        self._count(user, pause, option)
 
     async def _prepare_submission(
         self, ack: Ack, body: dict[str, Any], view: dict[str, Any]
-    ) -> tuple[Pause, bool, SlackUser] | None:
+    ) -> tuple[Pause, Summary, Option, SlackUser] | None:
         """Re-checks everything a submission claims; answers the ack itself when it must stop."""
         try:
             ref, extra = PauseRef.decode(view.get("private_metadata"))
@@ -255,12 +280,20 @@ class Decider:
         if pause is None:
             await ack(response_action="update", view=notice_view(refused_text[0]))
             return None
+        summary = summarize(pause)
+        if "o" in extra:
+            option = summary.option(str(extra["o"]))
+        else:  # a modal opened by an old Approve/Reject button
+            option = legacy_option(summary, extra.get("d") == "reject")
+        if option is None:
+            await ack(response_action="update", view=notice_view(texts.bad_button()))
+            return None
         refusal = await self._check(body["user"]["id"], pause, budget=SUBMIT_CHECK_BUDGET)
         if refusal is not None:
             await ack(response_action="update", view=notice_view(refusal.text))
             await self._record_refusal(body, pause, refusal)
             return None
-        return pause, extra.get("d") == "reject", await self._user(body)
+        return pause, summary, option, await self._user(body)
 
     # -- shared steps ---------------------------------------------------------------------------------
     async def _load(self, ref: PauseRef, tell: Callable[..., Awaitable[None]]) -> Pause | None:
@@ -275,8 +308,7 @@ class Decider:
             return None
         if pause.is_waiting:
             return pause
-        decision = pause.decision
-        await tell(already_decided_text(decision) if decision else texts.not_a_pause())
+        await tell(already_text(summarize(pause)))
         return None
 
     async def _already_text(self, ref: PauseRef) -> str:
@@ -284,8 +316,7 @@ class Decider:
             pause = await asyncio.to_thread(load_pause, self.engine, ref)
         except (NotFoundError, PauseGone):
             return texts.execution_gone()
-        decision = pause.decision
-        return already_decided_text(decision) if decision else texts.not_a_pause()
+        return already_text(summarize(pause))
 
     async def _check(self, user_id: str, pause: Pause, *, budget: float | None) -> Refusal | None:
         check = asyncio.ensure_future(self.gatekeeper.check(user_id, pause))
@@ -353,3 +384,11 @@ class _Teller:
             log.warning(
                 "Slack: could not tell user %s: %s", (self.body.get("user") or {}).get("id"), error
             )
+
+
+def _comment(state: dict[str, Any]) -> str | None:
+    for block in (COMMENT_BLOCK, REASON_BLOCK):
+        text = str(((state.get(block) or {}).get("value") or {}).get("value") or "").strip()
+        if text:
+            return text
+    return None

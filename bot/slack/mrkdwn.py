@@ -93,6 +93,39 @@ def when(moment: str | datetime | None) -> str:
     return f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|{plain_when(parsed)}>"
 
 
+def date_token(value: Any, *, with_time: bool) -> str | None:
+    """A DATE or DATETIME input value as a ``<!date^…>`` token (None when it is no date)."""
+    from datetime import date
+
+    moment: datetime | None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day, 12, tzinfo=UTC)
+    else:
+        text = str(value).strip()
+        if not with_time and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            text += "T12:00:00Z"  # noon UTC: the same calendar day in almost every time zone
+        moment = _parse(text)
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    epoch = int(moment.timestamp())
+    if with_time:
+        return f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|{plain_when(moment)}>"
+    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d")
+    return f"<!date^{epoch}^{{date_short_pretty}}|{fallback}>"
+
+
+def ago(moment: str | datetime | None) -> str:
+    """ "3 hours ago", rendered by Slack (so it never goes stale), with a UTC fallback."""
+    parsed = _parse(moment)
+    if parsed is None:
+        return "at an unknown time"
+    return f"<!date^{int(parsed.timestamp())}^{{ago}}|{plain_when(parsed)}>"
+
+
 def plain_when(moment: str | datetime | None) -> str:
     parsed = _parse(moment)
     if parsed is None:
@@ -107,5 +140,5 @@ def _parse(moment: str | datetime | None) -> datetime | None:
         return moment
     try:
         return parse_iso(moment)
-    except ValueError:
+    except (ValueError, TypeError):
         return None

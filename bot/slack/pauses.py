@@ -1,4 +1,5 @@
-"""A paused task run as the bot sees it, looked up server-side from ids Slack sends back.
+"""A waiting task run (a ``Pause`` or an ``Approval``) as the bot sees it, looked up server-side
+from ids Slack sends back.
 
 Button values and ``private_metadata`` are client data: they only name an execution and a task
 run. Everything else (is it still paused, which form, who may decide) is re-read from the engine.
@@ -7,8 +8,11 @@ Two flow labels steer the bot (labels keep Kestra flows valid):
 
 - ``slack-channel``: where to post the approval message (default ``PAUSEBOT_SLACK_CHANNEL``).
 - ``slack-decision-input``: which ``onResume`` input is the decision. A BOOLEAN input id
-  (``approved`` when the label is absent), or ``<id>=<value>`` for an ENUM/SELECT input, whose
-  ``<value>`` means "rejected". Reject then opens the form with that answer instead of killing.
+  (``approved`` when the label is absent), or an ENUM/SELECT input id (each of its values gets
+  a button; ``<id>=<value>`` marks ``<value>`` as the rejection).
+
+The other labels (what a modal asks per option, confirmations, the requester) are read by
+``bot.slack.summary``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from engine.flows import Flow
 from engine.inputs import InputDefinition, InputType
 from engine.model import Execution, TaskRun
 from engine.states import State
+from engine.tasks.approval import ApprovalTask
 from engine.tasks.pause import PauseTask
+from engine.waiting import WaitingTask
 
 CHANNEL_LABEL = "slack-channel"
 DECISION_LABEL = "slack-decision-input"
@@ -70,16 +76,21 @@ class Decision:
     via: str | None
     to: str | None
     values: dict[str, Any] = field(default_factory=dict)
-    reason: str | None = None
+    reason: str | None = None  # the kill's reason, or the Approval reviewer's comment
     rejected: bool = False
+    word: str | None = None  # the option chosen, in words ("changes requested"); None: default
 
     @property
     def action(self) -> str:
-        """approved, rejected, stopped or timed out: the word for "already … by X"."""
+        """approved, rejected, stopped, timed out, ...: the word for "already … by X"."""
         if self.via == "timer":
-            return "timed out"
+            return "timed out" if self.to != "EXPIRED" else "expired"
         if self.to == "KILLING":
             return "stopped"
+        if self.via == "bulk" and self.to not in ("APPROVED", "DENIED"):
+            return "resumed in bulk"
+        if self.word:
+            return self.word
         return "rejected" if self.rejected else "approved"
 
 
@@ -96,9 +107,14 @@ class DecisionInput:
 class Pause:
     execution: Execution
     flow: Flow
-    task: PauseTask
+    task: PauseTask | ApprovalTask
     run: TaskRun
     url: str
+    waiting: WaitingTask | None = None  # the engine's view of it (rendered title and labels)
+
+    @property
+    def is_approval(self) -> bool:
+        return isinstance(self.task, ApprovalTask)
 
     @property
     def ref(self) -> PauseRef:
@@ -110,6 +126,8 @@ class Pause:
 
     @property
     def inputs(self) -> list[InputDefinition]:
+        if isinstance(self.task, ApprovalTask):
+            return list(self.task.inputs or [])
         return list(self.task.onResume or [])
 
     @property
@@ -130,6 +148,8 @@ class Pause:
 
     @property
     def decision_input(self) -> DecisionInput | None:
+        if self.is_approval:
+            return None  # an Approval's decision is its own: approve or deny
         spec = self.execution.label_map().get(DECISION_LABEL, DEFAULT_DECISION_INPUT).strip()
         input_id, _, reject_text = spec.partition("=")
         definition = next((d for d in self.inputs if d.id == input_id.strip()), None)
@@ -151,8 +171,21 @@ class Pause:
         resumed = self.run.outputs.get("resumed")
         if not resumed:
             return None
-        values = self.run.outputs.get("onResume") or {}
         to = resumed.get("to")
+        if self.is_approval:
+            return Decision(
+                by=resumed.get("by"),
+                on=resumed.get("on"),
+                via=resumed.get("via"),
+                to=to,
+                values=self.run.outputs.get("inputs") or {},
+                reason=self.run.outputs.get("comment")
+                if to != "KILLING"
+                else self.execution.killReason,
+                rejected=to == "DENIED",
+                word="denied" if to == "DENIED" else None,
+            )
+        values = self.run.outputs.get("onResume") or {}
         decision_input = self.decision_input
         rejected = False
         if decision_input is not None and to != "KILLING":
@@ -183,13 +216,14 @@ def pause_of(engine: Engine, execution: Execution, task_run_id: str) -> Pause:
         raise PauseGone(task_run_id)
     flow = engine.flow_of(execution)
     task = flow.find_task(run.taskId)
-    if not isinstance(task, PauseTask):
+    if not isinstance(task, PauseTask | ApprovalTask):
         raise PauseGone(task_run_id)
-    return Pause(execution, flow, task, run, engine.url_of(execution))
+    described = engine.described_task(execution, run.id)
+    return Pause(execution, flow, task, run, engine.url_of(execution), described)
 
 
 def waiting_pauses(engine: Engine, executions: list[Execution]) -> list[Pause]:
-    """Every paused Pause task run of these executions, in their order (manual pauses have none)."""
+    """Every paused Pause or Approval task run of these executions, in their order (manual pauses have none)."""
     found: list[Pause] = []
     for execution in executions:
         for run in execution.paused_task_runs():

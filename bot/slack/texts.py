@@ -14,6 +14,7 @@ from bot.slack.mrkdwn import escape
 
 APPROVE = "Approve"
 REJECT = "Reject"
+DENY = "Deny"
 OPEN_IN_PAUSEBOT = "Open in pausebot"
 OPEN_WEB_FORM = "Open the web form"
 CANCEL = "Cancel"
@@ -22,8 +23,6 @@ YES = "Yes"
 NO = "No"
 NEXT_PAGE = "Older"
 PREVIOUS_PAGE = "Newer"
-MODAL_TITLE_APPROVE = "Approve"
-MODAL_TITLE_REJECT = "Reject"
 MODAL_TITLE_NOTICE = "pausebot"
 REASON_LABEL = "Why are you rejecting it?"
 REASON_HINT = "The execution is stopped (killed); your reason is recorded with your name."
@@ -31,102 +30,14 @@ REASON_MISSING = "Please say why you are rejecting it."
 SECRET_MASK = "••••••"
 
 
-def approval_header(flow: str) -> str:
-    return f"Approval needed: {flow}"
-
-
-def approval_fallback(flow: str, description: str | None) -> str:
-    """The notification text (plain); Slack shows it where blocks cannot be shown."""
-    return f"Approval needed: {flow}" + (f": {description}" if description else "")
-
-
-def decided_fallback(flow: str, outcome: str) -> str:
-    return f"{flow}: {outcome}"
-
-
 # -- message fields (mrkdwn) -------------------------------------------------------------------
-
-FIELD_FLOW = "*Flow*"
-FIELD_EXECUTION = "*Execution*"
-FIELD_STARTED_BY = "*Started by*"
-FIELD_DEADLINE = "*Deadline*"
-FIELD_INPUTS = "*Inputs*"
-FIELD_VALUES = "*Values given*"
-
-
-def started_by(who: str, via: str | None) -> str:
-    """``who`` is mrkdwn."""
-    return who + _via(via)
-
-
-def nobody_known() -> str:
-    return "unknown"
-
-
-def deadline(when: str, target: str | None) -> str:
-    """``when`` is mrkdwn."""
-    then = {
-        "SUCCESS": "then it continues",
-        "WARNING": "then it continues with a warning",
-        "FAILED": "then it fails",
-        "CANCELLED": "then it is cancelled",
-    }.get(target or "SUCCESS", f"then {escape(str(target))}")
-    return f"{when}, {then}"
-
-
-def no_form_note() -> str:
-    return "Approve resumes it at once: there is nothing to fill in."
-
-
-def form_note(count: int) -> str:
-    return f"Approve opens a form with {count} field{'s' if count != 1 else ''}."
-
-
-def web_form_note() -> str:
-    return "Some of its fields can only be filled in pausebot's web form."
-
-
-def assignment_note(who: list[str]) -> str:
-    """``who`` are mrkdwn mentions or escaped addresses."""
-    return "Only " + _join(who) + " may decide."
 
 
 def more_values(count: int) -> str:
     return f"… and {count} more in pausebot."
 
 
-def more_inputs(count: int) -> str:
-    return f"… and {count} more"
-
-
 # -- outcomes (mrkdwn; ``who`` and ``when`` are mrkdwn) --------------------------------------------
-
-
-def approved_by(who: str, when: str, via: str | None) -> str:
-    return f":white_check_mark: *Approved* by {who}{_via(via)} · {when}"
-
-
-def rejected_by(who: str, when: str, via: str | None) -> str:
-    return f":no_entry_sign: *Rejected* by {who}{_via(via)} · {when}"
-
-
-def killed_by(who: str, when: str, via: str | None, reason: str | None) -> str:
-    line = f":no_entry: *Stopped* by {who}{_via(via)} · {when}"
-    return line + ("\n>" + escape(reason).replace("\n", "\n>") if reason else "")
-
-
-def timed_out(when: str, target: str | None) -> str:
-    outcome = {
-        "SUCCESS": "it continued",
-        "WARNING": "it continued with a warning",
-        "FAILED": "it failed",
-        "CANCELLED": "it was cancelled",
-    }.get(target or "SUCCESS", escape(str(target)))
-    return f":hourglass: *Timed out* · {when}: {outcome}"
-
-
-def no_longer_waiting(state: str) -> str:
-    return f":grey_question: No longer waiting (task run {escape(state)})."
 
 
 def execution_ended(state: str) -> str:
@@ -136,13 +47,45 @@ def execution_ended(state: str) -> str:
     return f"{emoji} The execution ended: *{escape(state)}*."
 
 
-def outcome_summary(action: str, who_plain: str) -> str:
-    """Plain text for the notification fallback of an updated message."""
-    return f"{action} by {who_plain}"
-
-
 def _via(via: str | None) -> str:
     return f" via {escape(SURFACES.get(via, via))}" if via else ""
+
+
+def via_words(via: str | None) -> str:
+    """mrkdwn: " via the API", or nothing."""
+    return _via(via)
+
+
+# What an ENUM/SELECT option of a decision input is called: its button, and its outcome.
+OPTION_WORDS = {
+    "approve": ("Approve", "Approved"),
+    "approved": ("Approve", "Approved"),
+    "yes": ("Yes", "Approved"),
+    "accept": ("Accept", "Accepted"),
+    "reject": ("Reject", "Rejected"),
+    "rejected": ("Reject", "Rejected"),
+    "deny": ("Deny", "Denied"),
+    "denied": ("Deny", "Denied"),
+    "no": ("No", "Rejected"),
+    "decline": ("Decline", "Declined"),
+    "changes": ("Request changes", "Changes requested"),
+    "request_changes": ("Request changes", "Changes requested"),
+    "request-changes": ("Request changes", "Changes requested"),
+    "hold": ("Hold", "Put on hold"),
+    "defer": ("Defer", "Deferred"),
+    "escalate": ("Escalate", "Escalated"),
+}
+
+
+def _humane(value: object) -> str:
+    text = " ".join(str(value).replace("_", " ").split())
+    return text[:1].upper() + text[1:] if text else "(empty)"
+
+
+def option_label(value: object, tone: str) -> str:
+    """Plain: the button of an ENUM/SELECT option, e.g. "changes" -> "Request changes"."""
+    known = OPTION_WORDS.get(str(value).strip().lower())
+    return (known[0] if known else _humane(value))[:75]
 
 
 SURFACES = {
@@ -164,16 +107,6 @@ def _join(items: list[str]) -> str:
 
 
 # -- modals (plain text unless said otherwise) -------------------------------------------------
-
-
-def modal_intro(flow: str, description: str | None) -> str:
-    """mrkdwn."""
-    head = f"*{escape(flow)}*"
-    return head + (f"\n{escape(description)}" if description else "")
-
-
-def rejecting_with_form() -> str:
-    return "You are rejecting it: check the answer below and submit."
 
 
 def web_form_only(count: int) -> str:
@@ -234,32 +167,6 @@ def hint_depends(inputs: list[str]) -> str:
 
 
 # -- answers to the clicker (mrkdwn, ephemeral or in a small modal) ----------------------------
-
-
-def done_approved(flow: str) -> str:
-    return f"You approved *{escape(flow)}*; it continues."
-
-
-def done_rejected_with_answer(flow: str) -> str:
-    return f"You rejected *{escape(flow)}*; the flow carries on with your answer."
-
-
-def done_killed(flow: str) -> str:
-    return f"You rejected *{escape(flow)}*; the execution was stopped."
-
-
-def already_decided(action: str, who: str, when: str, via: str | None) -> str:
-    """``who`` and ``when`` are mrkdwn. ``action``: approved, rejected, stopped, timed out."""
-    if action == "timed out":
-        return f"This pause already timed out · {when}."
-    return f"Already {action} by {who}{_via(via)} · {when}."
-
-
-def already_decided_plain(action: str, who: str, when: str, via: str | None) -> str:
-    if action == "timed out":
-        return f"This pause already timed out at {when}."
-    via_text = f" via {SURFACES.get(via, via)}" if via else ""
-    return f"Already {action} by {who} at {when}{via_text}."
 
 
 def execution_gone() -> str:
@@ -353,3 +260,320 @@ def log_delivery_failed(what: str, channel: str, error: str) -> str:
 
 def log_refusal(name: str, user_id: str, why: str) -> str:
     return f"Slack: {name} ({user_id}) was refused: {why}."
+
+
+# ==================================================================================================
+# Direct messages, reminders, /paused and the Home tab at volume (bot/slack/notifier.py,
+# recipients.py, reminders.py, lists.py, home.py).
+# ==================================================================================================
+
+
+def reminder_line(number: int, asked: str) -> str:
+    """mrkdwn, above a reminder's copy of the message; ``asked`` is a ``<!date^…^{ago}>`` token."""
+    nth = "" if number <= 1 else f" ({ordinal(number)})"
+    return f":alarm_clock: *Reminder{nth}:* this is still waiting for a decision, asked {asked}."
+
+
+def reminder_fallback(text: str) -> str:
+    return f"Reminder: {text}"
+
+
+def ordinal(number: int) -> str:
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix}"
+
+
+def log_dm_skipped(skipped: tuple[str, ...] | list[str]) -> str:
+    return "Slack: no direct message to " + "; ".join(skipped) + "."
+
+
+def log_dm_failed(user_id: str, error: str) -> str:
+    return f"Slack: could not send a direct message to {user_id}: {error}."
+
+
+# -- /paused and Home at volume (mrkdwn unless noted) ------------------------------------------
+
+LIST_NEXT = "Next"  # plain, buttons
+LIST_PREVIOUS = "Previous"
+_THEN = {
+    "RESUME": "it continues",
+    "SUCCESS": "it continues",
+    "WARN": "it continues with a warning",
+    "WARNING": "it continues with a warning",
+    "FAIL": "it fails",
+    "FAILED": "it fails",
+    "CANCEL": "it is cancelled",
+    "CANCELLED": "it is cancelled",
+}
+
+
+def list_asked(ago_token: str) -> str:
+    return f"asked {ago_token}"
+
+
+def list_deadline(when_token: str, on_deadline: str | None) -> str:
+    """``when_token`` is mrkdwn (a ``<!date^…>``); what happens then, in words."""
+    then = _THEN.get((on_deadline or "RESUME").upper())
+    if then is None:
+        then = f"it ends {escape(str(on_deadline).lower())}"
+    return f":hourglass: {when_token}, then {then}"
+
+
+def list_group(flow_name_mrkdwn: str, count: int) -> str:
+    return f"*{flow_name_mrkdwn}* · {count} waiting"
+
+
+def list_cut(count: int) -> str:
+    return f"…and {count} more that did not fit: narrow it with a filter."
+
+
+def list_show_all(count: int) -> str:
+    """Plain: the button of a flow's group."""
+    return f"Show all {count}"
+
+
+def list_more_flows(count: int) -> str:
+    return f"…and {count} more flow{'s' if count != 1 else ''}: narrow it with `/paused flow:<id>`."
+
+
+def paused_heading_at_volume(count: int, query: str, *, mine: bool, flows: int) -> str:
+    what = f"*{count} waiting{' for you' if mine else ''}*"
+    if query:
+        what += f" matching `{escape(query)}`"
+    if flows > 1:
+        what += f" in {flows} flows"
+    return what + ", the nearest deadline first"
+
+
+def paused_none_at_volume(query: str, *, mine: bool) -> str:
+    if mine and not query:
+        return "Nothing is waiting for you. :tada:"
+    if query:
+        return f"Nothing waiting matches `{escape(query)}`."
+    return "Nothing is waiting. :tada:"
+
+
+def paused_usage_at_volume() -> str:
+    return (
+        "`/paused mine` lists what you may decide. Filter with `namespace:company.team`, "
+        "`flow:deploy_approval` or any text (ids, namespaces, flows). ⋯ on an entry decides it."
+    )
+
+
+def list_scanned(shown: int, total: int) -> str:
+    return f"Sorted among the {shown} most urgent of {total} paused executions."
+
+
+def home_mine_header(count: int) -> str:
+    """Plain (a header)."""
+    return f"Waiting for you ({count})"
+
+
+def home_others_header(count: int) -> str:
+    """Plain (a header)."""
+    return f"Everything else waiting ({count})"
+
+
+def home_intro_at_volume() -> str:
+    return (
+        "What you may decide, the nearest deadline first; then what others decide. "
+        "⋯ on an entry decides it. `/paused mine` lists them all."
+    )
+
+
+# -- the approval message (issue 9: lead with the question) -------------------------------------
+# ``who``/``when`` arguments are mrkdwn from bot.slack.mrkdwn; other text is escaped here.
+
+FULL_REQUEST = "Full request"
+FIELD_REQUESTED_BY = "*Requested by*"
+FIELD_WAITING_SINCE = "*Asked*"
+FIELD_DECIDES_ITSELF = "*Deadline*"
+FIELD_ASSIGNED = "*Who may decide*"
+CONFIRM_TITLE = "Are you sure?"
+CONFIRM_NO = "Not yet"
+CHOOSE = "Choose…"
+CHOOSE_CONFIRM = "Choose it"
+
+
+def as_is(label: str) -> str:
+    """Plain: the one-tap button of an option whose modal has defaults ("Approve as is")."""
+    return f"{label[:60]} as is"
+
+
+def with_changes(label: str) -> str:
+    """Plain: the same option's modal button ("Approve with changes…")."""
+    return f"{label[:55]} with changes…"
+
+
+def with_dialog(label: str) -> str:
+    """A button that opens a modal says so with an ellipsis ("Reject…")."""
+    return label if label.endswith("…") else label[:74] + "…"
+
+
+def context_line(flow: str, url: str, execution_id: str, task_id: str) -> str:
+    """mrkdwn: the small line with the flow id, execution id and link."""
+    return f"`{escape(flow)}` · execution <{url}|{escape(execution_id)}> · task `{escape(task_id)}`"
+
+
+def deadline_then(when: str, behavior: str | None, approval: bool) -> str:
+    """mrkdwn: "<date>: then it is cancelled"."""
+    return f"{when}, then {_waiting_then(behavior, approval)}"
+
+
+def _waiting_then(behavior: str | None, approval: bool) -> str:
+    if approval:
+        return {
+            "CONTINUE": "it continues without a decision",
+            "WARN": "it continues with a warning",
+            "FAIL": "it fails",
+            "SUCCEED": "the execution succeeds",
+            "CANCEL": "it is cancelled",
+            "KILL": "it is killed",
+        }.get(behavior or "CANCEL", f"{escape(str(behavior))}")
+    return {
+        "RESUME": "it continues with the defaults",
+        "WARN": "it continues with the defaults and a warning",
+        "FAIL": "it fails",
+        "CANCEL": "it is cancelled",
+    }.get(behavior or "RESUME", escape(str(behavior)))
+
+
+def as_is_keeps(option: str, values: list[tuple[str, str]]) -> str:
+    """mrkdwn; ``option`` plain, ``values`` are (plain label, mrkdwn value)."""
+    shown = " · ".join(f"{escape(label)}: *{value}*" for label, value in values)
+    return f"*{escape(as_is(option))}* keeps {shown}"
+
+
+def may_decide(who: list[str]) -> str:
+    """``who`` are mrkdwn mentions."""
+    return "Only " + _join(who) + " may decide."
+
+
+def confirm_text(option: str, question: str) -> str:
+    """Plain (a confirm dialog's text)."""
+    return f"{option}: {question}"[:300]
+
+
+def more_key_inputs(count: int) -> str:
+    return f"… and {count} more input{'s' if count != 1 else ''} in pausebot."
+
+
+# -- outcomes: always true ------------------------------------------------------------------------
+
+_DONE_EMOJI = {
+    "approve": ":white_check_mark:",
+    "reject": ":no_entry_sign:",
+    "other": ":leftwards_arrow_with_hook:",
+}
+
+
+def chosen_words(option_name: str, option_label: str, tone: str, kind: str) -> str:
+    """Plain: what choosing an option is called afterwards ("Changes requested")."""
+    if kind == "approval":
+        return "Approved" if tone == "approve" else "Denied"
+    known = OPTION_WORDS.get(option_name.strip().lower())
+    if known:
+        return known[1]
+    if tone == "approve":
+        return "Approved"
+    if tone == "reject":
+        return "Rejected"
+    return f"“{option_label}” chosen"
+
+
+def decided_line(
+    tone: str, words: str, who: str, via: str | None, when: str, *, stopped: bool = False
+) -> str:
+    line = f"{_DONE_EMOJI.get(tone, ':white_check_mark:')} *{escape(words)}* by {who}{_via(via)} · {when}"
+    return line + (" · the execution was stopped" if stopped else "")
+
+
+def nobody_decided(
+    nobody: str, *, who: str | None, via: str | None, when: str, then: str | None, approval: bool
+) -> str:
+    """mrkdwn: "Nobody decided; <what happened>"."""
+    if nobody == "timed_out":
+        return f":hourglass: *Nobody decided*; it timed out {when}: {_then_done(then, False)}."
+    if nobody == "expired":
+        return (
+            f":hourglass: *Nobody decided*; the request expired {when}: {_then_done(then, True)}."
+        )
+    if nobody == "killed":
+        by = f" by {who}{_via(via)}" if who else _via(via)
+        return f":no_entry: *Nobody decided*; the execution was killed{by} · {when}."
+    if nobody == "bulk":
+        by = f" by {who}" if who else ""
+        return (
+            f":fast_forward: *Nobody decided*; it was resumed in bulk{by}, with the defaults "
+            f"· {when}."
+        )
+    if nobody == "ended":
+        return ":grey_question: *Nobody decided*; the execution ended before anyone did."
+    return ":grey_question: *Nobody decided*; it is no longer waiting."
+
+
+def _then_done(behavior: str | None, approval: bool) -> str:
+    if approval:
+        return {
+            "CONTINUE": "it continued without a decision",
+            "WARN": "it continued with a warning",
+            "FAIL": "it failed",
+            "SUCCEED": "the execution succeeded",
+            "CANCEL": "it was cancelled",
+            "KILL": "it was killed",
+        }.get(behavior or "CANCEL", escape(str(behavior)))
+    return {
+        "RESUME": "it continued with the defaults",
+        "WARN": "it continued with the defaults and a warning",
+        "FAIL": "it failed",
+        "CANCEL": "it was cancelled",
+    }.get(behavior or "RESUME", escape(str(behavior)))
+
+
+def quoted(text: str) -> str:
+    """mrkdwn: a comment or reason as a quote, escaped."""
+    return ">" + escape(text.strip()).replace("\n", "\n>")
+
+
+FIELD_KEY_INPUTS = "*Inputs*"
+
+
+def outcome_plain(words: str, who: str) -> str:
+    return f"{words} by {who}"
+
+
+def nobody_plain(nobody: str) -> str:
+    return {
+        "timed_out": "Nobody decided; it timed out",
+        "expired": "Nobody decided; the request expired",
+        "killed": "Nobody decided; the execution was killed",
+        "bulk": "Nobody decided; resumed in bulk with the defaults",
+        "ended": "Nobody decided; the execution ended",
+    }.get(nobody, "Nobody decided; no longer waiting")
+
+
+def already_chosen(words: str, who: str, via: str | None, when: str) -> str:
+    """mrkdwn: the late clicker's answer."""
+    return f"Already decided: *{escape(words)}* by {who}{_via(via)} · {when}."
+
+
+def already_nobody(line: str) -> str:
+    """mrkdwn: a late click on something nobody decided."""
+    return "This is no longer waiting. " + line
+
+
+def done_chosen(words: str, question: str) -> str:
+    """mrkdwn: what the person who decided is told."""
+    return f"*{escape(words)}*: {escape(question)}"
+
+
+def modal_choosing(words: str, question: str) -> str:
+    """mrkdwn: the first line of a modal."""
+    return f"You are choosing *{escape(words)}* for *{escape(question)}*."
+
+
+COMMENT_LABEL = "Comment"
+COMMENT_HINT_REQUIRED = "This flow asks for a comment with this decision."
+COMMENT_MISSING = "Please add a comment: this flow asks for one."

@@ -252,6 +252,25 @@ def text_of(blocks: list[dict[str, Any]]) -> str:
     return "\n".join(found)
 
 
+def mrkdwn_of(blocks: list[dict[str, Any]]) -> str:
+    """Only the mrkdwn texts (what Slack parses for links and mentions), joined."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+                found.append(node["text"])
+            for value in node.values():
+                if isinstance(value, dict | list):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(blocks)
+    return "\n".join(found)
+
+
 def assert_valid_message(blocks: list[dict[str, Any]]) -> None:
     """Block Kit limits, re-checked by parsing the JSON back into slack_sdk's models."""
     assert 0 < len(blocks) <= 50
@@ -316,3 +335,25 @@ def state_for(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
 
 
 _INITIAL: Any = object()
+
+
+def button(blocks: list[dict[str, Any]], label: str) -> tuple[str, str]:
+    """(action_id, value) of the button whose text is ``label``, in message blocks."""
+    for block in blocks:
+        candidates = list(block.get("elements") or [])
+        if block.get("accessory"):
+            candidates.append(block["accessory"])
+        for element in candidates:
+            if element.get("type") == "button" and element["text"]["text"] == label:
+                return str(element["action_id"]), str(element.get("value"))
+    raise AssertionError(f"no button {label!r} in {button_labels(blocks)}")
+
+
+def button_labels(blocks: list[dict[str, Any]]) -> list[str]:
+    return [
+        e["text"]["text"]
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("type") == "button"
+    ]

@@ -14,8 +14,8 @@ from slack_harness import (
     SlackHarness,
     assert_valid_message,
     assert_valid_view,
+    button,
     text_of,
-    value_of,
     wait_until,
 )
 from support import EXAMPLES
@@ -41,19 +41,20 @@ def start(engine: Engine, source: str, **kwargs: Any) -> Execution:
 def start_and_click(
     slack: SlackHarness,
     source: str,
-    action: str = APPROVE_ACTION,
+    label: str = "Approve with changes…",
     *,
     user: str = "U1",
     **kwargs: Any,
-) -> tuple[Execution, str]:
-    """Starts a flow, waits for its message and clicks ``action`` on it; returns the button value."""
+) -> tuple[Execution, tuple[str, str]]:
+    """Starts a flow, waits for its message and clicks the button ``label`` on it; returns the
+    button (action_id, value)."""
     execution = start(slack.engine, source, **kwargs)
     posted = slack.fake.wait_for(
         "chat.postMessage", where=lambda c: execution.id in json.dumps(c.params)
     )
-    value = value_of(posted[0].params["blocks"], action)
+    action, value = button(posted[0].params["blocks"], label)
     assert slack.click(action, value, user=user).status_code == 200
-    return execution, value
+    return execution, (action, value)
 
 
 def pause_run(slack: SlackHarness, execution_id: str) -> Any:
@@ -86,8 +87,7 @@ def test_approve_opens_a_modal_with_the_element_each_type_needs(slack: SlackHarn
     assert json.loads(view["private_metadata"])["e"] == execution.id
     inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
     kinds = {block_id: b["element"]["type"] for block_id, b in inputs.items()}
-    assert kinds == {
-        "approved": "radio_buttons",  # the decision: explicit Yes/No
+    assert kinds == {  # `approved`, the decision, is set by the button: never a field
         "notify_oncall": "checkboxes",
         "replicas": "number_input",
         "ratio": "number_input",
@@ -108,7 +108,6 @@ def test_approve_opens_a_modal_with_the_element_each_type_needs(slack: SlackHarn
         "request.name": "plain_text_input",
     }  # `password` (SECRET) is left to the web form
     element = {block_id: b["element"] for block_id, b in inputs.items()}
-    assert element["approved"]["initial_option"]["value"] == "true"
     assert (
         "initial_options" not in element["notify_oncall"]
         and inputs["notify_oncall"]["optional"] is True
@@ -179,7 +178,7 @@ def test_a_valid_submission_resumes_and_the_message_shows_who_and_what(slack: Sl
         },
     )
     assert response.json()["response_action"] == "update"
-    assert "You approved" in text_of(response.json()["view"]["blocks"])
+    assert "*Approved*: Please check" in text_of(response.json()["view"]["blocks"])
     run = pause_run(slack, execution.id)
     values = run.outputs["onResume"]
     assert values["replicas"] == 5 and values["ratio"] == 0.5 and values["notify_oncall"] is True
@@ -209,7 +208,8 @@ def test_a_valid_submission_resumes_and_the_message_shows_who_and_what(slack: Sl
     assert (
         "*Canary ratio*\n0.5" in shown and "*Replicas &lt;&amp;&gt;*\n5" in shown
     )  # escaped labels
-    assert "… and 7 more in pausebot." in shown  # at most 10 values; the web UI has the rest
+    assert shown.index(">ship it &amp; smile") < shown.index("*Canary ratio*")  # comment first
+    assert "… and 5 more in pausebot." in shown  # at most 10 values; the web UI has the rest
 
 
 def test_double_submit_and_a_race_with_the_api_decide_once(slack_any: SlackHarness) -> None:
@@ -227,8 +227,8 @@ def test_double_submit_and_a_race_with_the_api_decide_once(slack_any: SlackHarne
     for thread in threads:
         thread.join()
     shown = sorted(text_of(a["view"]["blocks"]) for a in answers)
-    assert sum("You approved" in s for s in shown) == 1
-    assert sum("Already approved by <@U1> via Slack" in s for s in shown) == 2
+    assert sum("*Approved*: Deploy checkout-api" in s for s in shown) == 1
+    assert sum("Already decided: *Approved* by <@U1> via Slack" in s for s in shown) == 2
     assert len(events(slack, execution.id, "resumed")) == 1
     try:
         slack.engine.resume_execution(execution.id, {}, by={"id": "api", "name": "Api"}, via="api")
@@ -245,54 +245,54 @@ def test_double_submit_and_a_race_with_the_api_decide_once(slack_any: SlackHarne
     )
     answer = slack.submit(view).json()
     assert answer["response_action"] == "update"
-    assert "Already approved by CI bot via the API" in text_of(answer["view"]["blocks"])
+    assert "Already decided: *Approved* by CI bot via the API" in text_of(answer["view"]["blocks"])
     assert len(events(slack, raced.id, "resumed")) == 1
 
 
 def test_clicking_a_decided_pause_says_who_decided(slack: SlackHarness) -> None:
     execution = start(slack.engine, DEPLOY)
-    value = value_of(slack.posted()[0].params["blocks"], APPROVE_ACTION)
+    action, value = button(slack.posted()[0].params["blocks"], "Approve with changes…")
     slack.engine.resume_execution(execution.id, {}, by={"id": "ci", "name": "CI bot"}, via="api")
-    slack.click(APPROVE_ACTION, value, user="U2")
+    slack.click(action, value, user="U2")
     response = slack.responses()[0]
     assert response.params["response_type"] == "ephemeral"
-    assert "Already approved by CI bot via the API" in response.params["text"]
+    assert "Already decided: *Approved* by CI bot via the API" in response.params["text"]
     assert slack.fake.calls_to("views.open") == []
 
 
 # -- reject ---------------------------------------------------------------------------------------
 
 
-def test_reject_with_a_decision_input_opens_the_form_answering_no(slack: SlackHarness) -> None:
-    execution, _ = start_and_click(slack, DEPLOY, REJECT_ACTION, user="U2")
+def test_reject_with_a_decision_input_asks_only_what_rejecting_needs(slack: SlackHarness) -> None:
+    execution, _ = start_and_click(slack, DEPLOY, "Reject…", user="U2")
     view = slack.opened_view()
     assert_valid_view(view)
     assert view["title"]["text"] == "Reject" and view["submit"]["text"] == "Reject"
-    approved = next(b for b in view["blocks"] if b.get("block_id") == "approved")
-    assert approved["element"]["initial_option"]["value"] == "false"
+    # Neither the decision nor "When may it roll out?": only the comment.
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["comment"]
     answer = slack.submit(view, {"comment": "not on a Friday"}, user="U2").json()
-    assert "You rejected" in text_of(answer["view"]["blocks"])
+    assert "*Rejected*: Deploy checkout-api" in text_of(answer["view"]["blocks"])
     run = pause_run(slack, execution.id)
     assert run.outputs["onResume"]["approved"] is False
-    assert "*Rejected* by <@U2> via Slack" in text_of(
-        slack.fake.wait_for("chat.update")[0].params["blocks"]
-    )
+    shown = text_of(slack.fake.wait_for("chat.update")[0].params["blocks"])
+    assert "*Rejected* by <@U2> via Slack" in shown and ">not on a Friday" in shown
+    assert "Approved" not in shown and "When may it roll out?" not in shown
 
 
 def test_reject_without_a_decision_input_asks_why_and_kills(slack: SlackHarness) -> None:
     execution, _ = start_and_click(
-        slack, (FLOWS / "reason_reject.yml").read_text(), REJECT_ACTION, user="U2"
+        slack, (FLOWS / "reason_reject.yml").read_text(), "Reject…", user="U2"
     )
     view = slack.opened_view()
     assert_valid_view(view)
-    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["reason"]
-    empty = slack.submit(view, {"reason": "  "}, user="U2").json()
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["pausebot:comment"]
+    empty = slack.submit(view, {"pausebot:comment": "  "}, user="U2").json()
     assert empty == {
         "response_action": "errors",
-        "errors": {"reason": "Please say why you are rejecting it."},
+        "errors": {"pausebot:comment": "Please say why you are rejecting it."},
     }
-    answer = slack.submit(view, {"reason": "too <risky> today"}, user="U2").json()
-    assert "the execution was stopped" in text_of(answer["view"]["blocks"])
+    answer = slack.submit(view, {"pausebot:comment": "too <risky> today"}, user="U2").json()
+    assert "*Rejected*: Review the migration plan" in text_of(answer["view"]["blocks"])
     killed = slack.engine.get_execution(execution.id)
     assert killed.state.current == State.KILLED
     assert (
@@ -300,22 +300,25 @@ def test_reject_without_a_decision_input_asks_why_and_kills(slack: SlackHarness)
         and killed.killReason == "too <risky> today"
     )
     shown = text_of(slack.fake.wait_for("chat.update")[0].params["blocks"])
-    assert "*Stopped* by <@U2> via Slack" in shown and "too &lt;risky&gt; today" in shown
+    assert "*Rejected* by <@U2> via Slack" in shown and "the execution was stopped" in shown
+    assert ">too &lt;risky&gt; today" in shown
 
 
 def test_a_reject_racing_an_approval_kills_nothing(slack: SlackHarness) -> None:
     execution, _ = start_and_click(
-        slack, (FLOWS / "reason_reject.yml").read_text(), REJECT_ACTION, user="U2"
+        slack, (FLOWS / "reason_reject.yml").read_text(), "Reject…", user="U2"
     )
     view = slack.opened_view()
     slack.engine.resume_execution(execution.id, {}, by={"id": "ci", "name": "CI bot"}, via="api")
-    answer = slack.submit(view, {"reason": "no"}, user="U2").json()
-    assert "Already approved by CI bot" in text_of(answer["view"]["blocks"])
+    answer = slack.submit(view, {"pausebot:comment": "no"}, user="U2").json()
+    assert "Already decided: *Approved* by CI bot" in text_of(answer["view"]["blocks"])
     assert slack.engine.get_execution(execution.id).state.current != State.KILLED
 
 
 def test_approve_without_inputs_resumes_at_once(slack: SlackHarness) -> None:
-    execution, _ = start_and_click(slack, (FLOWS / "no_inputs.yml").read_text(), user="U3")
+    execution, _ = start_and_click(
+        slack, (FLOWS / "no_inputs.yml").read_text(), "Approve", user="U3"
+    )
     resumed = slack.wait_execution(execution.id, lambda e: e.state.current != State.PAUSED)
     run = resumed.taskRunList[0]
     assert run.outputs["resumed"]["by"] == {"id": "U3", "name": "Cy Young"}
@@ -328,7 +331,7 @@ def test_approve_without_inputs_resumes_at_once(slack: SlackHarness) -> None:
 
 def test_assignment_refuses_others_ephemerally_and_records_it(slack: SlackHarness) -> None:
     source = (FLOWS / "assigned.yml").read_text()
-    execution, value = start_and_click(slack, source, user="U3")
+    execution, (action, value) = start_and_click(slack, source, "Approve", user="U3")
     refusal = slack.responses()[0].params
     assert refusal["response_type"] == "ephemeral" and refusal["replace_original"] is False
     assert refusal["text"] == "You may not decide this pause: only ada@example.com or sre may."
@@ -349,11 +352,11 @@ def test_assignment_refuses_others_ephemerally_and_records_it(slack: SlackHarnes
     metrics = slack.client.get("/metrics").text
     assert 'pausebot_slack_refusals_total{reason="not_assigned"} 1' in metrics
     # By e-mail (Ada's Slack profile) and by group handle (Bob is in @sre):
-    slack.click(APPROVE_ACTION, value, user="U1")
+    slack.click(action, value, user="U1")
     slack.wait_execution(execution.id, lambda e: e.state.current != State.PAUSED)
     other = start(slack.engine, source)
-    other_value = value_of(slack.posted(2)[1].params["blocks"], APPROVE_ACTION)
-    slack.click(APPROVE_ACTION, other_value, user="U2")
+    other_action, other_value = button(slack.posted(2)[1].params["blocks"], "Approve")
+    slack.click(other_action, other_value, user="U2")
     slack.wait_execution(other.id, lambda e: e.state.current != State.PAUSED)
     assert slack.fake.calls_to("usergroups.list") and slack.fake.calls_to("usergroups.users.list")
 
@@ -362,14 +365,15 @@ def test_self_approval_is_refused_when_forbidden(
     make_slack: Callable[..., SlackHarness], sqlite_engine: Engine
 ) -> None:
     slack = make_slack(sqlite_engine, slack_forbid_self_approval=True)
-    execution, value = start_and_click(slack, DEPLOY, by={"id": "U1", "name": "Ada"})
+    execution, (action, value) = start_and_click(slack, DEPLOY, by={"id": "U1", "name": "Ada"})
     assert (
         slack.responses()[0].params["text"]
         == "You started this execution, so someone else has to decide it."
     )
     assert slack.fake.calls_to("views.open") == []
-    assert slack.bot.metrics.value("refusals_total", reason="self_approval") == 1
-    slack.click(APPROVE_ACTION, value, user="U2")
+    # Counted after the answer is sent, like the assignment refusal above.
+    wait_until(lambda: slack.bot.metrics.value("refusals_total", reason="self_approval") == 1)
+    slack.click(action, value, user="U2")
     assert_valid_view(slack.opened_view())
     assert slack.engine.get_execution(execution.id).state.current == State.PAUSED
 
@@ -407,8 +411,8 @@ def test_a_forged_button_value_is_refused(slack: SlackHarness) -> None:
 def test_home_tab_clicks_answer_in_a_modal(slack: SlackHarness) -> None:
     source = (FLOWS / "assigned.yml").read_text()
     execution = start(slack.engine, source)
-    value = value_of(slack.posted()[0].params["blocks"], APPROVE_ACTION)
-    slack.click(APPROVE_ACTION, value, user="U3", surface="home")
+    action, value = button(slack.posted()[0].params["blocks"], "Approve")
+    slack.click(action, value, user="U3", surface="home")
     view = slack.opened_view()
     assert_valid_view(view)
     assert "You may not decide this pause" in text_of(view["blocks"])
@@ -434,3 +438,21 @@ def test_the_engine_kills_for_a_reject_only_while_the_pause_waits(slack: SlackHa
     else:
         raise AssertionError("killed a pause that was already approved")
     assert slack.engine.get_execution(execution.id).state.current != State.KILLED
+
+
+def test_buttons_of_messages_posted_before_options_still_decide(slack: SlackHarness) -> None:
+    """A message posted by an older pausebot has Approve/Reject buttons whose value names only
+    the pause: Approve is the approve option, Reject the first rejecting one."""
+    execution = start(slack.engine, (FLOWS / "reason_reject.yml").read_text())
+    slack.posted()
+    old = json.dumps({"e": execution.id, "t": execution.paused_task_runs()[0].id})
+    slack.click(REJECT_ACTION, old, user="U2")
+    view = slack.opened_view()
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["pausebot:comment"]
+    slack.click(APPROVE_ACTION, old, user="U2")
+    approve = slack.opened_view(2)
+    assert [b["block_id"] for b in approve["blocks"] if b["type"] == "input"] == ["ticket"]
+    answer = slack.submit(approve, {"ticket": "CHG-2"}, user="U2").json()
+    assert answer["response_action"] == "update"
+    run = pause_run(slack, execution.id)
+    assert run.outputs["onResume"] == {"ticket": "CHG-2"}

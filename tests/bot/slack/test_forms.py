@@ -10,10 +10,12 @@ import yaml
 from slack_harness import assert_valid_message, assert_valid_view, state_for, text_of
 from support import EXAMPLES
 
-from bot.slack.blocks import ListedPause, approval_message, decision_modal, home_view
-from bot.slack.decisions import form_for
+from bot.slack.blocks import ListedPause, home_view
+from bot.slack.messages import approval_message
+from bot.slack.modals import decision_modal, form_for
 from bot.slack.mrkdwn import escape, escape_truncated, fit
 from bot.slack.pauses import Pause, waiting_pauses
+from bot.slack.summary import Option, summarize
 from engine.engine import Engine
 from engine.inputs import parse_inputs
 
@@ -24,6 +26,14 @@ def paused(engine: Engine, flow: dict[str, Any], **kwargs: Any) -> Pause:
     execution = engine.run_until_blocked(execution.id)
     (pause,) = waiting_pauses(engine, [execution])
     return pause
+
+
+def approving(pause: Pause) -> tuple[Option, dict[str, Any]]:
+    """The approve option of a pause and its modal."""
+    summary = summarize(pause)
+    option = summary.approve
+    assert option is not None
+    return option, decision_modal(pause, summary, option, form_for(pause, option))
 
 
 def pause_flow(on_resume: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -47,13 +57,13 @@ def test_a_required_value_slack_cannot_take_sends_people_to_the_web_form(
             ]
         ),
     )
-    form = form_for(pause, rejecting=False)
-    assert form.needs_web_form
-    view = decision_modal(pause, form, rejecting=False)
+    option, view = approving(pause)
+    assert form_for(pause, option).needs_web_form
     assert_valid_view(view)
     assert "submit" not in view and "callback_id" not in view
     assert pause.url in str(view)
-    assert "approve opens a form with 2 fields" in text_of(approval_message(pause).blocks).lower()
+    shown = text_of(approval_message(pause).blocks)
+    assert "Approve…" in shown and "Approve as is" not in shown  # `key` has no default
 
 
 def test_many_inputs_and_options_stay_within_limits(sqlite_engine: Engine) -> None:
@@ -66,8 +76,8 @@ def test_many_inputs_and_options_stay_within_limits(sqlite_engine: Engine) -> No
         {"id": "radio", "type": "ENUM", "isRadio": True, "values": [f"r{i}" for i in range(12)]},
     ]
     pause = paused(sqlite_engine, pause_flow(choices + many))
-    form = form_for(pause, rejecting=False)
-    view = decision_modal(pause, form, rejecting=False)
+    option, view = approving(pause)
+    form = form_for(pause, option)
     assert_valid_view(view)
     kinds = {b["block_id"]: b["element"]["type"] for b in view["blocks"] if b["type"] == "input"}
     assert kinds["big"] == "plain_text_input"  # over 100 options: typed, with the choices as hint
@@ -79,17 +89,25 @@ def test_many_inputs_and_options_stay_within_limits(sqlite_engine: Engine) -> No
 
 
 def test_a_select_decision_input_designated_by_label(sqlite_engine: Engine) -> None:
-    """The expense example's SELECT `decision` becomes the decision with a flow label."""
+    """The expense example's SELECT `decision` is the decision: one option per value, set by
+    the button; no modal has it as a field."""
     flow = yaml.safe_load((EXAMPLES / "expense_approval.yml").read_text())
     pause = paused(sqlite_engine, flow, labels={"slack-decision-input": "decision=reject"})
-    decision = pause.decision_input
-    assert decision is not None and (decision.approve, decision.reject) == ("approve", "reject")
-    view = decision_modal(pause, form_for(pause, rejecting=True), rejecting=True)
-    block = next(b for b in view["blocks"] if b.get("block_id") == "decision")
-    assert block["element"]["type"] == "radio_buttons"
-    assert block["element"]["initial_option"]["text"]["text"] == "reject"
-    raw = form_for(pause, rejecting=True).read(state_for(view, {}))
-    assert parse_inputs(pause.inputs, raw)["decision"] == "reject"
+    summary = summarize(pause)
+    assert summary.decision_input == "decision"
+    assert [(o.value, o.label, o.tone) for o in summary.options] == [
+        ("approve", "Approve", "approve"),
+        ("reject", "Reject", "reject"),
+        ("changes", "Request changes", "other"),
+    ]
+    for option in summary.options:
+        view = decision_modal(pause, summary, option, form_for(pause, option))
+        assert_valid_view(view)
+        ids = [b.get("block_id") for b in view["blocks"] if b["type"] == "input"]
+        assert "decision" not in ids
+        assert view["submit"]["text"] == option.label
+        raw = form_for(pause, option).read(state_for(view, {}))
+        assert "decision" not in raw
 
 
 def test_state_values_map_back_to_engine_values(sqlite_engine: Engine) -> None:
@@ -105,8 +123,8 @@ def test_state_values_map_back_to_engine_values(sqlite_engine: Engine) -> None:
             ]
         ),
     )
-    form = form_for(pause, rejecting=False)
-    view = decision_modal(pause, form, rejecting=False)
+    option, view = approving(pause)
+    form = form_for(pause, option)
     assert {b["block_id"]: b["element"]["type"] for b in view["blocks"] if b["type"] == "input"}[
         "yes"
     ] == "radio_buttons"

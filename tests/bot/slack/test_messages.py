@@ -9,11 +9,17 @@ from datetime import timedelta
 from pathlib import Path
 
 from conftest import DEFAULT_CHANNEL, PUBLIC_URL
-from slack_harness import SlackHarness, assert_valid_message, buttons, text_of, wait_until
+from slack_harness import (
+    SlackHarness,
+    assert_valid_message,
+    button_labels,
+    mrkdwn_of,
+    text_of,
+    wait_until,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 from support import EXAMPLES
 
-from bot.slack.blocks import APPROVE_ACTION, OPEN_ACTION, REJECT_ACTION
 from bot.slack.metrics import SlackMetrics
 from bot.slack.notifier import CONSUMER, Notifier
 from engine.clock import ManualClock
@@ -48,17 +54,33 @@ def test_pause_posts_the_approval_message_with_buttons_and_link(slack: SlackHarn
     assert call.headers["Authorization"] == "Bearer xoxb-test-token"
     blocks = call.params["blocks"]
     assert_valid_message(blocks)
-    assert buttons(blocks) == [APPROVE_ACTION, REJECT_ACTION, OPEN_ACTION]
+    assert button_labels(blocks) == [
+        "Approve as is",
+        "Approve with changes…",
+        "Reject…",
+        "Open in pausebot",
+    ]
     shown = text_of(blocks)
     url = f"{PUBLIC_URL}/ui/executions/company.platform/deploy_approval/{execution.id}"
     assert url in str(blocks)
-    assert "Deploy *checkout-api* 1.4.2 to production?" in shown
-    assert "Deployer via the API" in shown  # who started it
-    assert "canary_percent" in shown  # key inputs
-    assert "Approve opens a form with 3 fields." in shown
-    assert "Approval needed: company.platform.deploy_approval" in call.params["text"]
-    # channel and ts are kept for later updates
-    notices = slack.engine.store.notices(CONSUMER, execution.id)
+    # The header is the question; the flow and execution ids are in the context line.
+    assert blocks[0] == {
+        "type": "header",
+        "text": {
+            "type": "plain_text",
+            "text": "Deploy checkout-api 1.4.2 to production?",
+            "emoji": True,
+        },
+    }
+    assert f"`company.platform.deploy_approval` · execution <{url}|{execution.id}>" in shown
+    assert "Deployer via the API" in shown  # who started it (U9 is not a Slack user id shape)
+    assert "*canary_percent*\n10" in shown  # key inputs
+    assert "then it is cancelled" in shown  # the deadline and what happens then
+    assert "*Approve as is* keeps When may it roll out?: *now*" in shown
+    assert call.params["text"].startswith("Deploy checkout-api 1.4.2 to production?")
+    # channel and ts are kept for later updates (recorded just after the post returns)
+    wait_until(lambda: bool(slack.engine.outbox.notices(CONSUMER, execution.id)))
+    notices = slack.engine.outbox.notices(CONSUMER, execution.id)
     assert [(run_id, ref["channel"], ref["ts"]) for run_id, ref in notices] == [
         (execution.paused_task_runs()[0].id, "C0DEPLOYS", call_ts(slack))
     ]
@@ -72,17 +94,23 @@ def test_default_channel_and_escaped_text(slack: SlackHarness) -> None:
     start(slack.engine, (FLOWS / "no_inputs.yml").read_text())
     call = slack.posted()[0]
     assert call.params["channel"] == DEFAULT_CHANNEL
-    shown = text_of(call.params["blocks"])
-    assert "Restart the &lt;!channel&gt; &amp; friends' cache?" in shown
-    assert "<!channel>" not in shown
-    assert "Approve resumes it at once: there is nothing to fill in." in shown
+    blocks = call.params["blocks"]
+    assert blocks[0]["text"] == {
+        "type": "plain_text",  # shown literally: plain text is never parsed for mentions
+        "text": "Restart the <!channel> & friends' cache?",
+        "emoji": True,
+    }
+    assert "<!channel>" not in mrkdwn_of(blocks)
+    assert "<!channel>" not in call.params["text"]  # the notification text is mrkdwn too
+    assert "&lt;!channel&gt;" in call.params["text"]
+    assert button_labels(blocks) == ["Approve", "Reject…", "Open in pausebot"]
 
 
 def test_long_texts_and_odd_characters_stay_within_block_kit_limits(slack: SlackHarness) -> None:
     start(slack.engine, (FLOWS / "every_type.yml").read_text())
     blocks = slack.posted()[0].params["blocks"]
     assert_valid_message(blocks)
-    shown = text_of(blocks)
+    shown = mrkdwn_of(blocks)
     assert (
         "<https://evil.example|this>" not in shown and "&lt;https://evil.example|this&gt;" in shown
     )
@@ -100,14 +128,18 @@ def test_api_decision_updates_the_message(slack: SlackHarness) -> None:
     assert update.params["channel"] == "C0DEPLOYS"
     blocks = update.params["blocks"]
     assert_valid_message(blocks)
-    assert buttons(blocks) == []
+    assert button_labels(blocks) == []
     shown = text_of(blocks)
     assert "*Approved* by Ada via the API" in shown
     assert "<!date^" in shown  # when, in the reader's time zone
-    assert "tonight" in shown  # the values given
+    assert "*When may it roll out?*\ntonight" in shown  # the values given
+    assert "*canary_percent*\n10" in shown  # the key inputs stay
     # The execution finishing updates it once more, saying how it ended.
     slack.engine.run_until_blocked(execution.id)
-    final = slack.fake.wait_for("chat.update", 2)[-1]
+    # (The notifier may update it more than once: it re-reads the state after posting.)
+    final = slack.fake.wait_for(
+        "chat.update", where=lambda c: "The execution ended" in text_of(c.params["blocks"])
+    )[-1]
     assert "The execution ended: *SUCCESS*" in text_of(final.params["blocks"])
 
 
@@ -127,8 +159,10 @@ def test_timer_and_kill_update_the_message(slack: SlackHarness, clock: ManualClo
     # Each message is updated once per event (decision, then end); wait for the last words.
     wait_until(lambda: all("The execution ended" in text for text in shown()))
     timer_text, kill_text = shown()
-    assert "*Timed out*" in timer_text and "it was cancelled" in timer_text
-    assert "*Stopped* by Ops via the API" in kill_text and "not &lt;today&gt;" in kill_text
+    assert "*Nobody decided*; it timed out" in timer_text and "it was cancelled" in timer_text
+    assert "Approved" not in timer_text and "Yes" not in timer_text  # no default shown as chosen
+    assert "*Nobody decided*; the execution was killed by Ops via the API" in kill_text
+    assert "not &lt;today&gt;" in kill_text
 
 
 def test_ratelimit_honours_retry_after_and_posts_once(
