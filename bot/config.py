@@ -180,6 +180,30 @@ class Settings(_SlackPresence):
     slack_remind_max: int = Field(
         default=3, validation_alias="PAUSEBOT_SLACK_REMIND_MAX", ge=0, le=100
     )
+    # Web UI sign-in (docs/ui.md): people with password hashes, and how long a session lasts.
+    ui_users: SecretStr | None = Field(default=None, validation_alias="PAUSEBOT_UI_USERS")
+    ui_session_ttl: str = Field(default="PT12H", validation_alias="PAUSEBOT_UI_SESSION_TTL")
+
+    @field_validator("ui_users")
+    @classmethod
+    def _ui_users(cls, value: SecretStr | None) -> SecretStr | None:
+        from bot.ui.users import parse_users
+
+        parse_users(value.get_secret_value() if value else None)  # UsersConfigError: ValueError
+        return value
+
+    @field_validator("ui_session_ttl")
+    @classmethod
+    def _ui_session_ttl(cls, value: str) -> str:
+        try:
+            if parse_duration(value) <= timedelta(0):
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                "PAUSEBOT_UI_SESSION_TTL must be a positive ISO-8601 duration such as PT12H, "
+                f"got {value!r}"
+            ) from None
+        return value
 
     @field_validator("public_url")
     @classmethod
