@@ -69,6 +69,28 @@ def snapshot(api: Api) -> tuple[Any, ...]:
     return tuple(executions), counts
 
 
+_MOVING = ["CREATED", "RUNNING", "KILLING", "RESTARTED", "QUEUED"]
+
+
+def settle(api: Api, timeout: float = 20.0) -> None:
+    """Waits until the runner has nothing left to do (every execution PAUSED or ended), so a
+    snapshot compares what a request did, not the runner's progress on earlier ones."""
+    import time
+
+    moving = [s for s in _MOVING if s in {st.value for st in _states()}]
+    deadline = time.monotonic() + timeout
+    while api.engine.search_executions(states=moving, size=1)[1]:
+        if time.monotonic() > deadline:
+            raise AssertionError("executions still running after the fuzz request")
+        time.sleep(0.02)
+
+
+def _states() -> list[Any]:
+    from engine.states import State
+
+    return list(State)
+
+
 def _seed(api: Api) -> str:
     """A deployed flow and a paused execution, so some generated ids could hit something."""
     return api.paused("deploy_approval.yml")["id"]
@@ -108,6 +130,7 @@ def test_schemathesis_finds_no_5xx_and_refusals_change_nothing(case: Any, fuzz_a
         request["data"] = data
     if "files" in kwargs:
         request["files"] = kwargs.pop("files")
+    settle(fuzz_api)
     before = snapshot(fuzz_api)
     try:
         response = fuzz_api.client.request(**request)
@@ -245,6 +268,7 @@ def test_generated_bodies_find_no_5xx_and_refusals_change_nothing(
             headers = {"Authorization": f"Bearer {TOKEN}"}
             if content_type:
                 headers["Content-Type"] = content_type
+            settle(api)
             before = snapshot(api)
             response = api.client.request(method, path, content=body, headers=headers)
             cases += 1
