@@ -446,7 +446,10 @@ def parse_inputs(
         if from_default:
             value = _default_text(d, value)
         try:
-            problem = control_problem(value, multiline=d.type in MULTILINE_TYPES)
+            # A list given as JSON text may be laid out on several lines; its items are
+            # checked one by one (``_parse_array``).
+            layout = d.type in _ITEM_TYPE_OWNERS and isinstance(value, str)
+            problem = control_problem(value, multiline=d.type in MULTILINE_TYPES or layout)
             if problem:
                 raise _Invalid(problem)
             values[d.id] = _parse_value(d, value)
@@ -873,6 +876,9 @@ def _parse_array(d: InputDefinition, value: Any) -> list[Any]:
         try:
             if _is_empty(item):
                 raise _Invalid("must not be empty")
+            problem = control_problem(item, multiline=item_def.type in MULTILINE_TYPES)
+            if problem:
+                raise _Invalid(problem)
             out.append(_parse_value(item_def, item))
         except _Invalid as exc:
             problems.append(f"item {index}: {exc}")

@@ -1039,3 +1039,26 @@ def test_datetime_out_of_range_is_a_field_error() -> None:
             [InputDefinition(id="at", type="DATETIME")], {"at": "9999-12-31T23:59:59-23:59"}
         )
     assert "outside the range" in error.value.by_field()["at"]
+
+
+class TestControlCharacters:
+    """Issue 7, finding 3: per field, tab/newline/CRLF only in multi-line text."""
+
+    @pytest.mark.parametrize("kind", ["STRING", "SECRET", "JSON", "YAML"])
+    def test_multi_line_types_take_tab_and_newlines(self, kind: str) -> None:
+        texts = {"JSON": '"a\\tb"', "YAML": "a: b\r\nc: d\n"}
+        text = texts.get(kind, "a\tb\r\nc\nd")
+        assert parse_one(text, type=kind) is not None
+
+    @pytest.mark.parametrize("bad", ["a\x00b", "a\x1bb", "a\rb", "a\x85b", "a\x7fb"])
+    def test_other_control_characters_are_refused(self, bad: str) -> None:
+        assert error_one(bad, type="STRING").startswith("control character U+")
+
+    def test_a_json_array_laid_out_on_lines_is_fine_but_not_an_item_with_a_nul(self) -> None:
+        assert parse_one('[\n  "x",\n  "y"\n]', type="ARRAY", itemType="STRING") == ["x", "y"]
+        assert "control character U+0000" in error_one(
+            '["x\\u0000"]', type="ARRAY", itemType="STRING"
+        )
+
+    def test_nested_json_values_are_checked(self) -> None:
+        assert "U+0000" in error_one({"a": ["b\x00"]}, type="JSON")

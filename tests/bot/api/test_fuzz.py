@@ -79,10 +79,15 @@ def settle(api: Api, timeout: float = 20.0) -> None:
 
     moving = [s for s in _MOVING if s in {st.value for st in _states()}]
     deadline = time.monotonic() + timeout
-    while api.engine.search_executions(states=moving, size=1)[1]:
+    previous = None
+    while True:
+        current = snapshot(api)
+        if current == previous and not api.engine.search_executions(states=moving, size=1)[1]:
+            return
         if time.monotonic() > deadline:
             raise AssertionError("executions still running after the fuzz request")
-        time.sleep(0.02)
+        previous = current
+        time.sleep(0.05)
 
 
 def _states() -> list[Any]:
