@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -54,7 +54,7 @@ from engine.executor import (
 from engine.expressions import render_condition, render_value
 from engine.expressions.functions import ERROR_LOGS_KEY, FILE_READER, KV_READER
 from engine.flows import Flow, parse_flow
-from engine.inputs import InputType, parse_duration, parse_inputs
+from engine.inputs import InputType, check_text, parse_duration, parse_inputs
 from engine.kv import KVError, KVStore
 from engine.model import CORRELATION_ID_LABEL, Execution, TaskRun, new_id
 from engine.outbox import Outbox
@@ -120,6 +120,9 @@ class PurgeOutcome:
 class BulkOutcome:
     resumed: list[str]
     refused: dict[str, str]  # execution id -> why
+    # execution id -> ConflictError.as_dict() (state, by, on, via, ...) for the refusals that
+    # were 409s: the same shape a single request's 409 has.
+    conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Engine:
@@ -879,13 +882,17 @@ class Engine:
         resumed = run.outputs.get("resumed")
         if resumed:
             action = _DECIDED_ACTIONS.get(resumed.get("to"), "resumed")
+            to = resumed.get("to")
+            if to == "KILLING":  # what the pause recorded; the execution ended KILLED
+                to = State.KILLED.value
             return AlreadyDecided(
                 execution.id,
                 by=resumed.get("by"),
                 on=resumed.get("on"),
                 via=resumed.get("via"),
-                to=resumed.get("to"),
+                to=to,
                 action=action,
+                state=execution.state.current.value,
             )
         if execution.state.current == State.KILLED:
             return _killed(execution)
@@ -894,6 +901,11 @@ class Engine:
             execution_id=execution.id,
             state=execution.state.current.value,
         )
+
+    def why_not_paused(self, execution: Execution) -> ConflictError:
+        """The 409 for deciding ``execution`` when nothing of it waits: who decided (or killed)
+        it, when and via what, else its state. For surfaces that check before acting."""
+        return self._not_paused(execution)
 
     def _not_paused(self, execution: Execution) -> ConflictError:
         # Say who decided the most recent pause, if one was decided.
@@ -916,6 +928,7 @@ class Engine:
         transaction, so ten thousand cost a hundred commits rather than ten thousand."""
         resumed: list[str] = []
         refused: dict[str, str] = {}
+        conflicts: dict[str, dict[str, Any]] = {}
         unique = list(dict.fromkeys(execution_ids))
         for start in range(0, len(unique), BULK_BATCH):
             batch = unique[start : start + BULK_BATCH]
@@ -927,21 +940,23 @@ class Engine:
             else:
                 done = self._resume_batch(batch, by, via, inline=False)
             for execution_id, outcome in done.items():
-                if isinstance(outcome, str):
-                    refused[execution_id] = outcome
+                if isinstance(outcome, PausebotError):
+                    refused[execution_id] = str(outcome)
+                    if isinstance(outcome, ConflictError):
+                        conflicts[execution_id] = outcome.as_dict()
                 else:
                     resumed.append(execution_id)
-        return BulkOutcome(resumed, refused)
+        return BulkOutcome(resumed, refused, conflicts)
 
     def _resume_batch(
         self, batch: Sequence[str], by: Actor | None, via: str, *, inline: bool
-    ) -> dict[str, tuple[Execution, list[NewEvent], Step | None] | str]:
+    ) -> dict[str, tuple[Execution, list[NewEvent], Step | None] | PausebotError]:
         """One transaction for the batch: the rows loaded (and locked) with one query, each
         resume decided on its own. A refusal always comes before its execution's first write
         (no tokens, no values here), so it changes nothing; were it ever otherwise, the batch
         is rolled back and redone one execution at a time."""
         now = self.clock.now()
-        outcomes: dict[str, tuple[Execution, list[NewEvent], Step | None] | str] = {}
+        outcomes: dict[str, tuple[Execution, list[NewEvent], Step | None] | PausebotError] = {}
         try:
             with self.store.transaction(now) as tx:
                 tx.preload(batch)
@@ -954,11 +969,11 @@ class Engine:
                     except PausebotError as error:
                         if tx.writes != writes:
                             raise _BatchBroken() from error
-                        outcomes[execution_id] = str(error)
+                        outcomes[execution_id] = error
         except _BatchBroken:
             return self._resume_one_by_one(batch, by, via)
         for outcome in outcomes.values():
-            if not isinstance(outcome, str):
+            if not isinstance(outcome, PausebotError):
                 execution, events, step = outcome
                 self._notify(execution.id, events, wake=None if step is None else False)
                 self._hand_off(execution, step)
@@ -966,14 +981,14 @@ class Engine:
 
     def _resume_one_by_one(
         self, batch: Sequence[str], by: Actor | None, via: str
-    ) -> dict[str, tuple[Execution, list[NewEvent], Step | None] | str]:
-        outcomes: dict[str, tuple[Execution, list[NewEvent], Step | None] | str] = {}
+    ) -> dict[str, tuple[Execution, list[NewEvent], Step | None] | PausebotError]:
+        outcomes: dict[str, tuple[Execution, list[NewEvent], Step | None] | PausebotError] = {}
         for execution_id in batch:
             try:
                 execution = self.resume_execution(execution_id, {}, by=by, via=via)
                 outcomes[execution_id] = (execution, [], None)
             except PausebotError as error:
-                outcomes[execution_id] = str(error)
+                outcomes[execution_id] = error
         return outcomes
 
     def pause_execution(
@@ -983,6 +998,8 @@ class Engine:
         with self.store.transaction(now) as tx:
             stored = tx.load_execution(execution_id)
             execution = stored.execution
+            if execution.state.current == State.KILLED:
+                raise _killed(execution)
             if execution.state.current not in (State.RUNNING, State.CREATED, State.RESTARTED):
                 raise ConflictError(
                     f"Execution '{execution_id}' is not running (state {execution.state.current.value}), can't pause it.",
@@ -1037,7 +1054,10 @@ class Engine:
         task_run_id: str | None = None,
     ) -> Execution:
         """Kills the execution. With ``task_run_id`` (a Reject of that one pause, e.g. from
-        Slack) only while that task run is still PAUSED; else ``AlreadyDecided`` says who won."""
+        Slack) only while that task run is still PAUSED; else ``AlreadyDecided`` says who won.
+        A reason with a control character (other than tab and newline) is refused first
+        (``InputValidationError`` on ``reason``)."""
+        check_text("reason", reason)
         now = self.clock.now()
         with self.store.transaction(now) as tx:
             stored = tx.load_execution(execution_id)
@@ -1130,6 +1150,7 @@ class Engine:
         """
         values = self._store_decision_uploads(execution_id, values)
         choice = _review_decision(decision)
+        check_text("comment", comment)
         comment = (comment or "").strip() or None
         args = (execution_id, task_run_id, choice, comment, values, by, via, token_id)
         if self._dispatcher is not None:
@@ -1812,13 +1833,20 @@ class _InlineFailed(Exception):
 
 def _killed(execution: Execution) -> AlreadyDecided:
     """The answer to anyone deciding an execution that was killed: who killed it, and when."""
+    via = execution.killedVia
+    if via is None:  # recorded before killedVia existed: a killed pause remembers it
+        for run in execution.taskRunList:
+            resumed = run.outputs.get("resumed") or {}
+            if resumed.get("to") == "KILLING":
+                via = resumed.get("via")
     return AlreadyDecided(
         execution.id,
         by=execution.killedBy,
         on=execution.state.entered(State.KILLED),
-        via=execution.killedVia,
-        to="KILLED",
+        via=via,
+        to=State.KILLED.value,
         action="killed",
+        state=execution.state.current.value,
     )
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from bot.api import approvals, executions, files, flows, follow, webhooks
-from bot.api.auth import require_admin
+from bot.api.auth import api_actor, require_admin
 from bot.api.params import check_path_ids, check_query_names
 
 
@@ -33,7 +33,9 @@ def api_router() -> APIRouter:
     checks = [Depends(check_path_ids), Depends(check_query_names)]
     # Approval requests check their own scope (an approvals-only token may use them).
     router.include_router(approvals.router, dependencies=checks)
-    authenticated = APIRouter(dependencies=[Depends(require_admin), *checks])
+    # require_admin first: it records who the token is, which api_actor (cached for the
+    # request) reads; the identity headers are checked on every request, acting or not.
+    authenticated = APIRouter(dependencies=[Depends(require_admin), Depends(api_actor), *checks])
     authenticated.include_router(flows.router)
     authenticated.include_router(executions.router)
     authenticated.include_router(files.router)

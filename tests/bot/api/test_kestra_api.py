@@ -70,7 +70,7 @@ def test_bulk_kill_and_pause(api: Api) -> None:
     assert by_query["count"] == 1
     assert api.execution(second["id"])["state"]["current"] == "KILLED"
     paused = api.post("/api/v1/executions/pause/by-ids", json=[first["id"]]).json()
-    assert paused["count"] == 0 and "not running" in paused["invalids"][0]["message"]
+    assert paused["count"] == 0 and "already killed" in paused["invalids"][0]["message"]
     assert api.post("/api/v1/executions/pause/by-query").json()["count"] == 0
 
 
