@@ -34,12 +34,17 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from engine.approvals import ApprovalRequestNotFound, ApprovalRequests
+from engine.approvals import (
+    ApprovalRequestNotFound,
+    ApprovalRequests,
+    NewEvent,
+    OutboxEvent,
+    outbox_of,
+    outcome_of,
+)
 from engine.clock import Clock
 from engine.engine import Engine
 from engine.errors import ExecutionNotFound
-from engine.store.approval_requests import outcome_of
-from engine.store.store import NewEvent, OutboxEvent
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +85,7 @@ class CallbackDispatcher:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.engine = engine
-        self.store = engine.store
+        self.outbox = outbox_of(engine)
         self.secret = secret
         self.approvals = approvals or ApprovalRequests(engine)
         self.clock = clock or engine.clock
@@ -111,7 +116,7 @@ class CallbackDispatcher:
             transport=self._transport,
             headers={"User-Agent": USER_AGENT},
         )
-        await asyncio.to_thread(self.store.register_consumer, CONSUMER, self.clock.now())
+        await asyncio.to_thread(self.outbox.register, CONSUMER)
         if not self._listening:
             self.engine.add_listener(self._on_commit)
             self._listening = True
@@ -161,22 +166,15 @@ class CallbackDispatcher:
 
     # -- one round ------------------------------------------------------------------------------
     async def run_once(self) -> int:
-        events = await asyncio.to_thread(
-            self.store.claim_events,
-            CONSUMER,
-            self.clock.now(),
-            limit=self.batch_size,
-            lease=self.lease,
+        events: list[OutboxEvent] = await asyncio.to_thread(
+            self.outbox.claim, CONSUMER, limit=self.batch_size, lease=self.lease
         )
         for event in events:
             await self._handle(event)
         return len(events)
 
     async def _handle(self, event: OutboxEvent) -> None:
-        now = self.clock.now()
-        state = outcome_of(
-            NewEvent(event.kind, event.execution_id, event.task_run_id, event.payload)
-        )
+        state = outcome_of(event)
         url = None
         body = b""
         key = ""
@@ -195,14 +193,14 @@ class CallbackDispatcher:
                 ).encode()
                 key = f"{view.record.id}:{approval['state']}"
         if url is None:
-            await asyncio.to_thread(self.store.finish_delivery, CONSUMER, event.id, now)
+            await asyncio.to_thread(self.outbox.finish, CONSUMER, event.id)
             return
         attempt = await self._post(url, body, key)
         now = self.clock.now()
         attempts = event.attempts + 1
         if attempt.status == "done":
             self.sent += 1
-            await asyncio.to_thread(self.store.finish_delivery, CONSUMER, event.id, now)
+            await asyncio.to_thread(self.outbox.finish, CONSUMER, event.id)
             log.info("callbacks: delivered %s to the request's callbackUrl", key)
             return
         if attempt.status == "retry" and attempts < self.max_attempts:
@@ -213,16 +211,14 @@ class CallbackDispatcher:
             )
             at = now + timedelta(seconds=delay)
             log.warning("callbacks: %s: %s; retrying in %.1f s", key, attempt.error, delay)
-            await asyncio.to_thread(
-                self.store.retry_delivery, CONSUMER, event.id, now, at, attempt.error
-            )
+            await asyncio.to_thread(self.outbox.retry, CONSUMER, event.id, at, attempt.error)
             if self._next_retry is None or at < self._next_retry or self._next_retry <= now:
                 self._next_retry = at
             return
         log.error(
             "callbacks: giving up on %s after %d attempt(s): %s", key, attempts, attempt.error
         )
-        await asyncio.to_thread(self.store.fail_delivery, CONSUMER, event.id, now, attempt.error)
+        await asyncio.to_thread(self.outbox.fail, CONSUMER, event.id, attempt.error)
         await asyncio.to_thread(
             self.engine.log_on_execution,
             event.execution_id,

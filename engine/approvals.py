@@ -46,7 +46,9 @@ from engine.store.approval_requests import (
     STATES,
     ApprovalRequestQueries,
     ApprovalRequestRecord,
+    outcome_of,
 )
+from engine.store.store import NewEvent, OutboxEvent
 from engine.tasks.approval import BEHAVIORS, COMMENT_RULES, Decisions
 from engine.tasks.pause import Assignment
 
@@ -61,6 +63,18 @@ RESERVED_LABELS = {"slack-requester": "who asked is the token that asks"}
 DEFAULT_RULES = {"commentRequired": "NEVER", "expireBehavior": "CANCEL"}
 
 Actor = dict[str, Any]
+
+__all__ = [
+    "ApprovalRequestNotFound",
+    "ApprovalRequestSpec",
+    "ApprovalRequests",
+    "ApprovalView",
+    "ConsumerOutbox",
+    "NewEvent",
+    "OutboxEvent",
+    "outbox_of",
+    "outcome_of",
+]
 
 
 class ApprovalRequestNotFound(NotFoundError):
@@ -465,3 +479,38 @@ class ApprovalRequests:
         """Advances the new execution to its Approval here, so the answer to the request can
         carry the task run and its links (the runner may get there first: that is fine)."""
         self.engine.run_until_blocked(request_id, timeout=timeout, poll=0.02)
+
+
+class ConsumerOutbox:
+    """The calls an outbox consumer makes (the callbacks' dispatcher), so surfaces never reach
+    into the store; the same names and signatures as ``Engine.outbox`` where the engine has one
+    (``outbox_of`` prefers it)."""
+
+    def __init__(self, engine: Any) -> None:
+        self._store = engine.store
+        self._clock = engine.clock
+
+    def register(self, consumer: str, *, from_start: bool = False) -> None:
+        self._store.register_consumer(consumer, self._clock.now(), from_start=from_start)
+
+    def claim(
+        self, consumer: str, *, limit: int = 50, lease: timedelta = timedelta(seconds=60)
+    ) -> list[OutboxEvent]:
+        claimed: list[OutboxEvent] = self._store.claim_events(
+            consumer, self._clock.now(), limit=limit, lease=lease
+        )
+        return claimed
+
+    def finish(self, consumer: str, event_id: int) -> None:
+        self._store.finish_delivery(consumer, event_id, self._clock.now())
+
+    def retry(self, consumer: str, event_id: int, at: Any, error: str) -> None:
+        self._store.retry_delivery(consumer, event_id, self._clock.now(), at, error)
+
+    def fail(self, consumer: str, event_id: int, error: str) -> None:
+        self._store.fail_delivery(consumer, event_id, self._clock.now(), error)
+
+
+def outbox_of(engine: Any) -> Any:
+    """``Engine.outbox`` when the engine has one, else a ``ConsumerOutbox`` on it."""
+    return getattr(engine, "outbox", None) or ConsumerOutbox(engine)

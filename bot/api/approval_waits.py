@@ -12,9 +12,8 @@ import asyncio
 import threading
 from collections.abc import Sequence
 
+from engine.approvals import NewEvent, outcome_of
 from engine.engine import Engine
-from engine.store.approval_requests import outcome_of
-from engine.store.store import NewEvent
 
 
 class ApprovalWaits:
