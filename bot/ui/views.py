@@ -49,6 +49,9 @@ def task_tree(execution: Execution) -> list[TaskNode]:
     return roots
 
 
+_APPROVAL_VERBS = {"APPROVED": "approved", "DENIED": "denied", "EXPIRED": "timed out"}
+
+
 def decision_of(execution: Execution, run: TaskRun) -> Decision | None:
     resumed = run.outputs.get("resumed")
     if isinstance(resumed, dict):
@@ -57,6 +60,8 @@ def decision_of(execution: Execution, run: TaskRun) -> Decision | None:
         approved = (run.outputs.get("onResume") or {}).get("approved")
         if to == "KILLING":
             verb = "killed"
+        elif to in _APPROVAL_VERBS:  # an Approval's decision
+            verb = _APPROVAL_VERBS[to]
         elif via == "timer":
             verb = "timed out"
         elif isinstance(approved, bool):

@@ -285,6 +285,8 @@ def test_the_decision_links_decide_once(service: Api) -> None:
     decided = service.post(approve, json={"window": "tonight", "comment": "go"}, token=None)
     assert decided.status_code == 200, decided.text
     assert service.post(approve, json={}, token=None).status_code == 410
+    used = service.get(deny, token=None)
+    assert used.status_code == 410 and "already approved by someone with the link" in used.text
     read = service.get(f"/api/v1/approvals/{created['id']}").json()
     assert read["decision"] == "APPROVED" and read["comment"] == "go" and read["via"] == "link"
     assert read["inputs"]["window"] == "tonight"
