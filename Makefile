@@ -1,9 +1,9 @@
-# The two commands of the README: `make demo` and `make test`.
+# The README's commands: `make demo` and `make test` (the two a newcomer runs), `make serve`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo serve test lint bench clean
 
 $(BIN)/pausebot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ setup: $(BIN)/pausebot
 
 demo: setup
 	$(BIN)/python scripts/demo.py
+
+serve: setup
+	$(BIN)/python scripts/serve.py $(SERVE_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -117,6 +118,10 @@ class _State:
 pass_state = click.make_pass_decorator(_State)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _parse_pairs(pairs: Sequence[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for pair in pairs:
@@ -180,8 +185,9 @@ def flows_validate(files: tuple[str, ...]) -> None:
             click.echo(str(error), err=True)
             continue
         click.echo(
-            f"{path}: ok ({flow.namespace}.{flow.id}, {sum(1 for _ in flow.all_tasks())} tasks)"
+            f"{path}: ok ({flow.namespace}.{flow.id}, {_count(sum(1 for _ in flow.all_tasks()), 'task')})"
         )
+        _echo_warnings(path, flow.warnings)
     if bad:
         sys.exit(EXIT_USAGE)
 
@@ -198,6 +204,13 @@ def flows_deploy(state: _State, files: tuple[str, ...]) -> None:
             click.echo(
                 f"{deployed.flow.namespace}.{deployed.flow.id}: revision {deployed.revision} ({what})"
             )
+            _echo_warnings(path, deployed.flow.warnings)
+
+
+def _echo_warnings(path: str, warnings: list[Any]) -> None:
+    """Properties accepted but not enforced, one line each on stderr (they do not fail)."""
+    for warning in warnings:
+        click.echo(f"{path}: warning: {warning}", err=True)
 
 
 @flows.command("list")
@@ -227,10 +240,16 @@ def flows_list(state: _State, as_json: bool) -> None:
 # -- executions --------------------------------------------------------------------------
 
 
-def _flow_ref(state: _State, ref: str) -> tuple[str, str]:
-    """A file path deploys the file first; ``namespace.id`` names a deployed flow."""
+def _flow_ref(state: _State, ref: str, inputs: dict[str, Any] | None = None) -> tuple[str, str]:
+    """A file path deploys the file first, once its inputs are known to be valid (a refused run
+    leaves no new revision behind); ``namespace.id`` names a deployed flow."""
     if Path(ref).is_file() or ref.endswith((".yml", ".yaml")):
-        deployed = state.engine.deploy_flow(_read(ref), ref)
+        from engine.flows import parse_flow
+
+        source = _read(ref)
+        if inputs is not None:
+            state.engine.parse_start_inputs(parse_flow(source, ref), inputs)
+        deployed = state.engine.deploy_flow(source, ref)
         return deployed.flow.namespace, deployed.flow.id
     namespace, dot, flow_id = ref.rpartition(".")
     if not dot or not namespace:
@@ -265,11 +284,12 @@ def run(
     """Start FLOW (a YAML file or NAMESPACE.ID) and run it until it pauses or ends."""
     with _errors():
         engine = state.engine
-        namespace, flow_id = _flow_ref(state, flow)
+        values = _parse_pairs(inputs)
+        namespace, flow_id = _flow_ref(state, flow, values)
         execution = engine.start_execution(
             namespace,
             flow_id,
-            _parse_pairs(inputs),
+            values,
             labels=_parse_pairs(labels),
             by=_actor(),
             via="cli",
@@ -304,7 +324,9 @@ def _exit_for(execution: Execution) -> None:
     help="An onResume value (repeatable).",
 )
 @click.option(
-    "--task-run", metavar="ID", help="Resume this paused task run (default: the first paused one)."
+    "--task-run",
+    metavar="ID",
+    help="The paused task run to resume (needed when several wait; `executions show` lists them).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the execution as the API's JSON.")
 @click.option("--no-wait", is_flag=True, help="Record the decision and return without running on.")
@@ -320,8 +342,73 @@ def resume(
     """Resume a paused execution with typed onResume values, then run it on."""
     with _errors():
         engine = state.engine
+        if task_run is None:
+            _refuse_ambiguous_resume(engine, execution_id)
         execution = engine.resume_execution(
             execution_id, _parse_pairs(inputs), by=_actor(), via="cli", task_run_id=task_run
+        )
+        if not no_wait:
+            execution = _drive(engine, execution.id, as_json)
+    _show(state, execution, as_json)
+    _exit_for(execution)
+
+
+def _refuse_ambiguous_resume(engine: Any, execution_id: str) -> None:
+    """With several pauses waiting, a resume without --task-run would pick one silently."""
+    execution = engine.get_execution(execution_id)
+    waiting = [w for w in engine.waiting_tasks(execution) if w.kind == "pause"]
+    if len(waiting) < 2:
+        return
+    lines = "\n".join(
+        f"  --task-run {w.task_run_id}  {w.task_id}"
+        + (f": {w.description}" if w.description else "")
+        for w in waiting
+    )
+    _fail(
+        f"execution {execution_id} has {len(waiting)} pauses waiting; choose one:\n{lines}",
+        EXIT_USAGE,
+    )
+
+
+@cli.command("review")
+@click.argument("execution_id")
+@click.argument("decision", type=click.Choice(["approve", "deny"], case_sensitive=False))
+@click.option("-c", "--comment", help="The reviewer's comment (commentRequired may ask for it).")
+@click.option(
+    "-i",
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A value of the Approval's review inputs (repeatable).",
+)
+@click.option(
+    "--task-run", metavar="ID", help="Review this Approval task run (default: the first paused)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the execution as the API's JSON.")
+@click.option("--no-wait", is_flag=True, help="Record the decision and return without running on.")
+@pass_state
+def review(
+    state: _State,
+    execution_id: str,
+    decision: str,
+    comment: str | None,
+    inputs: tuple[str, ...],
+    task_run: str | None,
+    as_json: bool,
+    no_wait: bool,
+) -> None:
+    """Approve or deny a paused Approval task, then run the execution on."""
+    with _errors():
+        engine = state.engine
+        execution = engine.review_execution(
+            execution_id,
+            task_run,
+            decision.upper(),
+            comment=comment,
+            values=_parse_pairs(inputs),
+            by=_actor(),
+            via="cli",
         )
         if not no_wait:
             execution = _drive(engine, execution.id, as_json)
@@ -352,9 +439,99 @@ def kill(state: _State, execution_id: str, reason: str | None, as_json: bool) ->
     _show(state, execution, as_json)
 
 
+@cli.command("purge")
+@click.option("--end-date", help="Purge what ended (last changed) before this ISO-8601 date.")
+@click.option("--older-than", help="Or: before now minus this ISO-8601 duration (P30D, PT12H).")
+@click.option("--start-date", help="Only executions started at or after this ISO-8601 date.")
+@click.option("--namespace", help="A namespace (and its children, without --flow).")
+@click.option("--flow", "flow_id", help="One flow (needs --namespace).")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    help="States to purge (repeatable); default the finished ones: "
+    + ", ".join(sorted(s.value for s in TERMINAL)),
+)
+@click.option("--keep-executions", is_flag=True, help="Delete only the logs.")
+@click.option("--keep-logs", is_flag=True, help="Keep the logs (delete only the executions).")
+@click.option(
+    "--outbox", is_flag=True, help="Also prune settled outbox events from before the date."
+)
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def purge(
+    state: _State,
+    end_date: str | None,
+    older_than: str | None,
+    start_date: str | None,
+    namespace: str | None,
+    flow_id: str | None,
+    states: tuple[str, ...],
+    keep_executions: bool,
+    keep_logs: bool,
+    outbox: bool,
+    as_json: bool,
+) -> None:
+    """Delete old executions and their logs (Kestra's PurgeExecutions), and settled outbox
+    events; what still runs or waits is kept unless --state names it."""
+    from datetime import UTC, datetime
+
+    from engine.clock import parse_iso
+    from engine.inputs import parse_duration
+
+    if (end_date is None) == (older_than is None):
+        _fail("give exactly one of --end-date and --older-than", EXIT_USAGE)
+    if flow_id and not namespace:
+        _fail("--flow needs --namespace", EXIT_USAGE)
+    try:
+        if end_date is not None:
+            end = parse_iso(end_date.replace("Z", "+00:00"))
+        else:
+            end = datetime.now(UTC) - parse_duration(older_than or "")
+        start = parse_iso(start_date.replace("Z", "+00:00")) if start_date else None
+    except ValueError as error:
+        _fail(f"invalid date or duration: {error}", EXIT_USAGE)
+    known = {s.value for s in State}
+    unknown = [s for s in states if s.upper() not in known]
+    if unknown:
+        _fail(f"unknown state(s): {', '.join(unknown)}", EXIT_USAGE)
+    chosen = [s.upper() for s in states] or sorted(s.value for s in TERMINAL)
+    with _errors():
+        engine = state.engine
+        outcome = engine.purge_executions(
+            end_date=end,
+            start_date=start,
+            namespace=namespace,
+            flow_id=flow_id,
+            states=chosen,
+            purge_execution=not keep_executions,
+            purge_log=not keep_logs,
+        )
+        events = deliveries = 0
+        if outbox:
+            events, deliveries = engine.prune_outbox(end)
+    result = {
+        "executionsCount": outcome.executions,
+        "logsCount": outcome.logs,
+        "outboxEventsCount": events,
+        "outboxDeliveriesCount": deliveries,
+    }
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(
+            f"Purged {outcome.executions} execution(s) and {outcome.logs} log line(s)"
+            + (f", {events} outbox event(s) and {deliveries} deliveries" if outbox else "")
+            + "."
+        )
+
+
 @cli.group()
 def executions() -> None:
     """List and inspect executions."""
+
+
+executions.add_command(review, "review")  # also `pausebot executions review`
 
 
 @executions.command("list")
@@ -446,7 +623,7 @@ def work(state: _State, once: bool) -> None:
             for execution_id in engine.due_executions():
                 engine.advance(execution_id, "cli-once")
                 count += 1
-            click.echo(f"advanced {count} execution(s)")
+            click.echo(f"advanced {_count(count, 'execution')}")
             return
         runner = Runner(engine)
         runner.start()
@@ -524,7 +701,13 @@ def serve(state: _State, host: str, port: int, socket_mode: bool) -> None:
 
     import uvicorn
 
-    from bot.config import ConfigError, database_url_problem, load_settings
+    from bot.config import (
+        ConfigError,
+        database_url_problem,
+        load_settings,
+        public_url_warnings,
+        served_url,
+    )
     from bot.logs import install_access_log_redaction
     from bot.server import StartupError, create_app
 
@@ -532,6 +715,12 @@ def serve(state: _State, host: str, port: int, socket_mode: bool) -> None:
         settings = load_settings(**({"database_url": state.database} if state.database else {}))
     except ConfigError as error:
         _fail(str(error), EXIT_USAGE)
+    port = port or _free_port(host)
+    served = served_url(host, port)
+    if "PAUSEBOT_PUBLIC_URL" not in os.environ:
+        settings.public_url = served  # every link points at the port actually served
+    for warning in public_url_warnings(settings, served):
+        click.echo(click.style("warning: ", fg="yellow", bold=True) + warning, err=True)
     problem = database_url_problem(settings.resolved_database_url(), state.database_from)
     if problem is not None:
         _fail(problem, EXIT_USAGE)
@@ -559,9 +748,36 @@ def serve(state: _State, host: str, port: int, socket_mode: bool) -> None:
     # default handlers that turns a graceful SIGTERM into status 143 and Ctrl-C into a traceback.
     for handled in (signal.SIGTERM, signal.SIGINT):
         signal.signal(handled, lambda *_: None)
+    click.echo(_welcome(settings, served), err=True)
     server.run()
     if not server.started:
         sys.exit(EXIT_FAILED)  # uvicorn has said why (port in use, start-up failure)
+
+
+def _free_port(host: str) -> int:
+    """For ``--port 0``: a free port chosen now, so the links can carry its number (uvicorn
+    binds it a moment later; another process taking it in between fails the start clearly)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def _welcome(settings: Any, served: str) -> str:
+    """What a newcomer needs once the service is up: where the UI is and how to sign in."""
+    lines = [f"pausebot is serving {served}", f"  web UI: {settings.public_url}/ui/executions"]
+    if settings.api_token is None:
+        lines.append(
+            "  the API and the web UI are closed: set PAUSEBOT_API_TOKEN to open them "
+            "(sign in to the UI with it)"
+        )
+    else:
+        lines.append("  sign in to the web UI with your name and PAUSEBOT_API_TOKEN")
+    if not settings.slack_enabled:
+        lines.append("  Slack is not configured (see docs/slack.md)")
+    return "\n".join(lines)
 
 
 # -- output ------------------------------------------------------------------------------
@@ -588,40 +804,61 @@ def _show(state: _State, execution: Execution, as_json: bool) -> None:
         indent = "  " * (1 + _depth(execution, run))
         click.echo(f"{indent}{run.taskId:<24} {run.state.current.value}")
     if execution.state.current == State.PAUSED:
-        paused = engine.paused_task(execution)
-        if paused is None:
-            click.echo("paused by hand; resume with: pausebot resume " + execution.id)
-        else:
-            from engine.inputs import form_value
-
-            task, run = paused
-            click.echo(
-                f"waiting at '{task.id}'" + (f": {run.description}" if run.description else "")
-            )
-            if run.deadline:
-                click.echo(
-                    f"  deadline {run.deadline} (then {run.deadlineTarget.value if run.deadlineTarget else 'SUCCESS'})"
-                )
-            for definition in task.onResume or []:
-                req = (
-                    "required"
-                    if definition.required and definition.default_value is None
-                    else "optional"
-                )
-                default = (
-                    f", default {form_value(definition, definition.default_value)}"
-                    if definition.default_value is not None
-                    else ""
-                )
-                click.echo(
-                    f"  -i {definition.id}=<{definition.type.value}>  {definition.label} ({req}{default})"
-                )
-            click.echo(
-                f"resume with: pausebot resume {execution.id}"
-                + "".join(f" -i {d.id}=..." for d in (task.onResume or [])[:2])
-            )
+        waiting = engine.waiting_tasks(execution)
+        if len(waiting) > 1:
+            click.echo(f"{len(waiting)} task runs are waiting; resume each with --task-run:")
+        for item in waiting:
+            _show_waiting(execution, item, several=len(waiting) > 1)
+    elif execution.state.current == State.KILLED:
+        _show_killed(execution)
+        click.echo(f"logs: pausebot logs {execution.id}")
     elif execution.state.current in TERMINAL:
         click.echo(f"logs: pausebot logs {execution.id}")
+
+
+def _show_waiting(execution: Execution, item: Any, *, several: bool) -> None:
+    """One waiting task run: what it asks, its id, its inputs and the command that decides it."""
+    from engine.inputs import form_value
+
+    if item.task_run_id is None:
+        click.echo("paused by hand; resume with: pausebot resume " + execution.id)
+        return
+    about = f": {item.description}" if item.description else ""
+    click.echo(f"waiting at '{item.task_id}' (task run {item.task_run_id}){about}")
+    if item.deadline:
+        click.echo(f"  deadline {item.deadline} (then {item.on_deadline or 'SUCCESS'})")
+    for definition in item.inputs:
+        req = "required" if definition.required and definition.default_value is None else "optional"
+        default = (
+            f", default {form_value(definition, definition.default_value)}"
+            if definition.default_value is not None
+            else ""
+        )
+        click.echo(
+            f"  -i {definition.id}=<{definition.type.value}>  {definition.label} ({req}{default})"
+        )
+    target = f" --task-run {item.task_run_id}" if several else ""
+    if item.kind == "approval":
+        click.echo(
+            f"decide in the web UI, Slack or the API's review endpoint: {item.url}"
+            if item.url
+            else "decide through the API's review endpoint"
+        )
+        return
+    click.echo(
+        f"resume with: pausebot resume {execution.id}{target}"
+        + "".join(f" -i {d.id}=..." for d in item.inputs[:2])
+    )
+
+
+def _show_killed(execution: Execution) -> None:
+    """Who killed it, when, through what and why: the audit trail a KILLED execution keeps."""
+    by = execution.killedBy or {}
+    who = by.get("name") or by.get("id") or "someone"
+    when = execution.state.entered(State.KILLED) or execution.state.entered(State.KILLING)
+    via = f" via {execution.killedVia}" if execution.killedVia else ""
+    click.echo(f"killed by {who}" + (f" at {when}" if when else "") + via)
+    click.echo(f"  reason: {execution.killReason}" if execution.killReason else "  no reason given")
 
 
 def _depth(execution: Execution, run: Any) -> int:
@@ -639,13 +876,24 @@ def _depth(execution: Execution, run: Any) -> int:
 
 @cli.command("manifest")
 @click.option(
-    "--url", metavar="URL", help="The service's public URL, e.g. https://pausebot.example.com."
+    "--url",
+    metavar="URL",
+    help="The service's public URL, e.g. https://pausebot.example.com "
+    "(default: PAUSEBOT_PUBLIC_URL).",
 )
 @click.option("--socket-mode", is_flag=True, help="For Socket Mode: no request URLs needed.")
 def manifest(url: str | None, socket_mode: bool) -> None:
     """Print the Slack app manifest (request URLs point at URL/slack/events)."""
     from bot.slack.manifest import ManifestError, render_manifest
 
+    if url is not None and socket_mode:
+        _fail(
+            "--url and --socket-mode exclude each other: in Socket Mode Slack needs no request "
+            "URL; choose one",
+            EXIT_USAGE,
+        )
+    if url is None and not socket_mode:
+        url = os.environ.get("PAUSEBOT_PUBLIC_URL") or None
     try:
         click.echo(render_manifest(url, socket_mode=socket_mode), nl=False)
     except ManifestError as error:

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from engine.clock import parse_iso
 from engine.engine import Engine
 from engine.model import Execution
+from engine.outbox import NewEvent
 from engine.states import State
-from engine.store.store import NewEvent
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +101,11 @@ class Metrics:
     # -- the exposition -------------------------------------------------------------------
     def render(self) -> str:
         lines: list[str] = []
-        store = self.engine.store
+        outbox = self.engine.outbox
         try:
-            by_state = store.count_executions_by_state()
-            backlog = {c: store.outbox_backlog(c) for c in store.outbox_consumers()}
-            failed = {c: store.failed_deliveries(c) for c in backlog}
+            by_state = self.engine.count_executions_by_state()
+            backlog = {c: outbox.backlog(c) for c in outbox.consumers()}
+            failed = {c: outbox.failed(c) for c in backlog}
             database_up = 1
         except Exception:  # the scrape still answers, saying the database is down
             log.warning("metrics: database unavailable", exc_info=True)

@@ -79,7 +79,12 @@ def open_engine(settings: Settings) -> Engine:
     if problem is not None:
         raise StartupError(problem)
     try:
-        return Engine(url, settings=EngineSettings(public_url=settings.public_url))
+        engine_settings = EngineSettings(
+            public_url=settings.public_url,
+            outbox_retention=settings.retention("outbox"),
+            execution_retention=settings.retention("execution"),
+        )
+        return Engine(url, settings=engine_settings)
     except SQLAlchemyError as error:
         reason = getattr(error, "orig", None) or error
         raise StartupError(f"cannot use the database {_safe_url(url)}: {reason}") from error
@@ -119,8 +124,8 @@ def deploy_flows_dir(engine: Engine, directory: Path | None) -> list[DeployedFlo
         sources.append((path, source))
     if problems:
         raise StartupError(
-            f"{len(problems)} problem(s) in the flows of {directory}; nothing was deployed:\n"
-            + "\n".join(problems)
+            f"{len(problems)} problem{'' if len(problems) == 1 else 's'} in the flows of "
+            f"{directory}; nothing was deployed:\n" + "\n".join(problems)
         )
     deployed = []
     for path, source in sources:
@@ -223,7 +228,7 @@ def create_app(
 
     @app.get("/healthz", tags=["service"], summary="Liveness and database reachability")
     def healthz(request: Request) -> JSONResponse:
-        if request.app.state.engine.store.ping():
+        if request.app.state.engine.ping():
             return JSONResponse({"status": "ok", "database": "ok"})
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
 

@@ -18,15 +18,17 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from engine.clock import Clock, SystemClock, iso, parse_iso
+from engine.concurrency import admit, fill_slots
 from engine.errors import (
     AlreadyDecided,
     ConflictError,
+    ExecutionNotFound,
     ExpressionError,
     FieldError,
     FlowNotFound,
@@ -36,6 +38,7 @@ from engine.errors import (
     TaskRunNotFound,
 )
 from engine.executor import (
+    ChildRequest,
     Settings,
     Step,
     apply_result,
@@ -49,26 +52,42 @@ from engine.executor import (
     restart_if_unpaused,
 )
 from engine.expressions import render_condition, render_value
+from engine.expressions.functions import ERROR_LOGS_KEY, KV_READER
 from engine.flows import Flow, parse_flow
 from engine.inputs import InputType, parse_duration, parse_inputs
+from engine.kv import KVError, KVStore
 from engine.model import Execution, TaskRun, new_id
+from engine.outbox import Outbox
+from engine.queries import DateRange, SortKey
+from engine.secret_values import mask_secrets
 from engine.services import TaskServices
 from engine.states import TERMINAL, State
-from engine.store.database import check_schema, default_database_url  # noqa: F401 - for bot/cli
+from engine.store.database import (  # noqa: F401 - the public URL helpers, for bot/
+    check_schema,
+    default_database_url,
+    normalise_url,
+)
 from engine.store.store import LogEntry, NewEvent, Store
 from engine.tasks.approval import ApprovalTask, Decision, ReviewDecision, comment_required
 from engine.tasks.base import RunContext, Task, TaskResult
 from engine.tasks.pause import PauseTask
+from engine.tasks.subflow import SubflowTask, parent_of
 from engine.tasks.working_directory import WorkingDirectoryTask, directory_for, working_directory_of
 from engine.tasks.working_directory import enclosing_task as enclosing_working_directory
 from engine.tasks.working_directory import prepare as prepare_working_directory
 from engine.tasks.working_directory import remove as remove_working_directory
-from engine.waiting import WaitingTask, describe, manual
+from engine.waiting import ParsedExecutions, WaitingOverview, WaitingTask, describe, manual
 
 log = logging.getLogger(__name__)
 
 Actor = dict[str, Any]
 CommitListener = Callable[[str, Sequence[NewEvent]], None]
+# Hands a step decided inside a surface's transaction (start, resume) to the local runner: the
+# execution as committed, and the task runs it must execute now (their lease is the runner's).
+Dispatcher = Callable[[str, Execution, list[TaskRun]], None]
+
+# Events after which the execution has work to do now (a runner must look at it).
+_WAKING_EVENTS = frozenset({"created", "resumed", "killed"})
 
 LEASE = timedelta(seconds=30)
 
@@ -79,6 +98,12 @@ class DeployedFlow:
     revision: int
     created: bool
     source: str
+
+
+@dataclass(frozen=True)
+class PurgeOutcome:
+    executions: int
+    logs: int
 
 
 @dataclass(frozen=True)
@@ -106,32 +131,166 @@ class Engine:
         self.settings = settings or Settings()
         self.http_timeout = http_timeout
         self.services = TaskServices(self.store)
+        self.services.kv = KVStore(self.store, self.clock)
+        self.settings.context_hooks.append(self._kv_context)
+        self.settings.new_child = self._new_child
+        self.settings.read_child = self._read_child
+        self.outbox = Outbox(self.store, self.clock)
+        # Parsed PAUSED executions by (id, version): lists re-read at volume parse only changes.
+        self._waiting_cache = ParsedExecutions(maxsize=5000)
         self._listeners: list[CommitListener] = []
+        self._wakers: list[Callable[[str], None]] = []
+        self._schedulers: list[Callable[[datetime], None]] = []
+        self._dispatcher: tuple[str, Dispatcher] | None = None
+        self._outbox_wakers: list[Callable[[str, str], None]] = []
+        self._worker: Worker | None = None
         self._flows = lru_cache(maxsize=512)(self._load_flow_revision)
         self._revisions: dict[tuple[str, str, int], Flow] = {}
         self._leases_held: dict[tuple[str, str], int] = {}
         self._leases_lock = threading.Lock()
         self._lease_keeper: threading.Thread | None = None
         self._closed = threading.Event()
+        self._woken: set[str] = set()  # parents whose child ended, to wake after the commit
 
     # -- wiring -------------------------------------------------------------------------
     def add_listener(self, listener: CommitListener) -> None:
         """Called after every commit that emitted events or made work due (never inside it)."""
         self._listeners.append(listener)
 
-    def _notify(self, execution_id: str, events: Sequence[NewEvent]) -> None:
+    def add_waker(self, waker: Callable[[str], None]) -> None:
+        """Called (after the commit) with the id of an execution that has work to do now."""
+        self._wakers.append(waker)
+
+    def add_scheduler(self, scheduler: Callable[[datetime], None]) -> None:
+        """Called (after the commit) with a future moment an execution must be looked at
+        (a sleep, a pause's deadline), so a runner need not poll for it."""
+        self._schedulers.append(scheduler)
+
+    def add_outbox_waker(self, waker: Callable[[str, str], None]) -> None:
+        """Called with (event kind, execution id) when another process committed an outbox
+        event (PostgreSQL NOTIFY) or a dead worker's claims were released (kind "released"):
+        an outbox consumer looks at the outbox then instead of waiting for its poll."""
+        self._outbox_wakers.append(waker)
+
+    def start_worker(self) -> Worker:
+        """Makes this process a worker: registered, heartbeating, sweeping stalled workers'
+        claims, and (PostgreSQL) listening for other replicas' wake-ups. Idempotent; the
+        runner calls it on start, an outbox consumer may."""
+        with self._leases_lock:
+            if self._worker is None:
+                self._worker = Worker(self)
+                self._worker.start()
+            return self._worker
+
+    def set_dispatcher(self, owner: str | None, dispatcher: Dispatcher | None = None) -> None:
+        """Lets start and resume decide the next step in their own transaction and hand the
+        runnable tasks to this runner (which then holds their lease as ``owner``)."""
+        self._dispatcher = (owner, dispatcher) if owner and dispatcher else None
+
+    def _notify(
+        self, execution_id: str, events: Sequence[NewEvent], *, wake: bool | None = None
+    ) -> None:
         for listener in self._listeners:
             try:
                 listener(execution_id, events)
             except Exception:
                 log.exception("commit listener failed")
+        if wake is None:
+            wake = not events or any(event.kind in _WAKING_EVENTS for event in events)
+        if wake:
+            for waker in self._wakers:
+                try:
+                    waker(execution_id)
+                except Exception:
+                    log.exception("runner wake-up failed")
+        with self._leases_lock:
+            woken, self._woken = self._woken, set()
+        for parent_id in woken:  # parents whose child ended in a commit just made
+            self._notify(parent_id, [])
+
+    def _schedule(self, wake_at: datetime | None) -> None:
+        if wake_at is None:
+            return
+        for scheduler in self._schedulers:
+            try:
+                scheduler(wake_at)
+            except Exception:
+                log.exception("runner scheduling failed")
+
+    def _inline_step(
+        self, execution: Execution, flow: Flow, now: datetime, lease_free: bool
+    ) -> Step | None:
+        """The next step decided in the caller's transaction, when a local runner can take its
+        runnable tasks (None: leave it to the runner, as a separate transaction)."""
+        if self._dispatcher is None or not lease_free:
+            return None
+        try:
+            return decide(execution, flow, now, self.settings)
+        except Exception as error:  # the runner will meet (and record) it on its own
+            raise _InlineFailed() from error
+
+    def _insert_children(self, tx: Any, step: Step) -> None:
+        """Subflow executions a step starts, in the step's own transaction."""
+        for child in step.children:
+            self._insert_execution(tx, child, self.flow_of(child), by=None, via="subflow")
+
+    def _notify_children(self, step: Step) -> None:
+        for child in step.children:
+            self._notify(child.id, [])
+
+    def _hand_off(self, execution: Execution, step: Step | None) -> None:
+        if step is None:
+            return
+        self._notify_children(step)
+        if step.dispatch and self._dispatcher is not None:
+            self._dispatcher[1](execution.id, execution, list(step.dispatch))
+        elif not step.dispatch:
+            self._schedule(step.wake_at)
+
+    def _kv_context(self, execution: Execution, run: TaskRun | None) -> dict[str, Any]:
+        """The ``kv()`` expression function reads the KV store through this."""
+        return {KV_READER: self._read_kv}
+
+    def _read_kv(self, key: str, namespace: str, error_on_missing: bool) -> Any:
+        record = self.services.kv.entry(namespace, key)
+        if record is None:
+            if error_on_missing:
+                raise KVError(f"The key '{key}' does not exist in the namespace '{namespace}'.")
+            return None
+        return record.value
+
+    def ping(self) -> bool:
+        """Whether the database answers (for health checks)."""
+        return self.store.ping()
 
     def url_of(self, execution: Execution) -> str:
         return execution_url(self.settings.public_url, execution)
 
     def close(self) -> None:
         self._closed.set()
+        if self._worker is not None:
+            self._worker.stop()
         self.store.close()
+
+    def _remote(self, items: list[dict[str, Any]]) -> None:
+        """What another process's NOTIFY said (engine/store/notify.py)."""
+        for item in items:
+            kind, execution_id = item.get("k"), str(item.get("id") or "")
+            if kind == "run" and execution_id:
+                for waker in self._wakers:
+                    waker(execution_id)
+            elif kind == "at" and item.get("at"):
+                self._schedule(parse_iso(str(item["at"])))
+            elif kind == "event":
+                for outbox_waker in self._outbox_wakers:
+                    outbox_waker(str(item.get("kind") or ""), execution_id)
+
+    def _released(self, executions: list[str]) -> None:
+        for execution_id in executions:
+            for waker in self._wakers:
+                waker(execution_id)
+        for outbox_waker in self._outbox_wakers:
+            outbox_waker("released", "")
 
     # -- flows --------------------------------------------------------------------------
     def validate_flow(self, source: str, source_name: str = "flow") -> Flow:
@@ -173,16 +332,32 @@ class Engine:
         flow = self._revisions.get(key)
         if flow is None:
             flow = self.get_flow(*key).flow
+            self._remember_revision(*key, flow)
+        return flow
+
+    def _remember_revision(self, namespace: str, flow_id: str, revision: int, flow: Flow) -> None:
+        key = (namespace, flow_id, revision)
+        if key not in self._revisions:
             if len(self._revisions) > 1024:
                 self._revisions.clear()
             self._revisions[key] = flow
-        return flow
 
     @staticmethod
     def _load_flow_revision(namespace: str, flow_id: str, revision: int, source: str) -> Flow:
         return parse_flow(source, f"{namespace}.{flow_id} revision {revision}")
 
     # -- starting -----------------------------------------------------------------------
+    def parse_start_inputs(self, flow: Flow, inputs: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The typed inputs an execution of ``flow`` would start with; raises
+        ``InputValidationError`` (every field at once) without touching the database, so a caller
+        can check values before deploying a flow."""
+        return parse_inputs(
+            flow.inputs,
+            inputs or {},
+            evaluate_condition=self._condition_evaluator(flow),
+            reject_unknown=True,
+        )
+
     def start_execution(
         self,
         namespace: str,
@@ -193,21 +368,77 @@ class Engine:
         by: Actor | None = None,
         via: str = "api",
         trigger: dict[str, Any] | None = None,
+        revision: int | None = None,
         record: Callable[[Any, Execution], None] | None = None,
     ) -> Execution:
         """``record(tx, execution)`` writes what belongs with the new execution in the same
         transaction (an approval request's row); if it raises, nothing is written."""
-        deployed = self.get_flow(namespace, flow_id)
-        flow = deployed.flow
-        if flow.disabled:
-            raise ConflictError(f"Flow '{namespace}.{flow_id}' is disabled.")
-        values = parse_inputs(
-            flow.inputs,
-            inputs or {},
-            evaluate_condition=self._condition_evaluator(flow),
-            reject_unknown=True,
+        deployed = self.get_flow(namespace, flow_id, revision)
+        execution = self._new_execution(
+            deployed, inputs, labels=labels, by=by, via=via, trigger=trigger
         )
-        now = self.clock.now()
+        flow, now = deployed.flow, self.clock.now()
+        # Inline first step (one transaction: a flow that starts with a Pause is PAUSED when this
+        # commits) unless the flow's concurrency limit must admit it first.
+        if self._dispatcher is not None and flow.concurrency is None:
+            try:  # on a copy: a step that fails to decide leaves the execution as created
+                return self._start_inline(
+                    execution.model_copy(deep=True), flow, now, by, via, record
+                )
+            except _InlineFailed:
+                log.warning("could not decide the first step of %s inline", execution.id)
+        with self.store.transaction(now) as tx:
+            self._insert_execution(tx, execution, flow, by=by, via=via)
+            if record is not None:
+                record(tx, execution)
+        self._notify(execution.id, [])
+        return execution
+
+    def _start_inline(
+        self,
+        execution: Execution,
+        flow: Flow,
+        now: datetime,
+        by: Actor | None,
+        via: str,
+        record: Callable[[Any, Execution], None] | None = None,
+    ) -> Execution:
+        step = self._inline_step(execution, flow, now, True)
+        assert step is not None and self._dispatcher is not None
+        created = NewEvent(
+            "created",
+            execution.id,
+            None,
+            {"namespace": execution.namespace, "flowId": execution.flowId, "by": by, "via": via},
+        )
+        with self.store.transaction(now) as tx:
+            lease = (self._dispatcher[0], now + LEASE) if step.dispatch else None
+            tx.insert_execution(execution, wake_at=step.wake_at, lease=lease)
+            if record is not None:
+                record(tx, execution)
+            tx.emit([created, *step.events])
+            tx.append_logs(step.logs)
+            self._insert_children(tx, step)
+        self._notify(execution.id, [created, *step.events], wake=False)
+        self._hand_off(execution, step)
+        return execution
+
+    def _new_execution(
+        self,
+        deployed: DeployedFlow,
+        inputs: Mapping[str, Any] | None,
+        *,
+        labels: Mapping[str, str] | None,
+        by: Actor | None,
+        via: str,
+        trigger: dict[str, Any] | None,
+    ) -> Execution:
+        """A CREATED execution with validated inputs, not yet stored."""
+        flow = deployed.flow
+        self._remember_revision(flow.namespace, flow.id, deployed.revision, flow)
+        if flow.disabled:
+            raise ConflictError(f"Flow '{flow.namespace}.{flow.id}' is disabled.")
+        values = self.parse_start_inputs(flow, inputs)
         execution = Execution(
             id=new_id(),
             namespace=flow.namespace,
@@ -220,23 +451,89 @@ class Engine:
             startedVia=via,
             secretInputs=[d.id for d in flow.inputs if d.type == InputType.SECRET],
         )
-        execution.move(State.CREATED, now)
-        with self.store.transaction(now) as tx:
-            tx.insert_execution(execution, wake_at=now)
-            if record is not None:
-                record(tx, execution)
-            tx.emit(
-                [
-                    NewEvent(
-                        "created",
-                        execution.id,
-                        None,
-                        {"namespace": namespace, "flowId": flow_id, "by": by, "via": via},
-                    )
-                ]
-            )
-        self._notify(execution.id, [])
+        execution.move(State.CREATED, self.clock.now())
         return execution
+
+    def _insert_execution(
+        self, tx: Any, execution: Execution, flow: Flow, *, by: Actor | None, via: str
+    ) -> None:
+        """Stores a new execution (inside the caller's transaction) with its ``created`` event,
+        queued, cancelled or failed at once when the flow's concurrency limit is reached."""
+        ended = admit(tx, execution, flow, tx.now)
+        due = execution.state.current == State.CREATED
+        tx.insert_execution(execution, wake_at=tx.now if due else None)
+        tx.emit(
+            [
+                NewEvent(
+                    "created",
+                    execution.id,
+                    None,
+                    {
+                        "namespace": execution.namespace,
+                        "flowId": execution.flowId,
+                        "by": by,
+                        "via": via,
+                    },
+                ),
+                *ended,
+            ]
+        )
+        if ended:
+            self._saved_terminal(tx, execution)
+
+    # -- subflows (the executor asks through Settings.new_child / read_child) -------------
+    def _new_child(self, request: ChildRequest) -> Execution:
+        try:
+            deployed = self.get_flow(request.namespace, request.flow_id, request.revision)
+        except FlowNotFound as error:
+            raise TaskFailure(f"Unable to find the subflow: {error}") from None
+        try:
+            return self._new_execution(
+                deployed,
+                request.inputs,
+                labels=request.labels,
+                by=None,
+                via="subflow",
+                trigger=request.trigger,
+            )
+        except InputValidationError as error:
+            raise TaskFailure(
+                f"Invalid inputs for subflow {request.namespace}.{request.flow_id}: {error}"
+            ) from None
+
+    def _read_child(self, execution_id: str) -> tuple[Execution, Flow] | None:
+        try:
+            child = self.store.get_execution(execution_id).execution
+        except ExecutionNotFound:
+            return None
+        return child, self.flow_of(child)
+
+    def _child_ids(self, execution: Execution) -> list[str]:
+        """The executions this one started with Subflow tasks."""
+        flow = self.flow_of(execution)
+        return [
+            str(run.outputs["executionId"])
+            for run in execution.taskRunList
+            if run.outputs.get("executionId")
+            and isinstance(flow.find_task(run.taskId), SubflowTask)
+        ]
+
+    def _cascade(self, execution: Execution, action: str, by: Actor | None, via: str) -> None:
+        """Kills or pauses the running children of a killed or paused parent (each in its own
+        transaction, after the parent's: a child finishing meanwhile is simply left as it is)."""
+        for child_id in self._child_ids(execution):
+            try:
+                child = self.store.get_execution(child_id).execution
+                if child.state.current in TERMINAL:
+                    continue
+                if action == "kill":
+                    self.kill_execution(
+                        child_id, by=by, via=via, reason=f"parent execution {execution.id} killed"
+                    )
+                elif child.state.current == State.RUNNING:
+                    self.pause_execution(child_id, by=by, via=via)
+            except PausebotError as error:
+                log.info("cascading %s to %s: %s", action, child_id, error)
 
     def _condition_evaluator(self, flow: Flow) -> Callable[[str, dict], bool]:
         def evaluate(condition: str, values: dict) -> bool:
@@ -257,9 +554,13 @@ class Engine:
         namespace: str | None = None,
         flow_id: str | None = None,
         text: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        dates: DateRange | None = None,
+        sort: Sequence[SortKey] = (),
         page: int = 1,
         size: int = 25,
     ) -> tuple[list[Execution], int]:
+        """Executions matching every filter (text matched literally, see engine.queries)."""
         size = max(1, min(size, 500))
         page = max(1, min(page, 1_000_000))  # an offset any database can take
         return self.store.search_executions(
@@ -267,9 +568,15 @@ class Engine:
             namespace=namespace,
             flow_id=flow_id,
             text=text,
+            labels=labels,
+            dates=dates,
+            sort=sort,
             offset=(page - 1) * size,
             limit=size,
         )
+
+    def count_executions_by_state(self) -> dict[str, int]:
+        return self.store.count_executions_by_state()
 
     def logs(self, execution_id: str, *, min_level: str | None = None) -> list[LogEntry]:
         self.store.get_execution(execution_id)  # 404 for unknown ids, not an empty list
@@ -311,7 +618,27 @@ class Engine:
         ``AlreadyDecided`` naming who decided. Invalid values raise ``InputValidationError``
         and change nothing. ``token_id`` spends a single-use token in the same transaction.
         """
+        if self._dispatcher is not None:
+            try:
+                return self._resume(execution_id, values, by, via, task_run_id, token_id, True)
+            except _InlineFailed:
+                log.warning("could not decide the step after resuming %s inline", execution_id)
+        return self._resume(execution_id, values, by, via, task_run_id, token_id, False)
+
+    def _resume(
+        self,
+        execution_id: str,
+        values: Mapping[str, Any] | None,
+        by: Actor | None,
+        via: str,
+        task_run_id: str | None,
+        token_id: str | None,
+        inline: bool,
+    ) -> Execution:
+        """The resume, and with a local runner the next step in the same transaction (the
+        runner then only executes the next task and commits its result)."""
         now = self.clock.now()
+        step: Step | None = None
         with self.store.transaction(now) as tx:
             stored = tx.load_execution(execution_id)
             execution = stored.execution
@@ -371,8 +698,27 @@ class Engine:
                 restart_if_unpaused(execution, now)
             if token_id is not None and not tx.spend_token(token_id, execution.id):
                 raise ConflictError("This link was already used.", execution_id=execution.id)
-            self._save(tx, stored.version, execution, events, now=now, wake_at=now)
-        self._notify(execution.id, events)
+            if inline:
+                step = self._inline_step(execution, flow, now, stored.lease_free(now))
+            if step is None:
+                self._save(tx, stored.version, execution, events, now=now, wake_at=now)
+            else:
+                assert self._dispatcher is not None
+                events.extend(step.events)
+                lease = (self._dispatcher[0], now + LEASE) if step.dispatch else (None, None)
+                self._save(
+                    tx,
+                    stored.version,
+                    execution,
+                    events,
+                    now=now,
+                    wake_at=step.wake_at,
+                    lease=lease,
+                )
+                tx.append_logs(step.logs)
+                self._insert_children(tx, step)
+        self._notify(execution.id, events, wake=None if step is None else False)
+        self._hand_off(execution, step)
         return execution
 
     def _run_to_resume(self, execution: Execution, task_run_id: str | None) -> TaskRun | None:
@@ -498,6 +844,7 @@ class Engine:
                 ]
             )
         self._notify(execution.id, events)
+        self._cascade(execution, "pause", by, via)
         return execution
 
     def kill_execution(
@@ -527,6 +874,7 @@ class Engine:
                 )
             flow = self.flow_of(execution)
             execution.killedBy = by
+            execution.killedVia = via
             execution.killReason = reason
             execution.move(State.KILLING, now)
             events: list[NewEvent] = []
@@ -576,6 +924,7 @@ class Engine:
             tx.append_logs([LogEntry(execution.id, None, None, "WARN", message, now)])
             self._save(tx, stored.version, execution, events, now=now, wake_at=None)
         self._notify(execution.id, events)
+        self._cascade(execution, "kill", by, via)
         return execution
 
     def review_execution(
@@ -601,7 +950,29 @@ class Engine:
         """
         choice = _review_decision(decision)
         comment = (comment or "").strip() or None
+        args = (execution_id, task_run_id, choice, comment, values, by, via, token_id)
+        if self._dispatcher is not None:
+            try:
+                return self._review(*args, inline=True)
+            except _InlineFailed:
+                log.warning("could not decide the step after reviewing %s inline", execution_id)
+        return self._review(*args, inline=False)
+
+    def _review(
+        self,
+        execution_id: str,
+        task_run_id: str | None,
+        choice: ReviewDecision,
+        comment: str | None,
+        values: Mapping[str, Any] | None,
+        by: Actor | None,
+        via: str,
+        token_id: str | None,
+        *,
+        inline: bool,
+    ) -> Execution:
         now = self.clock.now()
+        step: Step | None = None
         with self.store.transaction(now) as tx:
             stored = tx.load_execution(execution_id)
             execution = stored.execution
@@ -642,8 +1013,27 @@ class Engine:
             restart_if_unpaused(execution, now)
             if token_id is not None and not tx.spend_token(token_id, execution.id):
                 raise ConflictError("This link was already used.", execution_id=execution.id)
-            self._save(tx, stored.version, execution, events, now=now, wake_at=now)
-        self._notify(execution.id, events)
+            if inline:
+                step = self._inline_step(execution, flow, now, stored.lease_free(now))
+            if step is None:
+                self._save(tx, stored.version, execution, events, now=now, wake_at=now)
+            else:
+                assert self._dispatcher is not None
+                events.extend(step.events)
+                lease = (self._dispatcher[0], now + LEASE) if step.dispatch else (None, None)
+                self._save(
+                    tx,
+                    stored.version,
+                    execution,
+                    events,
+                    now=now,
+                    wake_at=step.wake_at,
+                    lease=lease,
+                )
+                tx.append_logs(step.logs)
+                self._insert_children(tx, step)
+        self._notify(execution.id, events, wake=None if step is None else False)
+        self._hand_off(execution, step)
         return execution
 
     def _approval_run(
@@ -753,6 +1143,27 @@ class Engine:
             found.append(manual(execution, url))
         return found
 
+    def waiting_overview(
+        self,
+        *,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        text: str | None = None,
+        limit: int = 1000,
+    ) -> WaitingOverview:
+        """Every PAUSED execution matching the filter, most urgent first (see engine/waiting.py),
+        with per-flow counts: two queries whatever the number of pauses."""
+        rows, by_flow = self.store.waiting_executions(
+            namespace=namespace,
+            flow_id=flow_id,
+            text=text,
+            limit=max(1, min(limit, 5000)),
+            known=self._waiting_cache.get,
+        )
+        for execution, version in rows:
+            self._waiting_cache.put(execution.id, version, execution)
+        return WaitingOverview([execution for execution, _ in rows], by_flow)
+
     def waiting_task(self, execution: Execution, task_run_id: str) -> WaitingTask | None:
         for waiting in self.waiting_tasks(execution):
             if waiting.task_run_id == task_run_id:
@@ -840,29 +1251,65 @@ class Engine:
         *,
         now: datetime,
         wake_at: datetime | None,
+        lease: tuple[str | None, datetime | None] | None = None,
     ) -> None:
-        if not tx.save_execution(execution, version, wake_at=wake_at):
+        if not tx.save_execution(execution, version, wake_at=wake_at, lease=lease):
             # Only reachable without row locks; the caller's read is stale, so nothing is written.
             raise ConflictError(
                 f"Execution '{execution.id}' changed meanwhile; try again.",
                 execution_id=execution.id,
             )
         tx.emit(events)
+        if execution.state.current in TERMINAL:
+            self._saved_terminal(tx, execution)
+
+    def _saved_terminal(self, tx: Any, execution: Execution) -> None:
+        """What an execution's end does in its own transaction: a waiting parent is woken, and
+        a queued execution of the same flow takes the freed concurrency slot."""
+        woken: list[str] = []
+        parent = parent_of(execution.trigger)
+        if parent and parent.get("wait"):
+            tx.wake_execution(str(parent["executionId"]))
+            woken.append(str(parent["executionId"]))
+        try:
+            flow: Flow | None = self.flow_of(execution)
+        except PausebotError:  # its revision is gone (fail_execution's case): no slots to free
+            flow = None
+        if flow is not None and flow.concurrency is not None:
+            woken.extend(fill_slots(tx, flow, tx.now))
+        if woken:
+            with self._leases_lock:
+                self._woken.update(woken)
 
     # -- advancing (the runner's side) --------------------------------------------------
     def advance(
-        self, execution_id: str, owner: str, *, max_steps: int = 10_000
+        self,
+        execution_id: str,
+        owner: str,
+        *,
+        max_steps: int = 10_000,
+        handoff: tuple[Execution, list[TaskRun]] | None = None,
     ) -> Execution | None:
         """Claims the execution and advances it until it waits (pause, sleep, retry) or ends.
         Runnable tasks execute here, outside any transaction. Returns None if not claimed.
 
         The claim rides in the first transaction and the release in the last, so a resumed
-        execution whose next task is quick costs two commits."""
+        execution whose next task is quick costs two commits. ``handoff`` is a step that start
+        or resume already decided (and leased to ``owner``) in their own transaction: its task
+        runs execute at once, so such a resume costs the runner one commit."""
         execution: Execution | None = None
         results: list[tuple[str, TaskResult | None, str | None]] = []
         claimed = False
+        first = 0
         try:
-            for index in range(max_steps):
+            if handoff is not None:
+                execution, runs = handoff
+                claimed = True
+                first = 1
+                flow = self.flow_of(execution)
+                with self._heartbeat(execution_id, owner):
+                    results = self._execute(execution, flow, runs)
+            for index in range(first, max_steps):
                 now = self.clock.now()
                 with self.store.transaction(now) as tx:
                     if index == 0:
@@ -876,6 +1323,7 @@ class Engine:
                     for run_id, result, error in results:
                         logs.extend(apply_result(execution, flow, run_id, result, error, now))
                     step: Step = decide(execution, flow, now, self.settings, orphans=index == 0)
+                    lease = (owner, now + LEASE) if step.dispatch else (None, None)
                     if step.changed or results or logs:
                         self._save(
                             tx,
@@ -884,18 +1332,22 @@ class Engine:
                             step.events,
                             now=now,
                             wake_at=step.wake_at,
+                            lease=lease,
                         )
-                    tx.append_logs([*logs, *step.logs])
-                    if not step.dispatch:
+                    elif not step.dispatch:
                         tx.release_execution(execution_id, owner)
-                        claimed = False
                     else:
                         tx.extend_lease(execution_id, owner, LEASE)
+                    tx.append_logs([*logs, *step.logs])
+                    self._insert_children(tx, step)
+                    claimed = bool(step.dispatch)
                 results = []
                 self._remove_finished_working_dirs(execution, flow)
                 if step.events:
-                    self._notify(execution_id, step.events)
+                    self._notify(execution_id, step.events, wake=False)
+                self._notify_children(step)
                 if not step.dispatch:
+                    self._schedule(step.wake_at)
                     break
                 with self._heartbeat(execution_id, owner):
                     results = self._execute(execution, flow, step.dispatch)
@@ -954,6 +1406,7 @@ class Engine:
             task_id=task.id,
         )
         self._equip_context(context, execution, flow, run)
+        secrets = execution.secret_input_values()  # SECRET values a Log or script may print: masked
         timeout = parse_duration(task.timeout).total_seconds() if task.timeout else None
         if task.handles_timeout:
             timeout = None  # the task enforces it itself (a script kills its process group)
@@ -969,21 +1422,22 @@ class Engine:
                 except TimeoutError:
                     return (
                         run.id,
-                        TaskResult(logs=list(context.logs)),
+                        TaskResult(logs=_masked_lines(context.logs, secrets)),
                         f"Task '{task.id}' timed out after {task.timeout}.",
                     )
             else:
                 result = task.run(context)
-            result.logs = [*context.logs, *result.logs]
+            result.logs = _masked_lines([*context.logs, *result.logs], secrets)
             return run.id, result, None
         except (TaskFailure, ExpressionError, InputValidationError) as error:
-            return run.id, TaskResult(logs=context.logs), str(error)
+            masked = _masked_lines(context.logs, secrets)
+            return run.id, TaskResult(logs=masked), mask_secrets(str(error), secrets)
         except Exception as error:
             log.exception("task %s crashed", task.id)
             return (
                 run.id,
-                TaskResult(logs=context.logs),
-                f"Task '{task.id}' crashed: {type(error).__name__}: {error}",
+                TaskResult(logs=_masked_lines(context.logs, secrets)),
+                mask_secrets(f"Task '{task.id}' crashed: {type(error).__name__}: {error}", secrets),
             )
 
     def _equip_context(
@@ -991,7 +1445,13 @@ class Engine:
     ) -> None:
         """What tasks doing more than their own I/O get: streamed logs, the shared directory
         of an enclosing WorkingDirectory, and the engine's services (files, KV store)."""
-        context.log_sink = lambda lines: self._stream_logs(execution.id, run, lines)
+        secrets = execution.secret_input_values()
+        context.log_sink = lambda lines: self._stream_logs(
+            execution.id, run, _masked_lines(lines, secrets)
+        )
+        context.variables[ERROR_LOGS_KEY] = lambda: [  # errorLogs(): read when called
+            entry.to_api() for entry in self.logs(execution.id, min_level="ERROR")
+        ]
         context.services = self.services
         context.working_dir = working_directory_of(execution, flow, run)
         enclosing = enclosing_working_directory(execution, flow, run)
@@ -1038,12 +1498,94 @@ class Engine:
             execution = advanced or self.get_execution(execution_id)
             if execution.state.current in TERMINAL or execution.state.current == State.PAUSED:
                 return execution
+            if self._run_children(execution, owner, wait_sleeps=wait_sleeps, poll=poll):
+                return execution  # waiting for a child that waits for a decision
             if not wait_sleeps or (timeout is not None and time.monotonic() - started > timeout):
                 return execution
             time.sleep(poll if advanced is not None else min(poll * 4, 0.5))
 
+    def _run_children(self, execution: Execution, owner: str, **options: Any) -> bool:
+        """Inline runs (the CLI, tests) advance the children a parent waits for too. True when
+        every child still running waits for a decision (so the parent is blocked as well)."""
+        waiting = [
+            child_id
+            for child_id in self._child_ids(execution)
+            if self.get_execution(child_id).state.current not in TERMINAL
+        ]
+        blocked = bool(waiting)
+        for child_id in waiting:
+            child = self.run_until_blocked(child_id, owner=owner, timeout=None, **options)
+            if (
+                child.state.current in TERMINAL
+                or child.state.current != State.PAUSED
+                and not self._blocked_on_children(child)
+            ):
+                blocked = False
+        if blocked:
+            latest = self.advance(execution.id, owner)  # a child may have ended meanwhile
+            return latest is None or latest.state.current not in TERMINAL
+        return False
+
+    def _blocked_on_children(self, execution: Execution) -> bool:
+        ids = self._child_ids(execution)
+        states = [self.get_execution(i).state.current for i in ids]
+        live = [s for s in states if s not in TERMINAL]
+        return bool(live) and all(s == State.PAUSED for s in live)
+
     def due_executions(self, limit: int = 100) -> list[str]:
         return self.store.due_execution_ids(self.clock.now(), limit)
+
+    # -- retention ------------------------------------------------------------------------
+    def purge_executions(
+        self,
+        *,
+        end_date: datetime,
+        start_date: datetime | None = None,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        states: Sequence[str] = (),
+        purge_execution: bool = True,
+        purge_log: bool = True,
+        batch_size: int = 100,
+        keep: Sequence[str] = (),
+    ) -> PurgeOutcome:
+        """Kestra's PurgeExecutions: deletes the matching executions (with their outbox
+        events, notices and spent tokens) and/or their logs; ``keep`` is never touched (the
+        execution running the purge). No ``states``: every state, as in Kestra."""
+        executions, logs = self.store.purge_executions(
+            end_date=end_date,
+            start_date=start_date,
+            namespace=namespace,
+            flow_id=flow_id,
+            states=[State(s).value for s in states],
+            purge_execution=purge_execution,
+            purge_log=purge_log,
+            batch_size=batch_size,
+            keep=keep,
+        )
+        return PurgeOutcome(executions, logs)
+
+    def prune_outbox(self, before: datetime) -> tuple[int, int]:
+        """Deletes outbox events created before ``before`` that every consumer settled, and
+        their deliveries (an event still owed is kept). Returns (events, deliveries)."""
+        return self.store.prune_outbox(before)
+
+    def housekeeping(self) -> dict[str, int]:
+        """Applies the retention settings (the worker runs it periodically)."""
+        done: dict[str, int] = {}
+        if self.settings.outbox_retention is not None:
+            cutoff = self.clock.now() - self.settings.outbox_retention
+            done["events"], done["deliveries"] = self.prune_outbox(cutoff)
+        if self.settings.execution_retention is not None:
+            purged = self.purge_executions(
+                end_date=self.clock.now() - self.settings.execution_retention,
+                states=[s.value for s in TERMINAL],
+            )
+            done["executions"], done["logs"] = purged.executions, purged.logs
+        return done
+
+    def database_size(self) -> int:
+        return self.store.database_size()
 
     # -- for bot/slack (surfaces report on an execution without writing SQL) -------------
     def log_on_execution(self, execution_id: str, level: str, message: str) -> None:
@@ -1064,13 +1606,105 @@ _DECIDED_ACTIONS = {
 }
 
 
+def _masked_lines(lines: Sequence[Any], secrets: list[str]) -> list[Any]:
+    if not secrets:
+        return list(lines)
+    return [replace(line, message=mask_secrets(line.message, secrets)) for line in lines]
+
+
+HEARTBEAT = {"sqlite": 2.0, "postgresql": 5.0}  # seconds between heartbeats
+STALLED_AFTER = 3  # heartbeats missed before a worker counts as stalled
+HOUSEKEEPING_EVERY = 300.0  # seconds between applications of the retention settings
+
+
+class Worker:
+    """This process's heartbeat and the sweep of stalled workers (procrastinate's model): on
+    start (a restart releases what the dead process held at once) and with every heartbeat.
+    On PostgreSQL it also LISTENs for other replicas' wake-ups."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        store = engine.store
+        self.interval = HEARTBEAT.get(store.dialect, 2.0)
+        self.stalled_after = timedelta(seconds=self.interval * STALLED_AFTER)
+        self.listener: Any = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pausebot-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        store = self.engine.store
+        if store.dialect == "postgresql":
+            from engine.store.database import normalise_url
+            from engine.store.notify import Listener
+
+            self.listener = Listener(
+                normalise_url(store.url),
+                store.worker_id,
+                store.lock_key,
+                self.engine._remote,
+                self._on_reconnect,
+            )
+            self.listener.start()
+        store.register_worker(self.engine.clock.now())
+        self.beat()
+        self._thread.start()
+
+    def _on_reconnect(self) -> None:
+        for waker in self.engine._wakers:
+            waker("")  # "" = poll: notifications may have been missed
+
+    def beat(self) -> None:
+        try:
+            stalled, released = self.engine.store.heartbeat(
+                self.engine.clock.now(), self.stalled_after
+            )
+        except Exception:  # the next beat tries again
+            log.warning("heartbeat failed", exc_info=True)
+            return
+        if stalled:
+            log.warning(
+                "released the claims of stalled workers %s (%d executions)",
+                ", ".join(stalled),
+                len(released),
+            )
+            self.engine._released(released)
+
+    def _run(self) -> None:
+        next_housekeeping = time.monotonic()
+        while not self._stop.wait(self.interval):
+            self.beat()
+            if time.monotonic() >= next_housekeeping:
+                next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY
+                try:
+                    done = self.engine.housekeeping()
+                except Exception:
+                    log.warning("housekeeping (retention) failed", exc_info=True)
+                else:
+                    if any(done.values()):
+                        log.info("retention: pruned %s", done)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.listener is not None:
+            self.listener.stop()
+        try:
+            self.engine.store.unregister_worker()
+        except Exception:
+            log.debug("could not unregister the worker", exc_info=True)
+
+
+class _InlineFailed(Exception):
+    """Deciding a step inside a surface's transaction failed: redo it without (the runner
+    decides that step on its own and records what went wrong)."""
+
+
 def _killed(execution: Execution) -> AlreadyDecided:
     """The answer to anyone deciding an execution that was killed: who killed it, and when."""
     return AlreadyDecided(
         execution.id,
         by=execution.killedBy,
         on=execution.state.entered(State.KILLED),
-        via=None,
+        via=execution.killedVia,
         to="KILLED",
         action="killed",
     )

@@ -36,6 +36,8 @@ from engine.tasks.for_each import IteratingTask
 from engine.tasks.if_branch import FALSY
 from engine.tasks.pause import PauseTask
 from engine.tasks.sleep import SleepTask
+from engine.tasks.subflow import SUBFLOW_TRIGGER, SubflowTask, parent_of
+from engine.tasks.wait_for import WaitForTask
 
 if TYPE_CHECKING:
     from engine.flows import Flow
@@ -62,12 +64,34 @@ class Step:
     events: list[NewEvent] = field(default_factory=list)
     logs: list[LogEntry] = field(default_factory=list)
     wake_at: datetime | None = None
+    children: list[Execution] = field(default_factory=list)  # subflow executions to insert
+
+
+@dataclass
+class ChildRequest:
+    """What a Subflow asks for: the engine validates it and builds the child execution."""
+
+    namespace: str
+    flow_id: str
+    revision: int | None
+    inputs: dict[str, Any]
+    labels: dict[str, str]
+    trigger: dict[str, Any]
 
 
 @dataclass
 class Settings:
     public_url: str = "http://localhost:8080"
     context_hooks: list[ContextHook] = field(default_factory=list)
+    # Retention (engine.Engine.housekeeping): delivered outbox events and their deliveries are
+    # pruned after ``outbox_retention``; finished executions and their logs after
+    # ``execution_retention`` (None: kept until purged by PurgeExecutions or `pausebot purge`).
+    outbox_retention: timedelta | None = timedelta(days=7)
+    execution_retention: timedelta | None = None
+    # Set by the engine: builds a child execution (reads the child flow, validates inputs) and
+    # reads a child back (its execution and flow); both read-only, the decision stays pure.
+    new_child: Callable[[ChildRequest], Execution] | None = None
+    read_child: Callable[[str], tuple[Execution, Flow] | None] | None = None
 
 
 # -- the expression context -------------------------------------------------------------
@@ -81,7 +105,11 @@ def expression_context(
     settings: Settings | None = None,
 ) -> dict[str, Any]:
     settings = settings or Settings()
-    labels = {**flow.labels, **execution.label_map()}
+    labels: dict[str, Any] = {**flow.labels, **execution.label_map()}
+    for key, value in list(labels.items()):  # labels.system.correlationId, as in Kestra
+        head, dot, rest = key.partition(".")
+        if dot and rest and not isinstance(labels.get(head), str):
+            labels.setdefault(head, {})[rest] = value
     context: dict[str, Any] = {
         "flow": {
             "id": flow.id,
@@ -317,8 +345,8 @@ class _Decider:
     # entry point
     def decide(self, *, orphans: bool) -> Step:
         ex = self.ex
-        if ex.state.current in TERMINAL:
-            return self.step
+        if ex.state.current in TERMINAL or ex.state.current == State.QUEUED:
+            return self.step  # a QUEUED one waits for a concurrency slot (engine/concurrency.py)
         if ex.state.current == State.KILLING:
             kill_everything(ex, self.now)
             self.finish(State.KILLED)
@@ -427,6 +455,8 @@ class _Decider:
             if outcome is WAITING:
                 return
             ex.finalState = outcome
+            if outcome in (State.SUCCESS, State.WARNING) and flow.outputs:
+                ex.finalState = self.flow_outputs()
             self.mark()
         if (
             ex.finalState not in (State.KILLED, State.CANCELLED)
@@ -435,6 +465,24 @@ class _Decider:
         ):
             return
         self.finish(ex.finalState)
+
+    def flow_outputs(self) -> State:
+        """Kestra's flow ``outputs``, rendered once the tasks have succeeded; one that cannot
+        be rendered (or a required one that renders to nothing) fails the execution."""
+        context = expression_context(self.ex, self.flow, None, None, self.settings)
+        values: dict[str, Any] = {}
+        for output in self.flow.outputs:
+            try:
+                value = render_value(output.value, context)
+            except ExpressionError as error:
+                self.log(None, "ERROR", f"Flow output '{output.id}': {error}")
+                return State.FAILED
+            if value is None and output.required:
+                self.log(None, "ERROR", f"Flow output '{output.id}' is required but has no value")
+                return State.FAILED
+            values[output.id] = value
+        self.ex.outputs = values
+        return self.ex.finalState or State.SUCCESS
 
     def finish(self, state: State) -> None:
         ex = self.ex
@@ -582,12 +630,155 @@ class _Decider:
             return WAITING
         return self.complete(task, run, outcome)
 
+    def walk_subflow(self, task: SubflowTask, run: TaskRun) -> State | None:
+        """Starts the child once (recording its id), then, with ``wait``, waits for its end."""
+        child_id = run.outputs.get("executionId")
+        if child_id is None:
+            if self.settings.new_child is None:
+                raise PausebotError("Subflow needs the engine (no subflow support here)")
+            labels = {}
+            if self.render_flag(task, run, task.inheritLabels):
+                labels.update(
+                    {k: v for k, v in self.ex.label_map().items() if not k.startswith("system.")}
+                )
+            labels.update(
+                {str(k): str(v) for k, v in self.render(task, run, task.labels or {}).items()}
+            )
+            labels["system.correlationId"] = self.ex.label_map().get(
+                "system.correlationId", self.ex.id
+            )
+            child = self.settings.new_child(
+                ChildRequest(
+                    namespace=str(self.render(task, run, task.namespace)),
+                    flow_id=str(self.render(task, run, task.flowId)),
+                    revision=task.revision,
+                    inputs=self.render(task, run, task.inputs or {}),
+                    labels=labels,
+                    trigger={
+                        "id": task.id,
+                        "type": SUBFLOW_TRIGGER,
+                        "variables": {
+                            "executionId": self.ex.id,
+                            "namespace": self.ex.namespace,
+                            "flowId": self.ex.flowId,
+                            "flowRevision": self.ex.flowRevision,
+                            "taskRunId": run.id,
+                            "taskId": task.id,
+                            "wait": task.wait,
+                        },
+                    },
+                )
+            )
+            self.step.children.append(child)
+            run.outputs = {"executionId": child.id}
+            self.log(
+                run,
+                "INFO",
+                f"Started subflow {child.namespace}.{child.flowId}: execution {child.id}.",
+            )
+            self.mark()
+            if not task.wait:
+                return self.complete(task, run, State.SUCCESS)
+            return WAITING
+        if not task.wait:
+            return self.complete(task, run, State.SUCCESS)
+        if any(child.id == child_id for child in self.step.children):
+            return WAITING  # created in this very step, stored with it
+        found = self.settings.read_child(child_id) if self.settings.read_child else None
+        if found is None:
+            self.log(run, "ERROR", f"Subflow execution {child_id} no longer exists.")
+            return self.complete(task, run, State.FAILED)
+        child, child_flow = found
+        if child.state.current not in TERMINAL:
+            return WAITING
+        run.outputs["state"] = child.state.current.value
+        outputs = dict(child.outputs)
+        if not child_flow.outputs and task.outputs:
+            try:
+                outputs = render_value(task.outputs, expression_context(child, child_flow))
+            except ExpressionError as error:
+                self.log(run, "ERROR", f"Failed to extract outputs with the error: '{error}'")
+                return self.complete(task, run, State.FAILED)
+        if outputs:
+            run.outputs["outputs"] = outputs
+        state = task.result_state(child.state.current)
+        if state.is_failed or state == State.WARNING:
+            self.log(
+                run,
+                "ERROR" if state.is_failed else "WARN",
+                f"Subflow execution {child.id} ({child.namespace}.{child.flowId}) ends in "
+                f"{child.state.current.value} state.",
+            )
+        self.mark()
+        return self.complete(task, run, state)
+
+    def walk_wait_for(self, task: WaitForTask, run: TaskRun) -> State | None:
+        """WaitFor: one round of ``tasks`` at a time; after a successful round, stop when the
+        condition holds or a maximum is reached, else wait ``interval`` and start a new round."""
+        if "iterationCount" not in run.outputs:
+            run.outputs["iterationCount"] = 1
+            self.mark()
+        if run.wakeAt is not None:
+            if parse_iso(run.wakeAt) > self.now:
+                return WAITING
+            run.wakeAt = None
+            self.drop_children(run)  # the new round replaces the previous one, as in Kestra
+            run.outputs["iterationCount"] += 1
+            self.mark()
+        outcome = self.walk_block(run.id, task.tasks)
+        if outcome is WAITING:
+            return WAITING
+        if outcome in (State.SUCCESS, State.WARNING):
+            count = run.outputs["iterationCount"]
+            frequency = task.checkFrequency
+            started = run.state.start_date
+            if self.render_condition(task, run, task.condition):
+                pass
+            elif (frequency.maxIterations is not None and count >= frequency.maxIterations) or (
+                frequency.maxDuration
+                and started
+                and parse_iso(started) + parse_duration(frequency.maxDuration) <= self.now
+            ):
+                reached = (
+                    "iterations"
+                    if (frequency.maxIterations is not None and count >= frequency.maxIterations)
+                    else "duration"
+                )
+                self.log(run, "WARN", f"Max {reached} reached.")
+                if task.failOnMaxReached:
+                    run.outputs["iterationCount"] = count + 1
+                    outcome = State.FAILED
+            else:
+                run.wakeAt = iso(self.now + parse_duration(frequency.interval))
+                self.mark()
+                return WAITING
+        outcome = self.scoped(run.id, [], False, 0, task.errors, task.finally_, own=outcome)
+        if outcome is WAITING:
+            return WAITING
+        return self.complete(task, run, outcome)
+
+    def render_condition(self, task: Task, run: TaskRun, condition: str | bool) -> bool:
+        if isinstance(condition, bool):
+            return condition
+        return str(self.render(task, run, condition)).strip() not in FALSY
+
+    def drop_children(self, run: TaskRun) -> None:
+        """Removes the task runs under ``run`` (a finished WaitFor round)."""
+        doomed = {run.id}
+        for candidate in self.ex.taskRunList:  # parents come before their children
+            if candidate.parentTaskRunId in doomed:
+                doomed.add(candidate.id)
+        doomed.discard(run.id)
+        self.ex.taskRunList = [r for r in self.ex.taskRunList if r.id not in doomed]
+
     def walk_run(self, task: Task, run: TaskRun) -> State | None:
         try:
             return self._walk_run(task, run)
         except PausebotError as error:
             # An expression or definition problem fails this task, not the whole engine.
             self.log(run, "ERROR", str(error))
+            if run.state.current == State.CREATED:  # e.g. its runIf failed to render
+                run.move(State.RUNNING, self.now)
             return self.complete(task, run, State.FAILED)
 
     def _walk_run(self, task: Task, run: TaskRun) -> State | None:
@@ -610,6 +801,8 @@ class _Decider:
             return self.walk_approval(task, run)
         if isinstance(task, SleepTask):
             return self.walk_sleep(task, run)
+        if isinstance(task, SubflowTask):
+            return self.walk_subflow(task, run)
         if task.kind == "runnable":
             if (
                 run.state.current == State.RETRYING
@@ -621,6 +814,8 @@ class _Decider:
             return WAITING
         if isinstance(task, IteratingTask):
             return self.walk_iterations(task, run)
+        if isinstance(task, WaitForTask):
+            return self.walk_wait_for(task, run)
         assert isinstance(task, FlowableTask)
         block = task.main_block(run, lambda text: self.render(task, run, text))
         outcome = self.scoped(
@@ -714,6 +909,11 @@ class _Decider:
             "deadline": run.deadline,
             "manual": False,
         }
+        parent = parent_of(self.ex.trigger)
+        if parent is not None:  # the approval message says which parent execution it serves
+            payload["parent"] = {
+                key: parent.get(key) for key in ("executionId", "namespace", "flowId", "taskId")
+            }
         self.step.events.append(NewEvent("paused", self.ex.id, run.id, payload | details))
 
     # -- Approval --------------------------------------------------------------------------

@@ -604,8 +604,10 @@ def _parse_native(d: InputDefinition, t: InputType, value: Any) -> Any:
         return value
     if t is InputType.YAML:
         if isinstance(value, str):
+            from engine.flows.yaml_reader import load_yaml  # engine.flows imports this module
+
             try:
-                return yaml.safe_load(value)
+                return load_yaml(value)
             except yaml.YAMLError as exc:
                 problem = getattr(exc, "problem", None) or "syntax error"
                 raise _Invalid(f"expected valid YAML ({problem}), {got}") from None

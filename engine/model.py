@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.clock import iso
+from engine.secret_values import mask_secrets_in, secret_values
 from engine.states import State, check_execution_transition, check_task_run_transition
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -35,6 +36,19 @@ def _mask(values: dict[str, Any], dotted: str) -> None:
         node = node.get(part) if isinstance(node, dict) else None
     if isinstance(node, dict) and node.get(leaf) is not None:
         node[leaf] = MASK
+
+
+def _lookup(values: dict[str, Any], dotted: str) -> Any:
+    node: Any = values
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _texts(value: Any) -> list[str]:
+    if value is None or isinstance(value, bool):
+        return []
+    return [value if isinstance(value, str) else str(value)]
 
 
 class _Doc(BaseModel):
@@ -142,6 +156,7 @@ class Execution(_Doc):
     startedVia: str | None = None
     # A kill in progress remembers who asked, for the audit trail and the Slack message.
     killedBy: dict[str, Any] | None = None
+    killedVia: str | None = None
     killReason: str | None = None
     finalState: State | None = None  # decided before afterExecution runs
     # Set when an Approval's behaviour (SUCCEED, CANCEL, KILL) ends the execution early.
@@ -205,7 +220,12 @@ class Execution(_Doc):
     def masked(self) -> Execution:
         """A copy fit to show people: SECRET inputs and onResume values replaced by a mask.
         Expressions keep using the real values (as Kestra decrypts secrets in the run context)."""
-        if not self.secretInputs and not any(run.secretOutputs for run in self.taskRunList):
+        secrets = secret_values()  # values of secret() masked wherever they were copied
+        if (
+            not secrets
+            and not self.secretInputs
+            and not any(run.secretOutputs for run in self.taskRunList)
+        ):
             return self
         copy = self.model_copy(deep=True)
         for path in copy.secretInputs:
@@ -213,7 +233,19 @@ class Execution(_Doc):
         for run in copy.taskRunList:
             for path in run.secretOutputs:
                 _mask(run.outputs, path)
+            run.outputs = mask_secrets_in(run.outputs, secrets)
+        copy.outputs = mask_secrets_in(copy.outputs, secrets)
         return copy
+
+    def secret_input_values(self) -> list[str]:
+        """The text of every SECRET input and onResume value, longest first: what logs mask."""
+        found: set[str] = set()
+        for path in self.secretInputs:
+            found.update(_texts(_lookup(self.inputs, path)))
+        for run in self.taskRunList:
+            for path in run.secretOutputs:
+                found.update(_texts(_lookup(run.outputs, path)))
+        return sorted((v for v in found if v), key=len, reverse=True)
 
     def to_api(self, *, url: str | None = None) -> dict[str, Any]:
         shown = self.masked()

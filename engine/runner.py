@@ -1,6 +1,8 @@
 """The runner: a thread that wakes executions when they are due and advances them on a small
-pool of worker threads. A resume or a start wakes it directly (no polling on that path); the
-poll only catches deadlines, sleeps and work committed by other replicas."""
+pool of worker threads. A start or a resume hands it the step it decided in its own
+transaction (or wakes it for that one execution), and a sleep or a deadline decided here is
+remembered, so none of that polls; the poll (one query) only catches work committed by other
+processes (on PostgreSQL their NOTIFY wakes it first, see engine/store/notify.py)."""
 
 from __future__ import annotations
 
@@ -8,21 +10,21 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
 
 from engine.engine import Engine
-from engine.model import new_id
-from engine.store.store import NewEvent
+from engine.model import Execution, TaskRun, new_id
 
 log = logging.getLogger(__name__)
 
-_WAKING_EVENTS = {"created", "resumed", "killed"}
+_RECHECK = "\x00"  # queue item: a deadline was added, recompute the sleep
 BACKOFF = 0.5  # seconds before the first retry of an execution that failed to advance
 MAX_BACKOFF = 60.0
+LISTENING_POLL = 30.0  # seconds between fallback polls when PostgreSQL NOTIFY wakes us
 MAX_ATTEMPTS = 3  # then an execution that keeps failing (not the database) is failed
 
 
@@ -36,7 +38,9 @@ class Runner:
         owner: str | None = None,
     ) -> None:
         self.engine = engine
-        self.owner = owner or f"runner-{new_id()[:10]}"
+        # The lease owner names this process's worker, so the stalled-worker sweep can release
+        # our leases at once if this process dies.
+        self.owner = owner or f"{engine.store.worker_id}/r{new_id()[:6]}"
         self.poll_interval = poll_interval
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pausebot-worker")
         self._wakeups: queue.SimpleQueue[str | None] = queue.SimpleQueue()
@@ -47,16 +51,26 @@ class Runner:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._idle = threading.Condition(self._lock)
-        engine.add_listener(self._on_commit)
+        self._handoffs: dict[str, tuple[Execution, list[TaskRun]]] = {}
+        self._deadline: datetime | None = None  # the earliest wake-up we know of
+        self.polls = 0  # how many times the runner queried for due work (tests count them)
+        engine.add_waker(self.wake)
+        engine.add_scheduler(self._schedule)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         if self._thread is None:
+            worker = self.engine.start_worker()
+            if worker.listener is not None:
+                # Other replicas NOTIFY us; the poll is only a fallback for a lost notification.
+                self.poll_interval = max(self.poll_interval, LISTENING_POLL)
+            self.engine.set_dispatcher(self.owner, self._hand_off)
             self._thread = threading.Thread(target=self._loop, name="pausebot-runner", daemon=True)
             self._thread.start()
 
     def stop(self, *, drain_timeout: float = 30.0) -> None:
         """Stops taking new work and waits for in-flight executions to reach a safe point."""
+        self.engine.set_dispatcher(None)
         self._stopping.set()
         self._wakeups.put(None)
         if self._thread is not None:
@@ -66,11 +80,21 @@ class Runner:
 
     # -- waking -----------------------------------------------------------------------------
     def wake(self, execution_id: str | None = None) -> None:
+        """Look at this execution now ("" or None: poll for every due one)."""
         self._wakeups.put(execution_id or "")
 
-    def _on_commit(self, execution_id: str, events: Sequence[NewEvent]) -> None:
-        if not events or any(event.kind in _WAKING_EVENTS for event in events):
-            self.wake(execution_id)
+    def _schedule(self, when: datetime) -> None:
+        with self._lock:
+            if self._deadline is not None and self._deadline <= when:
+                return
+            self._deadline = when
+        self._wakeups.put(_RECHECK)
+
+    def _hand_off(self, execution_id: str, execution: Execution, runs: list[TaskRun]) -> None:
+        """Start or resume decided the next step and leased it to us: execute it now."""
+        with self._lock:
+            self._handoffs[execution_id] = (execution, runs)
+        self._submit(execution_id)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """For tests and shutdown: waits until no execution is being advanced."""
@@ -89,9 +113,9 @@ class Runner:
                 self.engine.fail_execution(execution_id, f"{type(error).__name__}: {error}")
                 return
             delay = min(MAX_BACKOFF, BACKOFF * 2 ** (count - 1))
-            self.engine.store.postpone_execution(
-                execution_id, self.engine.clock.now() + timedelta(seconds=delay)
-            )
+            until = self.engine.clock.now() + timedelta(seconds=delay)
+            self.engine.store.postpone_execution(execution_id, until)
+            self._schedule(until)
         except Exception:
             log.exception("could not record the failure of execution %s", execution_id)
             with contextlib.suppress(Exception):  # at least stop spinning on it
@@ -99,34 +123,43 @@ class Runner:
                 self.engine.store.postpone_execution(execution_id, until)
 
     def _loop(self) -> None:
+        next_poll = 0.0  # monotonic; poll at once on start
         while not self._stopping.is_set():
+            timeout = max(0.0, min(next_poll - time.monotonic(), self._until_deadline()))
             try:
-                item = self._wakeups.get(timeout=self._next_timeout())
+                item = self._wakeups.get(timeout=timeout)
             except queue.Empty:
                 item = ""
             if item is None or self._stopping.is_set():
                 break
+            if item == _RECHECK:
+                continue
             if item:
                 self._submit(item)
+                continue
             try:
                 self.tick()
             except Exception:
                 log.exception("runner tick failed")
+            next_poll = time.monotonic() + self.poll_interval
 
-    def _next_timeout(self) -> float:
-        try:
-            next_at = self.engine.store.next_wake_at()
-        except Exception:  # noqa: BLE001
+    def _until_deadline(self) -> float:
+        with self._lock:
+            deadline = self._deadline
+        if deadline is None:
             return self.poll_interval
-        if next_at is None:
-            return self.poll_interval
-        delay = (next_at - self.engine.clock.now()).total_seconds()
-        return max(0.0, min(self.poll_interval, delay))
+        return (deadline - self.engine.clock.now()).total_seconds()
 
     def tick(self) -> int:
-        """Submits every due execution; returns how many were submitted."""
+        """Submits every due execution (one query, which also tells the next wake-up);
+        returns how many were submitted."""
+        self.polls += 1
+        now = self.engine.clock.now()
+        due, next_at = self.engine.store.due_and_next(now, limit=100)
+        with self._lock:
+            self._deadline = next_at
         submitted = 0
-        for execution_id in self.engine.due_executions():
+        for execution_id in due:
             submitted += self._submit(execution_id)
         return submitted
 
@@ -148,14 +181,17 @@ class Runner:
     def _advance(self, execution_id: str) -> None:
         try:
             while True:
+                with self._lock:
+                    handoff = self._handoffs.pop(execution_id, None)
                 try:
-                    self.engine.advance(execution_id, self.owner)
+                    self.engine.advance(execution_id, self.owner, handoff=handoff)
                     self._failures.pop(execution_id, None)
                 except Exception as error:
                     log.exception("advancing execution %s failed", execution_id)
                     self._after_failure(execution_id, error)
                 with self._lock:
-                    if execution_id in self._again and not self._stopping.is_set():
+                    again = execution_id in self._again or execution_id in self._handoffs
+                    if again and not self._stopping.is_set():
                         self._again.discard(execution_id)
                         continue
                     break

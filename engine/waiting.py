@@ -25,6 +25,8 @@ A Pause has one choice, ``resume`` (plus the surfaces' own reject, which kills),
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -170,3 +172,47 @@ def manual(execution: Execution, url: str) -> WaitingTask:
         paused_at=execution.state.entered(State.PAUSED),
         url=url,
     )
+
+
+@dataclass(frozen=True)
+class WaitingOverview:
+    """What ``Engine.waiting_overview`` returns for lists at volume (``/paused``, App Home):
+    the PAUSED executions matching a filter, the soonest deadline first, then the oldest (at
+    most ``limit`` of them), and how many match per flow, counted by the database."""
+
+    executions: list[Execution]
+    by_flow: list[tuple[str, str, int]]  # (namespace, flow id, executions waiting)
+
+    @property
+    def total(self) -> int:
+        return sum(count for _, _, count in self.by_flow)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.executions) >= self.total
+
+
+class ParsedExecutions:
+    """A bounded, thread-safe cache of parsed executions keyed by id and version (a version
+    changes with every write, so a hit is always current). The executions it hands out are
+    shared snapshots: read them, never change them."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[str, tuple[int, Execution]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, execution_id: str, version: int) -> Execution | None:
+        with self._lock:
+            item = self._items.get(execution_id)
+            if item is None or item[0] != version:
+                return None
+            self._items.move_to_end(execution_id)
+            return item[1]
+
+    def put(self, execution_id: str, version: int, execution: Execution) -> None:
+        with self._lock:
+            self._items[execution_id] = (version, execution)
+            self._items.move_to_end(execution_id)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -24,10 +25,13 @@ PAUSEBOT = str(Path(sys.executable).parent / "pausebot")
 
 
 def step(title: str, *args: str) -> subprocess.CompletedProcess[str]:
-    print(f"\n$ pausebot {' '.join(args)}    # {title}", flush=True)
-    result = subprocess.run([PAUSEBOT, *args], text=True, capture_output=True, env=os.environ)
+    # Quoted as a shell would need it, so each line can be pasted; stderr is interleaved with
+    # stdout in the order the command wrote them.
+    print(f"\n$ pausebot {shlex.join(args)}    # {title}", flush=True)
+    result = subprocess.run(
+        [PAUSEBOT, *args], text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     sys.stdout.write(result.stdout)
-    sys.stderr.write(result.stderr)
     if result.returncode != 0:
         sys.exit(f"demo failed at: {title}")
     return result
@@ -40,7 +44,7 @@ def main() -> None:
         standin = StandIn(8899).start()
     except OSError:
         sys.exit(
-            "port 8899 is taken; stop whatever runs there (maybe `python examples/standin.py`)"
+            "port 8899 is taken; stop whatever runs there (maybe `python3 examples/standin.py`)"
         )
     print(f"stand-in for reqres.in listening on {standin.url}")
     flow = str(ROOT / "examples" / "vacation_approval_process.yml")
@@ -58,7 +62,8 @@ def main() -> None:
         [PAUSEBOT, "resume", execution["id"], "-i", "approved=ture"], text=True, capture_output=True
     )
     print(
-        f"\n$ pausebot resume {execution['id']} -i approved=ture    # a typo is refused\n{bad.stderr}",
+        f"\n$ pausebot {shlex.join(['resume', execution['id'], '-i', 'approved=ture'])}"
+        f"    # a typo is refused\n{bad.stderr}",
         end="",
     )
     step(

@@ -8,7 +8,8 @@ resumes what it can and lists the rest instead of refusing the whole batch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -19,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.api.auth import Actor
 from bot.api.bodies import media_type, parse_json, read_values
 from bot.api.deps import EngineDep
+from bot.api.follow import wait_until_settled
 from bot.api.params import check_filter_text, has_control
 from engine.engine import BulkOutcome, Engine
 from engine.errors import (
@@ -29,8 +31,9 @@ from engine.errors import (
     PausebotError,
 )
 from engine.flows import Flow
-from engine.inputs import InputDefinition, parse_inputs
+from engine.inputs import InputDefinition, parse_duration, parse_inputs
 from engine.model import Execution
+from engine.queries import SORT_FIELDS, DateRange, SortKey
 from engine.states import State
 from engine.tasks.approval import ApprovalTask, ReviewDecision
 from engine.tasks.base import Task
@@ -69,38 +72,118 @@ def execution_json(engine: Engine, execution: Execution) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ExecutionFilter:
-    namespace: str | None
-    flow_id: str | None
-    text: str | None
+    """Kestra's search filters (``GET /executions/search`` and the by-query bulk actions)."""
+
+    namespace: str | None = None
+    flow_id: str | None = None
+    text: str | None = None
     states: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    dates: DateRange | None = None
 
 
-def _filter(
-    namespace: Annotated[str | None, Query(description="Namespace (and its children).")] = None,
-    flow_id: Annotated[str | None, Query(alias="flowId")] = None,
-    q: Annotated[str | None, Query(description="Text in the id, namespace or flow id.")] = None,
-) -> ExecutionFilter:
-    check_filter_text("namespace", namespace)
-    check_filter_text("flowId", flow_id)
-    check_filter_text("q", q)
-    return ExecutionFilter(namespace or None, flow_id or None, q or None)
+def _when(name: str, text: str | None) -> datetime | None:
+    """Kestra's ``yyyy-MM-dd'T'HH:mm[:ss][.SSS][XXX]``; without an offset, UTC."""
+    if text is None or text == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise HTTPException(
+            422,
+            f"Invalid {name} {text!r}: expected an ISO-8601 date and time such as "
+            "2026-12-01T10:00:00Z.",
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _filter_with_state(
-    base: Annotated[ExecutionFilter, Depends(_filter)],
-    state: Annotated[
-        list[str] | None, Query(description="Repeatable, or comma-separated: PAUSED,RUNNING.")
-    ] = None,
-) -> ExecutionFilter:
+def _states(values: list[str] | None) -> tuple[str, ...]:
     states: list[str] = []
-    for item in state or []:
+    for item in values or []:
         states.extend(part.strip().upper() for part in item.split(",") if part.strip())
     unknown = [s for s in states if s not in State.__members__]
     if unknown:
         raise HTTPException(
             422, f"Unknown state {', '.join(unknown)}: use one of {', '.join(State.__members__)}."
         )
-    return ExecutionFilter(base.namespace, base.flow_id, base.text, tuple(states))
+    return tuple(dict.fromkeys(states))
+
+
+def _filter(
+    engine: EngineDep,
+    namespace: Annotated[str | None, Query(description="Namespace (and its children).")] = None,
+    flow_id: Annotated[str | None, Query(alias="flowId")] = None,
+    q: Annotated[
+        str | None, Query(description="Text in the id, namespace or flow id (literally).")
+    ] = None,
+    state: Annotated[
+        list[str] | None, Query(description="Repeatable, or comma-separated: PAUSED,RUNNING.")
+    ] = None,
+    labels: Annotated[
+        list[str] | None, Query(description="Repeatable key:value; all must match.")
+    ] = None,
+    start_date: Annotated[
+        str | None, Query(alias="startDate", description="state.startDate at or after (ISO-8601).")
+    ] = None,
+    end_date: Annotated[
+        str | None, Query(alias="endDate", description="state.endDate at or before (ISO-8601).")
+    ] = None,
+    time_range: Annotated[
+        str | None,
+        Query(
+            alias="timeRange",
+            description="Started within this ISO-8601 duration before now (PT5M, P1D); "
+            "not with startDate.",
+        ),
+    ] = None,
+) -> ExecutionFilter:
+    check_filter_text("namespace", namespace)
+    check_filter_text("flowId", flow_id)
+    check_filter_text("q", q)
+    after = _when("startDate", start_date)
+    before = _when("endDate", end_date)
+    if time_range:
+        if after is not None:
+            raise HTTPException(
+                422, "Parameters 'startDate' and 'timeRange' are mutually exclusive."
+            )
+        try:
+            span = abs(parse_duration(time_range))
+            after = engine.clock.now() - span
+        except (ValueError, TypeError, OverflowError) as error:
+            raise HTTPException(422, f"Invalid timeRange: {error}.") from None
+    if after is not None and before is not None and after > before:
+        raise HTTPException(422, "startDate must be before endDate.")
+    return ExecutionFilter(
+        namespace or None,
+        flow_id or None,
+        q or None,
+        _states(state),
+        _labels(labels or []),
+        DateRange(after, before) if after or before else None,
+    )
+
+
+def _sort(
+    sort: Annotated[
+        list[str] | None,
+        Query(description=f"field:asc|desc, repeatable; fields: {', '.join(SORT_FIELDS)}."),
+    ] = None,
+) -> tuple[SortKey, ...]:
+    keys: list[SortKey] = []
+    for item in sort or []:
+        for part in (p.strip() for p in item.split(",")):
+            name, _, direction = part.partition(":")
+            if name not in SORT_FIELDS:
+                raise HTTPException(
+                    422, f"Unsupported sort field {name!r}: use one of {', '.join(SORT_FIELDS)}."
+                )
+            if direction.lower() not in ("", "asc", "desc"):
+                raise HTTPException(
+                    422, f"Invalid sort direction {direction!r} for {name}: use asc or desc."
+                )
+            keys.append(SortKey(name, direction.lower() == "desc"))
+    return tuple(keys)
 
 
 def _labels(values: list[str]) -> dict[str, str]:
@@ -126,7 +209,8 @@ def _labels(values: list[str]) -> dict[str, str]:
 @router.get("/executions/search", summary="Search executions")
 def search_executions(
     engine: EngineDep,
-    where: Annotated[ExecutionFilter, Depends(_filter_with_state)],
+    where: Annotated[ExecutionFilter, Depends(_filter)],
+    sort: Annotated[tuple[SortKey, ...], Depends(_sort)],
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
 ) -> dict[str, Any]:
@@ -135,6 +219,9 @@ def search_executions(
         namespace=where.namespace,
         flow_id=where.flow_id,
         text=where.text,
+        labels=where.labels,
+        dates=where.dates,
+        sort=sort,
         page=page,
         size=size,
     )
@@ -142,8 +229,11 @@ def search_executions(
 
 
 def _bulk_answer(outcome: BulkOutcome) -> dict[str, Any]:
+    """Kestra's BulkResponse (``count``), plus ``ids``: which executions were acted on, in
+    order, so a caller sees exactly what a by-query action selected."""
     return {
         "count": len(outcome.resumed),
+        "ids": list(outcome.resumed),
         "invalids": [
             {"invalidValue": execution_id, "message": why}
             for execution_id, why in outcome.refused.items()
@@ -188,8 +278,13 @@ def resume_by_query(
 
 
 def matching_ids(engine: Engine, where: ExecutionFilter, states: list[str]) -> list[str]:
-    """Every execution id a by-query action applies to (collected first: acting while paging
-    would shift the pages)."""
+    """Every execution id a by-query action applies to: the filter's, in the states the action
+    applies to (a ``state`` filter narrows them, never widens). Collected first: acting while
+    paging would shift the pages."""
+    if where.states:
+        states = [s for s in states if s in where.states]
+        if not states:
+            return []
     ids: list[str] = []
     page = 1
     while True:
@@ -198,6 +293,9 @@ def matching_ids(engine: Engine, where: ExecutionFilter, states: list[str]) -> l
             namespace=where.namespace,
             flow_id=where.flow_id,
             text=where.text,
+            labels=where.labels,
+            dates=where.dates,
+            sort=(SortKey("id"),),
             page=page,
             size=500,
         )
@@ -502,6 +600,12 @@ async def create_execution(
     engine: EngineDep,
     actor: Actor,
     labels: Annotated[list[str] | None, Query(description="Repeatable key:value.")] = None,
+    wait: Annotated[
+        bool, Query(description="Answer once the execution has ended (or paused).")
+    ] = False,
+    revision: Annotated[
+        int | None, Query(ge=1, description="The flow revision to run (default: the latest).")
+    ] = None,
 ) -> dict[str, Any]:
     """Inputs as multipart form fields (Kestra's format) or a JSON object. Returns the execution,
     with ``url``, its page in the web UI."""
@@ -516,8 +620,11 @@ async def create_execution(
             labels=label_map,
             by=actor,
             via="api",
+            revision=revision,
         )
     )
+    if wait:
+        execution = await wait_until_settled(engine, execution, request)
     return execution_json(engine, execution)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 import yaml
@@ -14,6 +13,8 @@ from bot.api.bodies import read_yaml
 from bot.api.deps import EngineDep
 from engine.engine import DeployedFlow
 from engine.errors import FlowValidationError
+from engine.flows import split_documents
+from engine.flows.yaml_reader import load_yaml
 
 router = APIRouter(tags=["flows"])
 
@@ -29,7 +30,7 @@ _YAML_BODY: dict[str, Any] = {
 
 def flow_json(deployed: DeployedFlow) -> dict[str, Any]:
     """The flow as written (Kestra returns the parsed document), plus its revision and source."""
-    document = yaml.safe_load(deployed.source)
+    document = load_yaml(deployed.source)
     data: dict[str, Any] = dict(document) if isinstance(document, dict) else {}
     data.update(
         id=deployed.flow.id,
@@ -56,7 +57,7 @@ async def validate_flows(request: Request, engine: EngineDep) -> list[dict[str, 
     warnings, infos}`` per YAML document (separated by ``---``); ``constraints`` is null when
     the flow is valid."""
     source = await read_yaml(request)
-    documents = [doc for doc in re.split(r"\n+---\n*", "\n" + source) if doc.strip()]
+    documents = split_documents(source)
     return [await run_in_threadpool(_validation, engine, i, doc) for i, doc in enumerate(documents)]
 
 
@@ -102,12 +103,13 @@ def _validation(engine: Any, index: int, source: str) -> dict[str, Any]:
         result["constraints"] = str(error)
         return result
     result["flow"], result["namespace"] = flow.id, flow.namespace
+    result["warnings"] = [str(warning) for warning in flow.warnings]
     return jsonable_encoder(result)
 
 
 def _safe_mapping(source: str) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(source)
+        document = load_yaml(source)
     except yaml.YAMLError:
         return {}
     if not isinstance(document, dict):

@@ -1,7 +1,7 @@
 """Signed resume links: the secret, the ``pause`` expression names, and deciding with a link.
 
-``{PAUSEBOT_PUBLIC_URL}/resume/{token}`` names one paused task run and an action (resume,
-approve, reject). A GET shows a form and never decides (link scanners open links); a POST
+``{PAUSEBOT_PUBLIC_URL}/resume/{token}`` names one paused task run (a Pause or an Approval)
+and an action (resume, approve, reject). A GET shows a form and never decides (link scanners open links); a POST
 decides, through :func:`resume_with_link`, whether it comes from the web form or from a system
 that was handed the link and POSTs JSON (the routes are the web UI's, in ``bot/ui``).
 
@@ -29,12 +29,15 @@ from engine.executor import ContextHook
 from engine.inputs import InputType
 from engine.model import Execution, TaskRun
 from engine.states import TERMINAL, State
-from engine.tasks.approval import ApprovalTask, ReviewDecision
+from engine.tasks.approval import ApprovalTask, ReviewDecision, comment_required
 from engine.tasks.pause import PauseTask
 
 log = logging.getLogger(__name__)
 
 Actor = dict[str, Any]
+LinkTask = PauseTask | ApprovalTask  # what a link can decide
+# A link's action on an Approval: approve approves, reject denies (resume cannot decide one).
+APPROVAL_CHOICES = {"approve": "approve", "reject": "deny"}
 LINK_ACTOR: Actor = {"id": "link", "name": "someone with the link"}
 
 
@@ -94,7 +97,7 @@ class PauseLinks(Mapping[str, Any]):
         if (
             run is not None
             and run.state.current not in TERMINAL
-            and isinstance(flow.find_task(run.taskId), PauseTask)
+            and isinstance(flow.find_task(run.taskId), (PauseTask, ApprovalTask))
         ):
             return run
         candidate = run
@@ -104,7 +107,7 @@ class PauseLinks(Mapping[str, Any]):
             parent = candidate.parentTaskRunId
             candidate = execution.task_run(parent) if parent else None
         for paused in execution.paused_task_runs():
-            if isinstance(flow.find_task(paused.taskId), PauseTask):
+            if isinstance(flow.find_task(paused.taskId), (PauseTask, ApprovalTask)):
                 return paused
         return None
 
@@ -148,27 +151,37 @@ def pause_links_hook(engine: Engine, signer: LinkSigner) -> ContextHook:
 
 def read_link(
     state: Any, token: str
-) -> tuple[ResumeLink, Execution, PauseTask | ApprovalTask | None, TaskRun | None]:
+) -> tuple[ResumeLink, Execution, LinkTask | None, TaskRun | None]:
     """Verifies the token and loads what it points at, deciding nothing (for the GET page).
 
     Raises ``LinkError`` (403 tampered or malformed, 410 expired) and ``ExecutionNotFound``.
-    The task and run are None when the execution has no such Pause task run any more.
+    The task and run are None when the execution has no such Pause or Approval task run any
+    more.
     """
     engine: Engine = state.engine
     signer: LinkSigner = state.links
     link = signer.verify(token, now=engine.clock.now())
     execution = engine.get_execution(link.execution_id)
-    found = engine.paused_task(execution, link.task_run_id)
-    if found is None:
-        # An Approval's links (approval requests hand them out): approve or reject (deny).
-        approval_run = execution.task_run(link.task_run_id)
-        approval = (
-            engine.flow_of(execution).find_task(approval_run.taskId) if approval_run else None
-        )
-        if isinstance(approval, ApprovalTask):
-            return link, execution, approval, approval_run
-    task, run = found if found is not None else (None, None)
+    run = execution.task_run(link.task_run_id)
+    task = engine.flow_of(execution).find_task(run.taskId) if run is not None else None
+    if not isinstance(task, (PauseTask, ApprovalTask)):
+        return link, execution, None, None
     return link, execution, task, run
+
+
+def link_inputs(task: LinkTask | None) -> list[Any]:
+    """The form a link asks for: a Pause's ``onResume``, an Approval's review ``inputs``."""
+    if isinstance(task, ApprovalTask):
+        return list(task.inputs or [])
+    return list(task.onResume or []) if task is not None else []
+
+
+def link_comment_required(task: LinkTask | None, action: str) -> bool:
+    """Whether this link's decision needs the reviewer's comment (an Approval's rule)."""
+    if not isinstance(task, ApprovalTask) or action not in APPROVAL_CHOICES:
+        return False
+    decision = ReviewDecision.APPROVE if action == "approve" else ReviewDecision.DENY
+    return comment_required(task.commentRequired, decision)
 
 
 def _has_approved_boolean(task: PauseTask) -> bool:
@@ -194,6 +207,10 @@ def resume_with_link(
     - ``reject``: ``approved=false`` when it has one, else the execution is killed with
       ``values["reason"]`` (or a default reason).
 
+    An Approval is reviewed instead: ``approve`` approves, ``reject`` denies, with
+    ``values["comment"]`` as the reviewer's comment and the other values as its ``inputs``; a
+    ``resume`` link cannot decide it (409).
+
     Single use: the token is spent in the same transaction as the resume. Raises ``LinkError``
     (403/410), ``ExecutionNotFound`` (404), ``AlreadyDecided``/``ConflictError`` (409: already
     used or decided; says by whom and when) and ``InputValidationError`` (422, nothing spent).
@@ -209,7 +226,24 @@ def resume_with_link(
         )
     chosen = dict(values or {})
     if isinstance(task, ApprovalTask):
-        return _review_with_link(engine, link, execution.id, run.id, chosen, actor)
+        if link.action not in APPROVAL_CHOICES:
+            raise ConflictError(
+                f"Task '{task.id}' is an Approval: it is decided with its approve or reject "
+                "link, not a resume link.",
+                execution_id=execution.id,
+                state=execution.state.current.value,
+            )
+        comment = chosen.pop("comment", None)
+        return engine.decide_waiting(
+            execution.id,
+            run.id,
+            APPROVAL_CHOICES[link.action],
+            values=chosen,
+            comment=None if comment is None else str(comment),
+            by=actor,
+            via="link",
+            token_id=link.token_id,
+        )
     if link.action in ("approve", "reject") and _has_approved_boolean(task):
         chosen["approved"] = link.action == "approve"  # the link's action wins over the body
     elif link.action == "reject":

@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 
 from fastapi import HTTPException, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 
 from engine.errors import ExecutionNotFound, FlowNotFound
 
@@ -46,3 +49,51 @@ def check_filter_text(name: str, value: str | None) -> str | None:
             422, f"Invalid {name}: control characters (such as NUL) are not allowed."
         )
     return value
+
+
+def accepted_query_names(route: APIRoute) -> frozenset[str]:
+    """The query parameters a route declares (by alias, as clients send them), its
+    dependencies' included."""
+    names = _ACCEPTED.get(id(route))
+    if names is None:
+        names = frozenset(_query_names(route.dependant))
+        _ACCEPTED[id(route)] = names  # routes live as long as the app
+    return names
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+_ACCEPTED: dict[int, frozenset[str]] = {}
+
+
+def check_query_names(request: Request) -> None:
+    """Router dependency: a query parameter the route does not implement is a 422 naming it.
+
+    FastAPI ignores undeclared parameters, so ``resume/by-query?labels=team:a`` once resumed
+    every paused execution: a filter pausebot did not know selected everything. Now every
+    parameter of every API route is either implemented or refused.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    accepted = accepted_query_names(route)
+    unknown = [name for name in dict.fromkeys(request.query_params.keys()) if name not in accepted]
+    if not unknown:
+        return
+    allowed = ", ".join(sorted(accepted)) if accepted else "none"
+    raise RequestValidationError(
+        [
+            {
+                "type": "unknown_parameter",
+                "loc": ("query", name),
+                "msg": f"unknown query parameter {name!r} (this endpoint accepts: {allowed})",
+                "input": request.query_params.get(name),
+            }
+            for name in unknown
+        ]
+    )

@@ -39,16 +39,17 @@ def build_slack(settings: Settings, engine: Engine) -> SlackBot | None:
     if not settings.slack_enabled:
         log.info("Slack not configured; running without the bot")
         return None
-    if os.environ.get("SLACK_CLIENT_ID") and os.environ.get("SLACK_CLIENT_SECRET"):
-        # Bolt would silently switch to multi-workspace OAuth and ignore SLACK_BOT_TOKEN.
+    oauth = [name for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET") if os.environ.get(name)]
+    if oauth:
+        # With both, Bolt would silently switch to multi-workspace OAuth and ignore
+        # SLACK_BOT_TOKEN; one alone is a half-done OAuth set-up. Either way: say so.
         from bot.config import ConfigError
 
         raise ConfigError(
             [
-                (
-                    "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set, but pausebot is a single-workspace "
-                    "app driven by SLACK_BOT_TOKEN: unset them"
-                )
+                f"{' and '.join(oauth)} {'is' if len(oauth) == 1 else 'are'} set, but pausebot is a "
+                "single-workspace app driven by SLACK_BOT_TOKEN: unset "
+                + ("it" if len(oauth) == 1 else "them")
             ]
         )
     from bot.slack.app import SlackBot

@@ -47,16 +47,35 @@ from bot.slack.blocks import (
     REJECT_ACTION,
 )
 from bot.slack.decisions import Decider
-from bot.slack.inbox import HomeTab, paused_page
+from bot.slack.home import HomeTab
+from bot.slack.inbox import paused_page
+from bot.slack.lists import LIST_ACTION, parse_choice
 from bot.slack.messages import CHOOSE_ACTION, FULL_ACTION
 from bot.slack.metrics import SlackMetrics
 from bot.slack.notifier import CONSUMER, Notifier
+from bot.slack.recipients import RecipientFinder
 from engine.engine import Engine
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 SLASH_COMMAND = "/paused"
+
+
+class _SameTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and, since we hand it a client
+    built with that very token (for SLACK_API_URL and our retry handlers), warns that the token
+    "will be unused". It is the same token, so the warning is noise and only that one is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("bot.slack.bolt")
+    if not any(isinstance(f, _SameTokenNotice) for f in logger.filters):
+        logger.addFilter(_SameTokenNotice())
+    return logger
 
 
 class SlackBot:
@@ -86,7 +105,7 @@ class SlackBot:
             name="pausebot",
             client=self.client,
             signing_secret=settings.slack_signing_secret.get_secret_value(),
-            logger=logging.getLogger("bot.slack.bolt"),
+            logger=_bolt_logger(),
         )
         self.metrics = SlackMetrics()
         self.directory = Directory(self.client)
@@ -105,6 +124,8 @@ class SlackBot:
             on_change=self.home.refresh_soon,
             people=self.directory.people,
             poll_interval=notifier_poll_interval,
+            settings=settings,
+            recipients=RecipientFinder(self.directory),
         )
         self._register()
         self.handler = _SlashCommandSafeHandler(
@@ -144,11 +165,8 @@ class SlackBot:
 
     def delivery_status(self) -> dict[str, int]:
         """Outbox figures for health and metrics (blocking: call from a thread)."""
-        store = self.engine.store
-        return {
-            "backlog": store.outbox_backlog(CONSUMER),
-            "failed": store.failed_deliveries(CONSUMER),
-        }
+        outbox = self.engine.outbox
+        return {"backlog": outbox.backlog(CONSUMER), "failed": outbox.failed(CONSUMER)}
 
     async def _events(self, request: Request) -> Response:
         return await self.handler.handle(request)
@@ -160,6 +178,7 @@ class SlackBot:
         app.action(REJECT_ACTION)(self._reject_clicked)
         app.action({"action_id": _starts_with(CHOOSE_ACTION)})(self._option_chosen)
         app.action(FULL_ACTION)(self._full_request)
+        app.action(LIST_ACTION)(self._list_choice)
         app.action(OPEN_ACTION)(_ack_only)
         app.action({"action_id": _starts_with(PAGE_ACTION)})(self._page_clicked)
         app.view(DECIDE_CALLBACK)(self.decider.submit_form)
@@ -181,6 +200,37 @@ class SlackBot:
     ) -> None:
         await ack()
         await self.decider.click(body, client, respond, rejecting=True)
+
+    async def _list_choice(
+        self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any
+    ) -> None:
+        """An entry's overflow menu: "Open in pausebot" is a link (nothing to do); any other
+        option names the message button it stands for, and runs that button's listener."""
+        action = (body.get("actions") or [{}])[0]
+        selected = action.get("selected_option") if isinstance(action, dict) else None
+        chosen = parse_choice(str((selected or {}).get("value") or ""))
+        if chosen is None:
+            await ack()
+            return
+        action_id, value = chosen
+        listener = self._button_listener(action_id)
+        if listener is None:
+            await ack()
+            return
+        as_button = {**action, "type": "button", "action_id": action_id, "value": value}
+        await listener(ack, {**body, "actions": [as_button]}, client, respond)
+
+    def _button_listener(self, action_id: str) -> Any:
+        """The listener of a message button (the overflow menu of a list entry stands for one)."""
+        if action_id == APPROVE_ACTION:
+            return self._approve_clicked
+        if action_id == REJECT_ACTION:
+            return self._reject_clicked
+        if action_id == CHOOSE_ACTION or action_id.startswith(CHOOSE_ACTION + "."):
+            return self._option_chosen
+        if action_id == FULL_ACTION:
+            return self._full_request
+        return None
 
     async def _option_chosen(
         self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any

@@ -21,6 +21,8 @@ COUNTERS = {
     "decisions_total": "Pauses decided in Slack, by action (approved, rejected, killed).",
     "refusals_total": "Clicks refused, by reason (not_assigned, self_approval, lookup_failed).",
     "home_publishes_total": "App Home views published.",
+    "direct_messages_total": "Direct messages sent to assignees (first messages and reminders).",
+    "reminders_posted_total": "Reminders re-announced (each in its thread and to the assignees).",
 }
 
 

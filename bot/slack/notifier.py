@@ -9,9 +9,13 @@ Delivery rules:
 - Messages are rendered from the execution's *current* state, never from the event, so updates
   are idempotent and their order does not matter: a late ``resumed`` shows what is true now.
 - Each message is posted once: its channel and ``ts`` are recorded as a notice right after
-  ``chat.postMessage``, and a post is skipped when its task run already has a notice (a restart
+  ``chat.postMessage``, one per *target* (``channel``, ``dm:<user>``, ``reminder:<n>:channel``,
+  ``reminder:<n>:dm:<user>``), and a target that already has a notice is skipped (a restart
   re-delivering the event, or a second replica). A pause decided before we got to it is not
   posted at all.
+- Assignees get a direct message with the same buttons (``bot/slack/recipients.py``), and
+  reminders are re-announced in the thread and to them (``bot/slack/reminders.py``). Both are
+  notices like the channel message, so the update on a decision keeps every one of them true.
 - 429 waits for ``Retry-After``; 5xx and network errors back off exponentially; permanent errors
   (``channel_not_found``, ``not_in_channel``, ``invalid_auth`` …) fail the delivery at once, are
   logged on the execution and counted. Nothing is retried more than ``max_attempts`` times.
@@ -31,23 +35,27 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.config import Settings
 from bot.slack import texts
+from bot.slack.blocks import Message
 from bot.slack.messages import approval_message, pause_message
 from bot.slack.metrics import SlackMetrics
 from bot.slack.pauses import Pause, PauseGone, pause_of
+from bot.slack.recipients import RecipientFinder, direct_messages_wanted
+from bot.slack.reminders import reminder_message, reminder_plan
 from bot.slack.summary import Summary, emails_to_resolve, summarize
 from engine.clock import Clock
 from engine.engine import Engine
 from engine.errors import ExecutionNotFound
 from engine.model import Execution
-from engine.store.store import NewEvent, OutboxEvent
+from engine.outbox import REMINDER_EVENT, NewEvent, OutboxEvent
 
 log = logging.getLogger(__name__)
 
 CONSUMER = "slack"
 # What a Web API call can raise: Slack's answer, or the transport failing on the way.
 SLACK_CALL_ERRORS = (SlackApiError, SlackClientError, aiohttp.ClientError, OSError, TimeoutError)
-PAUSE_EVENTS = frozenset({"paused", "resumed", "killed", "finished"})
+PAUSE_EVENTS = frozenset({"paused", "resumed", "killed", "finished", REMINDER_EVENT})
 UPDATE_EVENTS = frozenset({"resumed", "killed", "finished"})
 
 # Errors that will not go away by trying again (the bot is misconfigured, or the message is bad).
@@ -73,6 +81,19 @@ PERMANENT_ERRORS = frozenset(
         "msg_too_long",
         "msg_blocks_too_long",
         "invalid_arguments",
+    }
+)
+# Errors of a direct message that concern that one person (the channel message still stands).
+DM_GONE_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "messages_tab_disabled",
+        "restricted_action",
     }
 )
 # chat.update errors that only mean this one message cannot be updated any more.
@@ -160,9 +181,11 @@ class Notifier:
         batch_size: int = 20,
         lease: timedelta = timedelta(seconds=60),
         max_attempts: int = 8,
+        settings: Settings | None = None,
+        recipients: RecipientFinder | None = None,
     ) -> None:
         self.engine = engine
-        self.store = engine.store
+        self.outbox = engine.outbox
         self.client = client
         self.default_channel = default_channel
         self.metrics = metrics
@@ -173,10 +196,13 @@ class Notifier:
         self.batch_size = batch_size
         self.lease = lease
         self.max_attempts = max_attempts
+        self.settings = settings or Settings()
+        self.recipients = recipients
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._next_retry: datetime | None = None
+        self._next_reminder: datetime | None = None
         self._listening = False
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -185,7 +211,7 @@ class Notifier:
             return
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        await asyncio.to_thread(self.store.register_consumer, CONSUMER, self.clock.now())
+        await asyncio.to_thread(self.outbox.register, CONSUMER)
         if not self._listening:
             self.engine.add_listener(self._on_commit)
             self._listening = True
@@ -228,26 +254,36 @@ class Notifier:
                 pass
 
     def _sleep_for(self) -> float:
-        if self._next_retry is None:
+        due = [at for at in (self._next_retry, self._next_reminder) if at is not None]
+        if not due:
             return self.poll_interval
-        due_in = (self._next_retry - self.clock.now()).total_seconds()
+        due_in = (min(due) - self.clock.now()).total_seconds()
         return max(0.05, min(self.poll_interval, due_in))
 
     # -- one round --------------------------------------------------------------------------------
     async def run_once(self) -> int:
         """Claims what is due, delivers it, records the outcomes. Returns the number of events."""
+        await self.fire_reminders()
         events = await asyncio.to_thread(
-            self.store.claim_events,
-            CONSUMER,
-            self.clock.now(),
-            limit=self.batch_size,
-            lease=self.lease,
+            self.outbox.claim, CONSUMER, limit=self.batch_size, lease=self.lease
         )
         if not events:
             return 0
         outcomes = await self.deliver(events)
         await self.settle(outcomes)
         return len(events)
+
+    async def fire_reminders(self) -> int:
+        """Turns due reminder timers into ``reminder`` events (the engine checks, in the same
+        transaction, that the pause still waits). A read when nothing is due."""
+        now = self.clock.now()
+        due = await asyncio.to_thread(self.outbox.next_reminder_at, CONSUMER)
+        fired = 0
+        if due is not None and due <= now:
+            fired = await asyncio.to_thread(self.outbox.fire_due_reminders, CONSUMER)
+            due = await asyncio.to_thread(self.outbox.next_reminder_at, CONSUMER)
+        self._next_reminder = due
+        return fired
 
     async def deliver(self, events: Sequence[OutboxEvent]) -> list[Outcome]:
         """Does the Slack work for claimed events; records nothing in the outbox."""
@@ -266,11 +302,11 @@ class Notifier:
         for outcome in outcomes:
             event = outcome.event
             if outcome.status == "done":
-                await asyncio.to_thread(self.store.finish_delivery, CONSUMER, event.id, now)
+                await asyncio.to_thread(self.outbox.finish, CONSUMER, event.id)
             elif outcome.status == "retry":
                 assert outcome.at is not None
                 await asyncio.to_thread(
-                    self.store.retry_delivery, CONSUMER, event.id, now, outcome.at, outcome.error
+                    self.outbox.retry, CONSUMER, event.id, outcome.at, outcome.error
                 )
                 if (
                     self._next_retry is None
@@ -279,9 +315,7 @@ class Notifier:
                 ):
                     self._next_retry = outcome.at
             else:
-                await asyncio.to_thread(
-                    self.store.fail_delivery, CONSUMER, event.id, now, outcome.error
-                )
+                await asyncio.to_thread(self.outbox.fail, CONSUMER, event.id, outcome.error)
                 if outcome.log_line:
                     await asyncio.to_thread(
                         self.engine.log_on_execution, event.execution_id, "ERROR", outcome.log_line
@@ -300,6 +334,12 @@ class Notifier:
             try:
                 if event.kind == "paused" and event.task_run_id and not event.payload.get("manual"):
                     await self._post(execution, event.task_run_id)
+                elif (
+                    event.kind == REMINDER_EVENT
+                    and event.task_run_id
+                    and event.payload.get("consumer") == CONSUMER
+                ):
+                    await self._remind(event.execution_id, event.task_run_id, event.payload)
                 elif event.kind in UPDATE_EVENTS:
                     await self._update_all(execution)
             except DeliveryFailed as failed:
@@ -317,17 +357,104 @@ class Notifier:
         return outcomes
 
     async def _post(self, execution: Execution, task_run_id: str) -> None:
-        notices = await asyncio.to_thread(self.store.notices, CONSUMER, execution.id)
-        if any(run_id == task_run_id for run_id, _ in notices):
-            return  # posted before a restart or by another replica
+        done = await self._targets_done(execution.id, task_run_id)
         try:
             pause = await asyncio.to_thread(pause_of, self.engine, execution, task_run_id)
         except PauseGone:
             return
         if not pause.is_waiting:
             return  # decided before we got to it (a fast API answer, a backlog): nothing to ask
-        channel = pause.channel(self.default_channel)
         message = approval_message(pause, await self._summary(pause))
+        if "channel" not in done:
+            # Posted before a restart or by another replica when it has a notice.
+            channel = pause.channel(self.default_channel)
+            await self._send(pause, "channel", channel, message, what="post the approval message")
+            log.info(
+                "Slack: posted the approval for %s/%s in %s", execution.id, task_run_id, channel
+            )
+        for user_id in await self._direct_recipients(pause):
+            if f"dm:{user_id}" not in done:
+                await self._send_dm(pause, f"dm:{user_id}", user_id, message)
+        plan = reminder_plan(pause, self.settings, self.clock.now())
+        if plan is not None:
+            await asyncio.to_thread(
+                self.outbox.schedule_reminder,
+                CONSUMER,
+                execution.id,
+                task_run_id,
+                first_at=plan.first_at,
+                every=plan.every,
+                count=plan.count,
+            )
+            if self._next_reminder is None or plan.first_at < self._next_reminder:
+                self._next_reminder = plan.first_at
+
+    async def _remind(self, execution_id: str, task_run_id: str, payload: dict[str, Any]) -> None:
+        """Re-announces a pause still waiting: in its message's thread, and to each assignee
+        who had a direct message. The engine emitted the event only while it waited; the
+        fresh state is read again so a decision in between posts nothing."""
+        execution = await asyncio.to_thread(self.engine.get_execution, execution_id)
+        try:
+            pause = await asyncio.to_thread(pause_of, self.engine, execution, task_run_id)
+        except PauseGone:
+            return
+        if not pause.is_waiting:
+            return
+        number = int(payload.get("number") or 1)
+        notices = await asyncio.to_thread(self.outbox.notices, CONSUMER, execution_id)
+        mine = [ref for run_id, ref in notices if run_id == task_run_id]
+        done = {_target(ref) for ref in mine}
+        message = reminder_message(pause, number, self.clock.now(), await self._summary(pause))
+        for ref in mine:
+            target = _target(ref)
+            if target == "channel":
+                again = f"reminder:{number}:channel"
+                if again not in done:
+                    await self._send(
+                        pause,
+                        again,
+                        ref["channel"],
+                        message,
+                        what="post a reminder",
+                        thread_ts=ref["ts"],
+                    )
+            elif target.startswith("dm:"):
+                again = f"reminder:{number}:{target}"
+                if again not in done:
+                    await self._send_dm(pause, again, ref["channel"], message)
+        self.metrics.inc("reminders_posted_total")
+
+    async def _targets_done(self, execution_id: str, task_run_id: str) -> set[str]:
+        notices = await asyncio.to_thread(self.outbox.notices, CONSUMER, execution_id)
+        return {_target(ref) for run_id, ref in notices if run_id == task_run_id}
+
+    async def _direct_recipients(self, pause: Pause) -> list[str]:
+        if self.recipients is None or not direct_messages_wanted(
+            pause, default=self.settings.slack_dm_assignees
+        ):
+            return []
+        found = await self.recipients.assignees(pause)
+        if found.skipped:
+            await asyncio.to_thread(
+                self.engine.log_on_execution,
+                pause.execution.id,
+                "WARN",
+                texts.log_dm_skipped(found.skipped),
+            )
+        return list(found.user_ids)
+
+    async def _send(
+        self,
+        pause: Pause,
+        target: str,
+        channel: str,
+        message: Message,
+        *,
+        what: str,
+        thread_ts: str | None = None,
+    ) -> None:
+        """Posts ``message`` and records it as a notice for ``target`` (raises DeliveryFailed)."""
+        extra: dict[str, Any] = {"thread_ts": thread_ts} if thread_ts else {}
         try:
             response = await self.client.chat_postMessage(
                 channel=channel,
@@ -335,15 +462,33 @@ class Notifier:
                 blocks=message.blocks,
                 unfurl_links=False,
                 unfurl_media=False,
+                **extra,
             )
         except SLACK_CALL_ERRORS as error:
-            raise DeliveryFailed(classify(error), "post the approval message", channel) from None
+            raise DeliveryFailed(classify(error), what, channel) from None
         ref = {"channel": response["channel"], "ts": response["ts"], "requested": channel}
+        ref["to"] = target
         await asyncio.to_thread(
-            self.store.add_notice, CONSUMER, execution.id, task_run_id, ref, self.clock.now()
+            self.outbox.add_notice, CONSUMER, pause.execution.id, pause.run.id, ref
         )
         self.metrics.inc("messages_posted_total")
-        log.info("Slack: posted the approval for %s/%s in %s", execution.id, task_run_id, channel)
+
+    async def _send_dm(self, pause: Pause, target: str, channel: str, message: Message) -> None:
+        """A direct message; a problem that concerns only this person is logged, not retried."""
+        try:
+            await self._send(pause, target, channel, message, what="send a direct message")
+        except DeliveryFailed as failed:
+            if failed.failure.code not in DM_GONE_ERRORS:
+                raise
+            log.warning("Slack: no direct message to %s: %s", channel, failed.failure.code)
+            await asyncio.to_thread(
+                self.engine.log_on_execution,
+                pause.execution.id,
+                "WARN",
+                texts.log_dm_failed(channel, failed.failure.code),
+            )
+            return
+        self.metrics.inc("direct_messages_total")
 
     async def _summary(self, pause: Pause) -> Summary:
         emails = emails_to_resolve(pause)
@@ -356,7 +501,7 @@ class Notifier:
         return summarize(pause, people=people)
 
     async def _update_all(self, execution: Execution) -> None:
-        notices = await asyncio.to_thread(self.store.notices, CONSUMER, execution.id)
+        notices = await asyncio.to_thread(self.outbox.notices, CONSUMER, execution.id)
         if not notices:
             return
         # The freshest state: an event can be delivered long after it was emitted.
@@ -424,6 +569,11 @@ class Notifier:
             error,
             log_line=texts.log_delivery_failed(failed.what, channel, failure.code),
         )
+
+
+def _target(ref: dict[str, Any]) -> str:
+    """What a notice was for; notices from before direct messages are the channel message."""
+    return str(ref.get("to") or "channel")
 
 
 def _retry_after(headers: Any) -> float | None:

@@ -262,6 +262,127 @@ def log_refusal(name: str, user_id: str, why: str) -> str:
     return f"Slack: {name} ({user_id}) was refused: {why}."
 
 
+# ==================================================================================================
+# Direct messages, reminders, /paused and the Home tab at volume (bot/slack/notifier.py,
+# recipients.py, reminders.py, lists.py, home.py).
+# ==================================================================================================
+
+
+def reminder_line(number: int, asked: str) -> str:
+    """mrkdwn, above a reminder's copy of the message; ``asked`` is a ``<!date^…^{ago}>`` token."""
+    nth = "" if number <= 1 else f" ({ordinal(number)})"
+    return f":alarm_clock: *Reminder{nth}:* this is still waiting for a decision, asked {asked}."
+
+
+def reminder_fallback(text: str) -> str:
+    return f"Reminder: {text}"
+
+
+def ordinal(number: int) -> str:
+    suffix = (
+        "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix}"
+
+
+def log_dm_skipped(skipped: tuple[str, ...] | list[str]) -> str:
+    return "Slack: no direct message to " + "; ".join(skipped) + "."
+
+
+def log_dm_failed(user_id: str, error: str) -> str:
+    return f"Slack: could not send a direct message to {user_id}: {error}."
+
+
+# -- /paused and Home at volume (mrkdwn unless noted) ------------------------------------------
+
+LIST_NEXT = "Next"  # plain, buttons
+LIST_PREVIOUS = "Previous"
+_THEN = {
+    "RESUME": "it continues",
+    "SUCCESS": "it continues",
+    "WARN": "it continues with a warning",
+    "WARNING": "it continues with a warning",
+    "FAIL": "it fails",
+    "FAILED": "it fails",
+    "CANCEL": "it is cancelled",
+    "CANCELLED": "it is cancelled",
+}
+
+
+def list_asked(ago_token: str) -> str:
+    return f"asked {ago_token}"
+
+
+def list_deadline(when_token: str, on_deadline: str | None) -> str:
+    """``when_token`` is mrkdwn (a ``<!date^…>``); what happens then, in words."""
+    then = _THEN.get((on_deadline or "RESUME").upper())
+    if then is None:
+        then = f"it ends {escape(str(on_deadline).lower())}"
+    return f":hourglass: {when_token}, then {then}"
+
+
+def list_group(flow_name_mrkdwn: str, count: int) -> str:
+    return f"*{flow_name_mrkdwn}* · {count} waiting"
+
+
+def list_cut(count: int) -> str:
+    return f"…and {count} more that did not fit: narrow it with a filter."
+
+
+def list_show_all(count: int) -> str:
+    """Plain: the button of a flow's group."""
+    return f"Show all {count}"
+
+
+def list_more_flows(count: int) -> str:
+    return f"…and {count} more flow{'s' if count != 1 else ''}: narrow it with `/paused flow:<id>`."
+
+
+def paused_heading_at_volume(count: int, query: str, *, mine: bool, flows: int) -> str:
+    what = f"*{count} waiting{' for you' if mine else ''}*"
+    if query:
+        what += f" matching `{escape(query)}`"
+    if flows > 1:
+        what += f" in {flows} flows"
+    return what + ", the nearest deadline first"
+
+
+def paused_none_at_volume(query: str, *, mine: bool) -> str:
+    if mine and not query:
+        return "Nothing is waiting for you. :tada:"
+    if query:
+        return f"Nothing waiting matches `{escape(query)}`."
+    return "Nothing is waiting. :tada:"
+
+
+def paused_usage_at_volume() -> str:
+    return (
+        "`/paused mine` lists what you may decide. Filter with `namespace:company.team`, "
+        "`flow:deploy_approval` or any text (ids, namespaces, flows). ⋯ on an entry decides it."
+    )
+
+
+def list_scanned(shown: int, total: int) -> str:
+    return f"Sorted among the {shown} most urgent of {total} paused executions."
+
+
+def home_mine_header(count: int) -> str:
+    """Plain (a header)."""
+    return f"Waiting for you ({count})"
+
+
+def home_others_header(count: int) -> str:
+    """Plain (a header)."""
+    return f"Everything else waiting ({count})"
+
+
+def home_intro_at_volume() -> str:
+    return (
+        "What you may decide, the nearest deadline first; then what others decide. "
+        "⋯ on an entry decides it. `/paused mine` lists them all."
+    )
+
+
 # -- the approval message (issue 9: lead with the question) -------------------------------------
 # ``who``/``when`` arguments are mrkdwn from bot.slack.mrkdwn; other text is escaped here.
 

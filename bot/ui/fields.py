@@ -86,7 +86,8 @@ def build_fields(
         else:
             raw = _initial(d, defaults[d.id])
         item = _field(d, prefix, raw)
-        item.error = errors.get(d.id)
+        error = errors.get(d.id)
+        item.error = people_error(d, error) if error else None
         item.locked = d.id in fixed
         fields.append(item)
     return fields
@@ -212,7 +213,46 @@ def _plain_attrs(d: InputDefinition, item: FormField) -> None:
         item.attrs["autocomplete"] = "off"
     if d.validator:
         item.attrs["pattern"] = d.validator
-        item.hint = f"Must match {d.validator}"
+        example = example_of(d)
+        item.hint = f"For example {example}" if example else f"Must match {d.validator}"
+
+
+_EXAMPLE_RE = re.compile(
+    r"(?:\be\.g\.,?|\bfor example:?|\bexample:|\bsuch as|\blike)\s+[`'\"]?([^\s`'\",;()]+)",
+    re.IGNORECASE,
+)
+
+
+def example_of(d: InputDefinition) -> str | None:
+    """A value that passes the input's ``validator``, for people: a word after "e.g.", "for
+    example", "example:", "such as" or "like" in its ``description`` (or ``displayName``), else
+    its default. Only a candidate that really matches the pattern is used."""
+    if not d.validator:
+        return None
+    candidates = []
+    for text in (d.description, d.displayName):
+        candidates += [m.group(1).rstrip(".:!?") for m in _EXAMPLE_RE.finditer(text or "")]
+    if isinstance(d.defaults, str | int) and not isinstance(d.defaults, bool):
+        candidates.append(str(d.defaults))
+    for candidate in candidates:
+        try:
+            if re.fullmatch(d.validator, candidate):
+                return candidate
+        except re.error:
+            return None
+    return None
+
+
+def people_error(d: InputDefinition, message: str) -> str:
+    """The engine's message with the pattern replaced by an example when there is one: "must
+    look like CHG-1234", not "must match the pattern ^CHG-[0-9]+$"."""
+    if d.validator and message.startswith("must match the pattern"):
+        example = example_of(d)
+        got = message.rsplit(", got", 1)
+        tail = f", got{got[1]}" if len(got) == 2 else ""
+        if example:
+            return f"must look like {example}{tail}"
+    return message
 
 
 def _range_hint(low: Any, high: Any, lead: str = "") -> str:
@@ -244,4 +284,4 @@ def _pretty(text: str) -> str:
         return text
 
 
-__all__ = ["FormField", "build_fields", "read_form", "to_values"]
+__all__ = ["FormField", "build_fields", "example_of", "people_error", "read_form", "to_values"]

@@ -17,7 +17,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from bot.api.bodies import JsonBodyError, MalformedBody, load_json, read_form_body
-from bot.api.links import read_link, resume_with_link
+from bot.api.links import (
+    LinkTask,
+    link_comment_required,
+    link_inputs,
+    read_link,
+    resume_with_link,
+)
 from bot.links import LinkError, ResumeLink
 from bot.ui.fields import build_fields, read_form, to_values
 from bot.ui.pages import engine_of, in_threadpool, malformed_form, message, page
@@ -34,8 +40,6 @@ from engine.inputs import InputDefinition, InputType
 from engine.model import Execution, TaskRun
 from engine.states import State
 from engine.tasks.approval import ApprovalTask
-from engine.tasks.pause import PauseTask
-from engine.waiting import WaitingTask
 
 router = APIRouter(tags=["links"])
 
@@ -48,8 +52,7 @@ class _LinkView:
     link: ResumeLink
     execution: Execution
     run: TaskRun
-    task: PauseTask | ApprovalTask | None
-    waiting: WaitingTask | None = None  # an Approval as every surface shows it
+    task: LinkTask | None
 
 
 def _open_link(request: Request, token: str) -> _LinkView | tuple[str, str, int, Decision | None]:
@@ -76,20 +79,17 @@ def _open_link(request: Request, token: str) -> _LinkView | tuple[str, str, int,
             else f"This pause is no longer waiting (its task is {run.state.current.value})."
         )
         return ("Already decided", text, 410, decision)
+    if isinstance(task, ApprovalTask) and link.action == "resume":
+        text = "This step is an approval: use its approve or reject link."
+        return ("Not a decision", text, 409, None)
     return _LinkView(link, execution, run, task)
 
 
-def _definitions(task: PauseTask | ApprovalTask | None) -> list[InputDefinition]:
+def _decision_input(task: LinkTask | None) -> InputDefinition | None:
     if isinstance(task, ApprovalTask):
-        return list(task.inputs or [])
-    return list(task.onResume or []) if task is not None else []
-
-
-def _decision_input(task: PauseTask | ApprovalTask | None) -> InputDefinition | None:
+        return None  # an Approval's decision is the link's action itself
     booleans = (InputType.BOOLEAN, InputType.BOOL)
-    if not isinstance(task, PauseTask):
-        return None
-    for definition in task.onResume or []:
+    for definition in link_inputs(task):
         if definition.id == DECISION_INPUT and definition.type in booleans:
             return definition
     return None
@@ -103,17 +103,18 @@ def _form_page(
     errors: Mapping[str, str] | None = None,
     name: str = "",
     reason: str = "",
+    comment: str = "",
     status: int = 200,
 ) -> HTMLResponse:
     action = view.link.action
     decision_input = _decision_input(view.task)
-    # A reject link on a pause without an `approved` input kills the execution: only a reason is asked.
     approval = isinstance(view.task, ApprovalTask)
+    # A reject link on a pause without an `approved` input kills the execution: only a reason is asked.
     kills = action == "reject" and decision_input is None and not approval
     fixed = {}
     if decision_input is not None and action in ("approve", "reject"):
         fixed[decision_input.id] = "true" if action == "approve" else "false"
-    definitions = [] if kills else _definitions(view.task)
+    definitions = [] if kills else link_inputs(view.task)
     fields = build_fields(
         definitions, prefix="link", submitted=submitted, errors=errors, fixed=fixed
     )
@@ -131,8 +132,18 @@ def _form_page(
         errors=errors or {},
         name=name,
         reason=reason,
-        approval=view.waiting if approval else None,
+        approval=approval,
+        button=_button_label(view.task, action),
+        comment=comment,
+        comment_required=link_comment_required(view.task, action),
+        comment_error=(errors or {}).get("comment"),
     )
+
+
+def _button_label(task: LinkTask | None, action: str) -> str:
+    if isinstance(task, ApprovalTask) and action in ("approve", "reject"):
+        return task.decisions.approve if action == "approve" else task.decisions.deny
+    return _ACTION_VERBS.get(action, "Resume")
 
 
 @router.api_route("/resume/{token}", methods=["GET", "HEAD"], include_in_schema=False)
@@ -223,15 +234,16 @@ async def _link_decide_form(request: Request, token: str) -> Response:
         return message(title, text, status=status, decision=decision)
     name = clean_name(str(form.get("_name") or ""))
     reason = str(form.get("reason") or "").strip()
-    definitions = _definitions(view.task)
+    comment = str(form.get("comment") or "").strip()
     approval = isinstance(view.task, ApprovalTask)
+    definitions = link_inputs(view.task)
     kills = view.link.action == "reject" and _decision_input(view.task) is None and not approval
     submitted = read_form(definitions, form) if not kills else {}
     values: dict[str, Any] = (
         {"reason": reason} if kills and reason else to_values(definitions, submitted)
     )
-    if approval and reason:
-        values["comment"] = reason  # the page's text box is the reviewer's comment
+    if approval and comment:
+        values["comment"] = comment
     by = {"id": f"link:{name}", "name": name} if name else None
     try:
         execution = await in_threadpool(resume_with_link, request.app.state, token, values, by)
@@ -243,6 +255,7 @@ async def _link_decide_form(request: Request, token: str) -> Response:
             errors=error.by_field(),
             name=name,
             reason=reason,
+            comment=comment,
             status=422,
         )
     except (LinkError, PausebotError) as error:

@@ -15,7 +15,15 @@ from sqlalchemy.exc import StatementError
 from starlette.concurrency import run_in_threadpool
 
 from bot.api.errors import database_reason, refused_value
-from bot.ui.views import actor_name, display_value, flat_items, format_time, pretty_json
+from bot.ui import richtext
+from bot.ui.views import (
+    actor_name,
+    display_value,
+    flat_items,
+    format_duration,
+    format_time,
+    pretty_json,
+)
 from engine.engine import Engine
 
 T = TypeVar("T")
@@ -28,7 +36,15 @@ templates = Environment(
     lstrip_blocks=True,
 )
 templates.filters.update(
-    time=format_time, json=pretty_json, value=display_value, who=actor_name, flat=flat_items
+    time=format_time,
+    json=pretty_json,
+    value=display_value,
+    who=actor_name,
+    flat=flat_items,
+    duration=format_duration,
+    mrkdwn=richtext.render,  # safe HTML: richtext escapes every piece of text itself
+    mrkdwn_inline=richtext.inline,
+    plain=richtext.plain,
 )
 
 # No inline script or style, no framing, and tokens in URLs never leak through a Referer.

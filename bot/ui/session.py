@@ -1,9 +1,10 @@
 """Sessions and CSRF tokens of the web UI.
 
-A person logs in once with ``PAUSEBOT_API_TOKEN`` and a name. The cookie holds the name and an
-expiry, signed with a key derived from the API token: it proves the token was known without
-carrying it, and rotating the token logs everybody out. CSRF tokens are an HMAC of the session
-cookie, so they need no server-side storage and die with the session.
+A person signs in with their name and password (``PAUSEBOT_UI_USERS``, see ``users.py``) or with
+``PAUSEBOT_API_TOKEN`` and any name. The cookie holds the name, how they signed in and an expiry,
+signed with a key derived from the token and the users' configuration: it proves a secret was
+known without carrying it, and changing either logs everybody out. CSRF tokens are an HMAC of
+the session cookie, so they need no server-side storage and die with the session.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Session:
     name: str
     expires_at: datetime
     cookie: str  # the signed value, kept to derive the CSRF token
+    user: bool = False  # signed in with a password of PAUSEBOT_UI_USERS, not the API token
 
     @property
     def actor(self) -> dict[str, Any]:
@@ -35,7 +37,8 @@ class Session:
 class SessionKeys:
     """Signs and checks session cookies and CSRF tokens with keys derived from the API token."""
 
-    def __init__(self, api_token: str) -> None:
+    def __init__(self, api_token: str, ttl: timedelta = SESSION_TTL) -> None:
+        self.ttl = ttl
         self._session_key = _derive(api_token, b"pausebot-ui-session")
         self._csrf_key = _derive(api_token, b"pausebot-ui-csrf")
         self._flash_key = _derive(api_token, b"pausebot-ui-flash")
@@ -44,11 +47,22 @@ class SessionKeys:
         # Comparing derived keys keeps the time independent of where (or how long) they differ.
         return hmac.compare_digest(_derive(given, b"pausebot-ui-session"), self._session_key)
 
-    def issue(self, name: str, now: datetime) -> Session:
-        expires_at = now + SESSION_TTL
-        body = _b64(json.dumps({"n": name, "x": int(expires_at.timestamp())}).encode())
+    def issue(self, name: str, now: datetime, *, user: bool = False) -> Session:
+        expires_at = now + self.ttl
+        claims = {"n": name, "x": int(expires_at.timestamp()), "u": user}
+        body = _b64(json.dumps(claims).encode())
         cookie = f"{body}.{_b64(self._sign(body))}"
-        return Session(name=name, expires_at=expires_at, cookie=cookie)
+        return Session(name=name, expires_at=expires_at, cookie=cookie, user=user)
+
+    def expired(self, cookie: str | None, now: datetime) -> bool:
+        """A genuine session cookie whose time is up (the login page says so)."""
+        body, dot, signature = (cookie or "").partition(".")
+        try:
+            if not dot or not hmac.compare_digest(_unb64(signature), self._sign(body)):
+                return False
+            return now.timestamp() >= int(json.loads(_unb64(body))["x"])
+        except (ValueError, KeyError, TypeError):
+            return False
 
     def read(self, cookie: str | None, now: datetime) -> Session | None:
         """The session in a cookie, or None when it is absent, forged or expired."""
@@ -62,11 +76,12 @@ class SessionKeys:
             payload = json.loads(_unb64(body)) if valid else None
             name = str(payload["n"]) if payload else ""
             expires_at = datetime.fromtimestamp(int(payload["x"]), now.tzinfo) if payload else now
-        except (ValueError, KeyError, TypeError):
+            user = bool(payload.get("u")) if payload else False
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
         if not name or now >= expires_at:
             return None
-        return Session(name=name, expires_at=expires_at, cookie=cookie)
+        return Session(name=name, expires_at=expires_at, cookie=cookie, user=user)
 
     def seal_flash(self, messages: list[tuple[str, str]]) -> str:
         """Messages (level, text) for the next page, signed so nobody can plant text in it."""

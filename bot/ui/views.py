@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from engine.clock import parse_iso
@@ -27,10 +28,11 @@ class TaskNode:
 class Decision:
     """How a pause was decided, from the ``resumed`` output the engine recorded."""
 
-    verb: str  # approved | rejected | resumed | killed | timed out
+    verb: str  # approved | rejected | denied | expired | resumed | killed | timed out
     who: str
     on: str | None
     via: str | None
+    note: str | None = None  # the reviewer's comment or the kill reason
 
     @property
     def sentence(self) -> str:
@@ -58,6 +60,10 @@ def decision_of(execution: Execution, run: TaskRun) -> Decision | None:
         via = resumed.get("via")
         to = resumed.get("to")
         approved = (run.outputs.get("onResume") or {}).get("approved")
+        if to in ("APPROVED", "DENIED", "EXPIRED"):
+            verb = {"APPROVED": "approved", "DENIED": "denied", "EXPIRED": "expired"}[to]
+            who = actor_name(resumed.get("by"), "the timer" if to == "EXPIRED" else "someone")
+            return Decision(verb, who, resumed.get("on"), via, run.outputs.get("comment"))
         if to == "KILLING":
             verb = "killed"
         elif to in _APPROVAL_VERBS:  # an Approval's decision
@@ -69,10 +75,15 @@ def decision_of(execution: Execution, run: TaskRun) -> Decision | None:
         else:
             verb = "resumed"
         who = actor_name(resumed.get("by"), "the timer" if via == "timer" else "someone")
-        return Decision(verb, who, resumed.get("on"), via)
+        note = execution.killReason if to == "KILLING" else None
+        return Decision(verb, who, resumed.get("on"), via, note)
     if execution.state.current == State.KILLED:
         return Decision(
-            "killed", actor_name(execution.killedBy), execution.state.entered(State.KILLED), None
+            "killed",
+            actor_name(execution.killedBy),
+            execution.state.entered(State.KILLED),
+            None,
+            execution.killReason,
         )
     return None
 
@@ -131,3 +142,36 @@ def can_kill(execution: Execution) -> bool:
 
 def is_active(execution: Execution) -> bool:
     return execution.state.current in ACTIVE
+
+
+def format_duration(seconds: float | None) -> str:
+    """A duration as people say it: ``45 s``, ``5 min``, ``2 h 10 min``, ``3 d 4 h``."""
+    if seconds is None:
+        return ""
+    total = int(abs(seconds))
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"
+
+
+def seconds_between(start: str | None, end: datetime | str | None) -> float | None:
+    """Seconds from one ISO timestamp to another (or to a datetime); None when one is missing."""
+    if not start or end is None:
+        return None
+    try:
+        later = parse_iso(end) if isinstance(end, str) else end
+        return (later - parse_iso(start)).total_seconds()
+    except ValueError:
+        return None
+
+
+def utc_title(value: str | None) -> str:
+    """The ``title`` of a ``<time>``: the instant in UTC, shown on hover."""
+    return format_time(value)

@@ -15,16 +15,17 @@ syntax and output towards Pebble:
 * ``finalize`` prints values the way Kestra does; filters and functions carry Pebble/Kestra names.
 
 Not supported (Pebble features with no cheap equivalent): the ``..`` range operator, ``#{}``
-string interpolation, ``jq``, localized date styles (``full``/``long``/...), Java method calls;
+string interpolation, localized date styles (``full``/``long``/...), Java method calls;
 nor Jinja's HTML/debug helpers ``lipsum``, ``pprint``, ``urlize`` and ``xmlattr`` (unboundable).
 
 The package, a module per concern: ``dialect`` (syntax, Undefined, the environment), ``limits``
 (what a render may spend), ``printing`` (values as Kestra prints them), ``dates``, ``filters``,
-``functions`` and ``rendering`` (the public entry points below).
+``data_filters`` (jq, yaml, base64, hashes, numberFormat, ...), ``functions`` and ``rendering`` (the public entry points below).
 """
 
 from __future__ import annotations
 
+from engine.expressions import data_filters as data_filters  # jq, yaml, hashes, ...
 from engine.expressions import filters as filters  # registers the filters and tests
 from engine.expressions import functions as functions  # registers the functions
 from engine.expressions.dialect import ENVIRONMENT, MissingValueError, PebbleUndefined

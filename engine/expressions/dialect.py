@@ -214,6 +214,10 @@ class _PebbleParser(Parser):
                 next(self.stream)
                 right = super().parse_compare()
                 node = nodes.Compare(node, [nodes.Operand("eq", right)], lineno=token.lineno)
+            elif token.test("name:isIn"):
+                next(self.stream)
+                values = super().parse_compare()
+                node = nodes.Compare(node, [nodes.Operand("in", values)], lineno=token.lineno)
             elif token.test("name:contains"):
                 next(self.stream)
                 needle = super().parse_compare()
@@ -473,7 +477,10 @@ class _PebbleEnvironment(ImmutableSandboxedEnvironment):
 
     @staticmethod
     def pebble_iterate(iterable: Iterable[Any]) -> Iterator[Any]:
-        """Every ``{% for %}`` iterable: its items are counted against the step budget."""
+        """Every ``{% for %}`` iterable: its items are counted against the step budget. A map
+        yields its entries, as in Pebble (``entry.key``, ``entry.value``)."""
+        if isinstance(iterable, Mapping):
+            return _counted((MapEntry(k, v) for k, v in iterable.items()), _spend())
         return _counted(iter(iterable), _spend())
 
     @staticmethod
@@ -495,6 +502,21 @@ class _PebbleEnvironment(ImmutableSandboxedEnvironment):
         text = "".join(texts)
         _spend().charge(len(text))
         return text
+
+
+class MapEntry:
+    """One entry of a map in ``{% for entry in map %}``; ``{% for k, v in map %}`` unpacks it."""
+
+    __slots__ = ("key", "value")
+
+    def __init__(self, key: Any, value: Any) -> None:
+        self.key, self.value = key, value
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.key, self.value))
+
+    def __str__(self) -> str:  # Java's Map.Entry prints key=value
+        return f"{to_text(self.key)}={to_text(self.value)}"
 
 
 def _finalize(value: Any) -> str:

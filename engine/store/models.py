@@ -8,6 +8,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     Index,
     Integer,
     String,
@@ -52,12 +53,31 @@ class ExecutionRow(Base):
     # Which runner is advancing it, and until when that claim holds without a heartbeat.
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # For Kestra's endDate filter and its sort fields state.endDate / state.duration: when the
+    # execution ended (or paused, as ``state.endDate`` says), and its duration in seconds as of
+    # its last save.
+    end_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     __table_args__ = (
         Index("ix_executions_state_start", "state", "start_date"),
         Index("ix_executions_flow", "namespace", "flow_id"),
         Index("ix_executions_wake_at", "wake_at"),
     )
+
+
+class ExecutionLabelRow(Base):
+    """One label of an execution, for the ``labels=key:value`` filter. ``digest`` (SHA-256 of
+    key NUL value) is what the filter looks up: an index on it works for labels of any length,
+    where a B-tree on the text itself has a row-size limit on PostgreSQL."""
+
+    __tablename__ = "execution_labels"
+    execution_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(Text)
+    value: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_execution_labels_digest", "digest"),)
 
 
 class LogRow(Base):
@@ -102,6 +122,9 @@ class OutboxDeliveryRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The worker (engine/store/workers.py) holding the lease: a stalled worker's claims are
+    # released by the sweep, not left to run out.
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -130,6 +153,54 @@ class UsedTokenRow(Base):
     token_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     execution_id: Mapped[str] = mapped_column(String(64))
+
+
+class WorkerRow(Base):
+    """A live process that claims work (runner, outbox consumer): it heartbeats, and any other
+    worker releases its claims once it stops (procrastinate's stalled-worker sweep)."""
+
+    __tablename__ = "workers"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # PostgreSQL: the worker holds pg_advisory_lock(LOCK_CLASS, lock_key) on its listening
+    # connection, so its death is seen at once (the lock goes with the connection).
+    lock_key: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class KVEntryRow(Base):
+    """One key of a namespace's KV store (Kestra's ``kv.Set`` / ``kv()``): a typed JSON value,
+    an optional description and an optional expiry (TTL). Expired keys read as missing."""
+
+    __tablename__ = "kv_entries"
+    namespace: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON)  # {"value": <the value>}
+    kv_type: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReminderRow(Base):
+    """A consumer's durable timer for one paused task run: the next reminder is due at ``due_at``,
+    ``remaining`` more may fire, one each ``every_seconds`` (None: no repeat). Fired by
+    ``Outbox.fire_due_reminders`` in the transaction that re-reads the execution's state."""
+
+    __tablename__ = "reminders"
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    execution_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    task_run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    every_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    remaining: Mapped[int] = mapped_column(Integer)
+    fired: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_reminders_due", "consumer", "due_at"),)
 
 
 class ApprovalRequestRow(Base):

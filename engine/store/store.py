@@ -8,8 +8,11 @@ compare-and-set on its version, append logs and outbox events).
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,31 +29,44 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 
 from engine.errors import ExecutionNotFound
 from engine.model import Execution
+from engine.queries import SORT_FIELDS, DateRange, SortKey
+from engine.secret_values import mask_secrets, secret_values
+from engine.states import TERMINAL
+from engine.store import notify
 from engine.store.approval_requests import (
     ApprovalRequestRecord,
     insert_approval_request,
     record_approval_outcomes,
+    request_t,
 )
 from engine.store.database import create_database_engine, upgrade_schema, writer
+from engine.store.filters import contains_text, in_namespace
+from engine.store.labels import execution_columns, label_digest, label_pairs, label_rows
 from engine.store.models import (
+    ExecutionLabelRow,
     ExecutionRow,
     FlowRow,
+    KVEntryRow,
     LogRow,
     NoticeRow,
     OutboxConsumerRow,
     OutboxDeliveryRow,
     OutboxEventRow,
+    ReminderRow,
     UsedTokenRow,
+    WorkerRow,
 )
 
 log = logging.getLogger(__name__)
 
 ex_t = cast(Table, ExecutionRow.__table__)
+label_t = cast(Table, ExecutionLabelRow.__table__)
 flow_t = cast(Table, FlowRow.__table__)
 log_t = cast(Table, LogRow.__table__)
 event_t = cast(Table, OutboxEventRow.__table__)
@@ -58,6 +74,20 @@ consumer_t = cast(Table, OutboxConsumerRow.__table__)
 delivery_t = cast(Table, OutboxDeliveryRow.__table__)
 notice_t = cast(Table, NoticeRow.__table__)
 token_t = cast(Table, UsedTokenRow.__table__)
+worker_t = cast(Table, WorkerRow.__table__)
+
+_SORT_COLUMNS = {
+    "id": ex_t.c.id,
+    "state.startDate": ex_t.c.start_date,
+    "state.endDate": ex_t.c.end_date,
+    "state.duration": ex_t.c.duration,
+    "namespace": ex_t.c.namespace,
+    "flowId": ex_t.c.flow_id,
+    "state.current": ex_t.c.state,
+}
+assert set(_SORT_COLUMNS) == set(SORT_FIELDS)
+kv_t = cast(Table, KVEntryRow.__table__)
+reminder_t = cast(Table, ReminderRow.__table__)
 
 
 def _text(value: str) -> str:
@@ -114,10 +144,27 @@ class NewEvent:
 
 
 @dataclass(frozen=True)
+class KVRecord:
+    namespace: str
+    key: str
+    value: Any
+    kv_type: str
+    description: str | None
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class StoredExecution:
     execution: Execution
     version: int
     lease_owner: str | None = None
+    lease_until: datetime | None = None
+
+    def lease_free(self, now: datetime) -> bool:
+        """No runner holds it (or the one that did let its lease run out)."""
+        return self.lease_owner is None or self.lease_until is None or self.lease_until < now
 
 
 class Transaction:
@@ -127,20 +174,68 @@ class Transaction:
         self.connection = connection
         self.now = now
         self.events: list[NewEvent] = []
+        # Label digests of the executions loaded in this transaction, so a save rewrites the
+        # label rows only when the labels changed (without reading them back).
+        self._labels: dict[str, set[str]] = {}
+        # What other replicas must hear about when this commits (PostgreSQL NOTIFY).
+        self.outgoing: list[dict[str, Any]] = []
+
+    def _announce_wake(self, execution_id: str, wake_at: datetime | None, leased: bool) -> None:
+        """A runner elsewhere must look at it now ("run") or at ``wake_at`` ("at"); not when
+        our own runner took it (a hand-off)."""
+        if wake_at is None or leased:
+            return
+        if wake_at <= self.now:
+            self.outgoing.append({"k": "run", "id": execution_id})
+        else:
+            self.outgoing.append({"k": "at", "id": execution_id, "at": wake_at.isoformat()})
 
     # -- executions ---------------------------------------------------------------------
     def load_execution(self, execution_id: str, *, lock: bool = True) -> StoredExecution:
-        query = select(ex_t.c.document, ex_t.c.version, ex_t.c.lease_owner).where(
-            ex_t.c.id == execution_id
-        )
+        query = select(
+            ex_t.c.document, ex_t.c.version, ex_t.c.lease_owner, ex_t.c.lease_until
+        ).where(ex_t.c.id == execution_id)
         if lock and self.connection.dialect.name == "postgresql":
             query = query.with_for_update()
         row = self.connection.execute(query).first()
         if row is None:
             raise ExecutionNotFound(execution_id)
-        return StoredExecution(Execution.model_validate(row.document), row.version, row.lease_owner)
+        execution = Execution.model_validate(row.document)
+        self._labels[execution_id] = set(label_pairs(execution))
+        return StoredExecution(execution, row.version, row.lease_owner, utc(row.lease_until))
 
-    def insert_execution(self, execution: Execution, *, wake_at: datetime | None) -> None:
+    def _sync_labels(self, execution: Execution) -> None:
+        current = label_pairs(execution)
+        previous = self._labels.get(execution.id)
+        if previous is None:
+            previous = set(
+                self.connection.execute(
+                    select(label_t.c.digest).where(label_t.c.execution_id == execution.id)
+                ).scalars()
+            )
+        if previous == set(current):
+            return
+        gone = previous - set(current)
+        if gone:
+            self.connection.execute(
+                delete(label_t).where(
+                    label_t.c.execution_id == execution.id, label_t.c.digest.in_(gone)
+                )
+            )
+        added = [row for row in label_rows(execution) if row["digest"] not in previous]
+        if added:
+            self.connection.execute(insert(label_t), added)
+        self._labels[execution.id] = set(current)
+
+    def insert_execution(
+        self,
+        execution: Execution,
+        *,
+        wake_at: datetime | None,
+        lease: tuple[str, datetime] | None = None,
+    ) -> None:
+        owner, until = lease or (None, None)
+        self._announce_wake(execution.id, wake_at, owner is not None)
         self.connection.execute(
             insert(ex_t).values(
                 id=execution.id,
@@ -153,25 +248,98 @@ class Transaction:
                 document=execution.model_dump(mode="json"),
                 version=1,
                 wake_at=wake_at,
+                lease_owner=owner,
+                lease_until=until,
+                **execution_columns(execution, self.now),
             )
         )
+        rows = label_rows(execution)
+        if rows:
+            self.connection.execute(insert(label_t), rows)
+        self._labels[execution.id] = {row["digest"] for row in rows}
 
     def save_execution(
-        self, execution: Execution, seen_version: int, *, wake_at: datetime | None
+        self,
+        execution: Execution,
+        seen_version: int,
+        *,
+        wake_at: datetime | None,
+        lease: tuple[str | None, datetime | None] | None = None,
     ) -> bool:
-        """Compare-and-set: writes only if nobody saved since ``seen_version``."""
+        """Compare-and-set: writes only if nobody saved since ``seen_version``. ``lease``
+        (owner, until) sets the runner lease in the same statement ((None, None) releases it)."""
+        values: dict[str, Any] = {
+            "state": execution.state.current.value,
+            "updated_at": self.now,
+            "document": execution.model_dump(mode="json"),
+            "version": seen_version + 1,
+            "wake_at": wake_at,
+        }
+        if lease is not None:
+            values["lease_owner"], values["lease_until"] = lease
+        self._announce_wake(execution.id, wake_at, lease is not None and lease[0] is not None)
         result = self.connection.execute(
             update(ex_t)
             .where(ex_t.c.id == execution.id, ex_t.c.version == seen_version)
-            .values(
-                state=execution.state.current.value,
-                updated_at=self.now,
-                document=execution.model_dump(mode="json"),
-                version=seen_version + 1,
-                wake_at=wake_at,
-            )
+            .values(**values, **execution_columns(execution, self.now))
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        self._sync_labels(execution)
+        return True
+
+    # -- flow concurrency (engine/concurrency.py) ----------------------------------------
+    def lock_flow_slots(self, namespace: str, flow_id: str) -> None:
+        """Serialises admissions and releases of one flow's concurrency slots until commit
+        (PostgreSQL: a transaction advisory lock; SQLite's BEGIN IMMEDIATE already does)."""
+        if self.connection.dialect.name == "postgresql":
+            self.connection.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                {"key": f"pausebot.concurrency:{namespace}:{flow_id}"},
+            )
+
+    def count_running(self, namespace: str, flow_id: str) -> int:
+        """Executions of the flow holding a slot: every one not ended and not QUEUED."""
+        return self.connection.execute(
+            select(func.count())
+            .select_from(ex_t)
+            .where(
+                ex_t.c.namespace == namespace,
+                ex_t.c.flow_id == flow_id,
+                ex_t.c.state.notin_([*(s.value for s in TERMINAL), "QUEUED"]),
+            )
+        ).scalar_one()
+
+    def oldest_queued(self, namespace: str, flow_id: str) -> StoredExecution | None:
+        """The QUEUED execution to start next, locked; one being changed elsewhere is skipped."""
+        query = (
+            select(ex_t.c.document, ex_t.c.version, ex_t.c.lease_owner)
+            .where(
+                ex_t.c.namespace == namespace,
+                ex_t.c.flow_id == flow_id,
+                ex_t.c.state == "QUEUED",
+            )
+            .order_by(ex_t.c.start_date, ex_t.c.id)
+            .limit(1)
+        )
+        if self.connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        row = self.connection.execute(query).first()
+        if row is None:
+            return None
+        return StoredExecution(Execution.model_validate(row.document), row.version, row.lease_owner)
+
+    def wake_execution(self, execution_id: str) -> None:
+        """Makes an execution due now (a parent whose child just ended)."""
+        self.connection.execute(
+            update(ex_t)
+            .where(
+                ex_t.c.id == execution_id,
+                ex_t.c.state.notin_([s.value for s in TERMINAL]),
+                or_(ex_t.c.wake_at.is_(None), ex_t.c.wake_at > self.now),
+            )
+            .values(wake_at=self.now)
+        )
 
     def claim_execution(self, execution_id: str, owner: str, lease: timedelta) -> bool:
         """Takes the runner lease unless another live runner holds it."""
@@ -206,6 +374,7 @@ class Transaction:
     # -- logs and events ----------------------------------------------------------------
     def append_logs(self, entries: Sequence[LogEntry]) -> None:
         if entries:
+            secrets = secret_values()  # a secret's value is never written to a log
             self.connection.execute(
                 insert(log_t),
                 [
@@ -214,7 +383,7 @@ class Transaction:
                         "task_run_id": e.task_run_id,
                         "task_id": e.task_id,
                         "level": e.level,
-                        "message": _text(e.message),
+                        "message": _text(mask_secrets(e.message, secrets)),
                         "timestamp": e.timestamp,
                     }
                     for e in entries
@@ -237,8 +406,50 @@ class Transaction:
                 ],
             )
             self.events.extend(events)
+            self.outgoing.extend(
+                {"k": "event", "id": e.execution_id, "kind": e.kind} for e in events
+            )
             # An approval request's state moves with its Approval, in this same commit.
             record_approval_outcomes(self.connection, events, self.now)
+
+    # -- reminder timers (engine/outbox.py decides; these are its queries) ------------------
+    def due_reminders(self, consumer: str, limit: int) -> list[Any]:
+        """Due timers, soonest first, locked (PostgreSQL: skipping those another replica holds)."""
+        query = (
+            select(reminder_t)
+            .where(reminder_t.c.consumer == consumer, reminder_t.c.due_at <= self.now)
+            .order_by(reminder_t.c.due_at)
+            .limit(limit)
+        )
+        if self.connection.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(self.connection.execute(query).all())
+
+    def reschedule_reminder(
+        self, consumer: str, execution_id: str, task_run_id: str, due_at: datetime
+    ) -> None:
+        self.connection.execute(
+            update(reminder_t)
+            .where(
+                reminder_t.c.consumer == consumer,
+                reminder_t.c.execution_id == execution_id,
+                reminder_t.c.task_run_id == task_run_id,
+            )
+            .values(
+                due_at=due_at,
+                remaining=reminder_t.c.remaining - 1,
+                fired=reminder_t.c.fired + 1,
+            )
+        )
+
+    def drop_reminder(self, consumer: str, execution_id: str, task_run_id: str) -> None:
+        self.connection.execute(
+            delete(reminder_t).where(
+                reminder_t.c.consumer == consumer,
+                reminder_t.c.execution_id == execution_id,
+                reminder_t.c.task_run_id == task_run_id,
+            )
+        )
 
     def insert_approval_request(self, record: ApprovalRequestRecord) -> None:
         insert_approval_request(self.connection, record)
@@ -261,12 +472,22 @@ class Store:
         self.url = url
         self.engine: Engine = create_database_engine(url)
         self.writer: Engine = writer(self.engine)
+        # Reads of one statement need no transaction of their own: on PostgreSQL they run in
+        # autocommit (one round trip instead of BEGIN, the query and ROLLBACK).
+        self.reader: Engine = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.dialect == "postgresql"
+            else self.engine
+        )
         # SQLite has one write lock per file. Threads of this process take turns here, in
         # order, instead of racing for it in SQLite's busy handler (which sleeps in growing
         # steps); other processes on the same file still meet the busy timeout.
         self._write_lock: AbstractContextManager[Any] = (
             threading.RLock() if self.dialect == "sqlite" else nullcontext()
         )
+        # This process as a worker (engine/store/workers.py): claims it takes carry this id.
+        self.worker_id = f"{socket.gethostname()[:24]}-{os.getpid()}-{secrets.token_hex(4)}"
+        self.lock_key = secrets.randbelow(2**31 - 1) + 1
         if migrate:
             upgrade_schema(self.engine)
 
@@ -286,11 +507,14 @@ class Store:
     @contextmanager
     def transaction(self, now: datetime) -> Iterator[Transaction]:
         with self._write() as connection:
-            yield Transaction(connection, now)
+            tx = Transaction(connection, now)
+            yield tx
+            if tx.outgoing and self.dialect == "postgresql":
+                notify.send(connection, self.worker_id, tx.outgoing)
 
     def ping(self) -> bool:
         try:
-            with self.engine.connect() as connection:
+            with self.reader.connect() as connection:
                 connection.exec_driver_sql("SELECT 1")
             return True
         except Exception:
@@ -301,7 +525,7 @@ class Store:
     def latest_flow_revision(
         self, namespace: str, flow_id: str, *, include_deleted: bool = False
     ) -> tuple[int, str, bool] | None:
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             row = connection.execute(
                 select(flow_t.c.revision, flow_t.c.source, flow_t.c.deleted)
                 .where(flow_t.c.namespace == namespace, flow_t.c.flow_id == flow_id)
@@ -313,7 +537,7 @@ class Store:
         return row.revision, row.source, row.deleted
 
     def flow_revision(self, namespace: str, flow_id: str, revision: int) -> str | None:
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             return connection.execute(
                 select(flow_t.c.source).where(
                     flow_t.c.namespace == namespace,
@@ -382,7 +606,7 @@ class Store:
             .group_by(flow_t.c.namespace, flow_t.c.flow_id)
             .subquery()
         )
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             rows = connection.execute(
                 select(flow_t.c.namespace, flow_t.c.flow_id, flow_t.c.revision, flow_t.c.source)
                 .join(
@@ -400,7 +624,7 @@ class Store:
 
     # -- executions (reads) -------------------------------------------------------------
     def get_execution(self, execution_id: str) -> StoredExecution:
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             row = connection.execute(
                 select(ex_t.c.document, ex_t.c.version, ex_t.c.lease_owner).where(
                     ex_t.c.id == execution_id
@@ -418,21 +642,85 @@ class Store:
         flow_id: str | None = None,
         text: str | None = None,
         ids: Sequence[str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        dates: DateRange | None = None,
+        sort: Sequence[SortKey] = (),
         offset: int = 0,
         limit: int = 25,
     ) -> tuple[list[Execution], int]:
+        """One page of executions matching every filter given, and how many match in all."""
         conditions: list[ColumnElement[bool]] = []
         if states:
             conditions.append(ex_t.c.state.in_(list(states)))
         if namespace:
             # Kestra matches a namespace and its children (company.team matches company.team.x).
+            conditions.append(in_namespace(ex_t.c.namespace, namespace))
+        if flow_id:
+            conditions.append(ex_t.c.flow_id == flow_id)
+        if ids is not None:
+            conditions.append(ex_t.c.id.in_(list(ids)))
+        if text:
+            conditions.append(
+                or_(
+                    contains_text(ex_t.c.id, text),
+                    contains_text(ex_t.c.namespace, text),
+                    contains_text(ex_t.c.flow_id, text),
+                )
+            )
+        for key, value in (labels or {}).items():
+            conditions.append(
+                ex_t.c.id.in_(
+                    select(label_t.c.execution_id).where(
+                        label_t.c.digest == label_digest(key, value)
+                    )
+                )
+            )
+        if dates is not None and dates.start_after is not None:
+            conditions.append(ex_t.c.start_date >= dates.start_after)
+        if dates is not None and dates.end_before is not None:
+            conditions.append(ex_t.c.end_date <= dates.end_before)
+        where = and_(*conditions) if conditions else and_(True)
+        order = [
+            (
+                _SORT_COLUMNS[key.field].desc()
+                if key.descending
+                else _SORT_COLUMNS[key.field].asc()
+            ).nulls_last()
+            for key in sort
+        ] or [ex_t.c.start_date.desc()]
+        with self.engine.connect() as connection:
+            total = connection.execute(
+                select(func.count()).select_from(ex_t).where(where)
+            ).scalar_one()
+            rows = connection.execute(
+                select(ex_t.c.document)
+                .where(where)
+                .order_by(*order, ex_t.c.id)
+                .offset(offset)
+                .limit(limit)
+            ).all()
+        return [Execution.model_validate(r.document) for r in rows], total
+
+    def waiting_executions(
+        self,
+        *,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        text: str | None = None,
+        limit: int = 1000,
+        known: Callable[[str, int], Execution | None] | None = None,
+    ) -> tuple[list[tuple[Execution, int]], list[tuple[str, str, int]]]:
+        """PAUSED executions with their versions, the soonest deadline (``wake_at``) first, then
+        the oldest; and the count of every matching one per flow. One read: the counts, the ids
+        and versions in order, and the documents of those ``known(id, version)`` does not
+        already have parsed (a caller's cache: versions change with every write)."""
+        conditions: list[ColumnElement[bool]] = [ex_t.c.state == "PAUSED"]
+        if namespace:
             conditions.append(
                 or_(ex_t.c.namespace == namespace, ex_t.c.namespace.like(f"{namespace}.%"))
             )
         if flow_id:
             conditions.append(ex_t.c.flow_id == flow_id)
-        if ids is not None:
-            conditions.append(ex_t.c.id.in_(list(ids)))
         if text:
             pattern = f"%{text.lower()}%"
             conditions.append(
@@ -442,22 +730,39 @@ class Store:
                     func.lower(ex_t.c.flow_id).like(pattern),
                 )
             )
-        where = and_(*conditions) if conditions else and_(True)
+        where = and_(*conditions)
         with self.engine.connect() as connection:
-            total = connection.execute(
-                select(func.count()).select_from(ex_t).where(where)
-            ).scalar_one()
-            rows = connection.execute(
-                select(ex_t.c.document)
+            counts = connection.execute(
+                select(ex_t.c.namespace, ex_t.c.flow_id, func.count())
                 .where(where)
-                .order_by(ex_t.c.start_date.desc(), ex_t.c.id)
-                .offset(offset)
+                .group_by(ex_t.c.namespace, ex_t.c.flow_id)
+            ).all()
+            order = connection.execute(
+                select(ex_t.c.id, ex_t.c.version)
+                .where(where)
+                .order_by(ex_t.c.wake_at.is_(None), ex_t.c.wake_at, ex_t.c.start_date, ex_t.c.id)
                 .limit(limit)
             ).all()
-        return [Execution.model_validate(r.document) for r in rows], total
+            found: dict[str, tuple[Execution, int]] = {}
+            for row in order:
+                cached = known(row.id, row.version) if known is not None else None
+                if cached is not None:
+                    found[row.id] = (cached, row.version)
+            missing = [row.id for row in order if row.id not in found]
+            for start in range(0, len(missing), 500):  # bounded IN lists
+                for doc in connection.execute(
+                    select(ex_t.c.id, ex_t.c.version, ex_t.c.document).where(
+                        ex_t.c.id.in_(missing[start : start + 500])
+                    )
+                ).all():
+                    found[doc.id] = (Execution.model_validate(doc.document), doc.version)
+        return (
+            [found[row.id] for row in order if row.id in found],
+            [(ns, fid, int(n)) for ns, fid, n in counts],
+        )
 
     def count_executions_by_state(self) -> dict[str, int]:
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             rows = connection.execute(
                 select(ex_t.c.state, func.count()).group_by(ex_t.c.state)
             ).all()
@@ -465,7 +770,7 @@ class Store:
 
     # -- the runner's claims ------------------------------------------------------------
     def due_execution_ids(self, now: datetime, limit: int) -> list[str]:
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             rows = connection.execute(
                 select(ex_t.c.id)
                 .where(
@@ -477,8 +782,27 @@ class Store:
             ).all()
         return [r.id for r in rows]
 
+    def due_and_next(self, now: datetime, limit: int) -> tuple[list[str], datetime | None]:
+        """The due executions no live runner holds (oldest first) and, in the same query, when
+        the next one falls due: the runner's one query per poll (served by ix_executions_wake_at)."""
+        with self.reader.connect() as connection:
+            rows = connection.execute(
+                select(ex_t.c.id, ex_t.c.wake_at)
+                .where(
+                    ex_t.c.wake_at.is_not(None),
+                    or_(ex_t.c.lease_until.is_(None), ex_t.c.lease_until < now),
+                )
+                .order_by(ex_t.c.wake_at)
+                .limit(limit + 1)
+            ).all()
+        due = [r.id for r in rows if utc(r.wake_at) <= now][:limit]  # type: ignore[operator]
+        if len(due) == limit:
+            return due, now  # more may be due: look again at once
+        later = [utc(r.wake_at) for r in rows if utc(r.wake_at) > now]  # type: ignore[operator]
+        return due, later[0] if later else None
+
     def next_wake_at(self) -> datetime | None:
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             value = connection.execute(select(func.min(ex_t.c.wake_at))).scalar()
         return utc(value)
 
@@ -495,6 +819,7 @@ class Store:
             tx.connection.execute(
                 update(ex_t).where(ex_t.c.id == execution_id).values(wake_at=until)
             )
+            tx.outgoing.append({"k": "at", "id": execution_id, "at": until.isoformat()})
 
     def extend_lease(self, execution_id: str, owner: str, now: datetime, lease: timedelta) -> None:
         with self.transaction(now) as tx:
@@ -512,7 +837,7 @@ class Store:
         if min_level:
             allowed = LEVELS[LEVELS.index(min_level.upper()) :]
             query = query.where(log_t.c.level.in_(allowed))
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             rows = connection.execute(query).all()
         return [
             LogEntry(r.execution_id, r.task_run_id, r.task_id, r.level, r.message, utc(r.timestamp))  # type: ignore[arg-type]
@@ -543,9 +868,13 @@ class Store:
         *,
         limit: int = 50,
         lease: timedelta = timedelta(seconds=60),
+        owner: str | None = None,
     ) -> list[OutboxEvent]:
-        """Events this consumer has not finished, oldest first, leased so replicas don't share."""
+        """Events this consumer has not finished, oldest first, leased so replicas don't share.
+        The claim carries ``owner`` (default: this process's worker id), so the stalled-worker
+        sweep can release it at once when that worker dies."""
         d = delivery_t
+        owner = owner or self.worker_id
         with self._write() as connection:
             start = connection.execute(
                 select(consumer_t.c.start_after_id).where(consumer_t.c.name == consumer)
@@ -588,6 +917,7 @@ class Store:
                             status="pending",
                             attempts=0,
                             lease_until=now + lease,
+                            claimed_by=owner,
                             updated_at=now,
                         )
                     )
@@ -601,7 +931,7 @@ class Store:
                             d.c.status == "pending",
                             or_(d.c.lease_until.is_(None), d.c.lease_until < now),
                         )
-                        .values(lease_until=now + lease, updated_at=now)
+                        .values(lease_until=now + lease, claimed_by=owner, updated_at=now)
                     )
                     if result.rowcount != 1:
                         continue
@@ -653,6 +983,7 @@ class Store:
         d = delivery_t
         if bump:
             values["attempts"] = d.c.attempts + 1
+        values["claimed_by"] = None
         with self._write() as connection:
             connection.execute(
                 update(d)
@@ -680,7 +1011,7 @@ class Store:
             ).scalar_one()
 
     def failed_deliveries(self, consumer: str) -> int:
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             return connection.execute(
                 select(func.count())
                 .select_from(delivery_t)
@@ -688,7 +1019,7 @@ class Store:
             ).scalar_one()
 
     def events_for(self, execution_id: str) -> list[OutboxEvent]:
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             rows = connection.execute(
                 select(event_t).where(event_t.c.execution_id == execution_id).order_by(event_t.c.id)
             ).all()
@@ -718,7 +1049,7 @@ class Store:
             )
 
     def notices(self, consumer: str, execution_id: str) -> list[tuple[str | None, dict[str, Any]]]:
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             rows = connection.execute(
                 select(notice_t.c.task_run_id, notice_t.c.ref)
                 .where(notice_t.c.consumer == consumer, notice_t.c.execution_id == execution_id)
@@ -734,9 +1065,400 @@ class Store:
                 )
             )
 
+    # -- retention ------------------------------------------------------------------------
+    def purge_executions(
+        self,
+        *,
+        end_date: datetime,
+        start_date: datetime | None = None,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        states: Sequence[str] = (),
+        purge_execution: bool = True,
+        purge_log: bool = True,
+        batch_size: int = 100,
+        keep: Sequence[str] = (),
+    ) -> tuple[int, int]:
+        """Deletes executions (and everything about them: outbox events and their deliveries,
+        notices, spent tokens) and/or their logs, in transactions of ``batch_size``
+        executions. Matched as Kestra's PurgeExecutions does: started at or after
+        ``start_date``, ended (last changed) before ``end_date``, in ``namespace`` (a prefix
+        without ``flow_id``) and ``states``. Returns (executions deleted, logs deleted)."""
+        conditions: list[ColumnElement[bool]] = [ex_t.c.updated_at < end_date]
+        if start_date is not None:
+            conditions.append(ex_t.c.start_date >= start_date)
+        if namespace and flow_id:
+            conditions += [ex_t.c.namespace == namespace, ex_t.c.flow_id == flow_id]
+        elif namespace:
+            conditions.append(
+                or_(ex_t.c.namespace == namespace, ex_t.c.namespace.like(f"{namespace}.%"))
+            )
+        elif flow_id:
+            conditions.append(ex_t.c.flow_id == flow_id)
+        if states:
+            conditions.append(ex_t.c.state.in_(list(states)))
+        if keep:
+            conditions.append(ex_t.c.id.not_in(list(keep)))
+        executions = logs = 0
+        after = ""
+        batch_size = max(1, batch_size)
+        while True:
+            with self._write() as connection:
+                ids = [
+                    r.id
+                    for r in connection.execute(
+                        select(ex_t.c.id)
+                        .where(*conditions, ex_t.c.id > after)
+                        .order_by(ex_t.c.id)
+                        .limit(batch_size)
+                    ).all()
+                ]
+                if not ids:
+                    return executions, logs
+                after = ids[-1]
+                if purge_log:
+                    logs += connection.execute(
+                        delete(log_t).where(log_t.c.execution_id.in_(ids))
+                    ).rowcount
+                if purge_execution:
+                    events = select(event_t.c.id).where(event_t.c.execution_id.in_(ids))
+                    connection.execute(delete(delivery_t).where(delivery_t.c.event_id.in_(events)))
+                    connection.execute(delete(event_t).where(event_t.c.execution_id.in_(ids)))
+                    connection.execute(delete(notice_t).where(notice_t.c.execution_id.in_(ids)))
+                    connection.execute(delete(token_t).where(token_t.c.execution_id.in_(ids)))
+                    connection.execute(delete(reminder_t).where(reminder_t.c.execution_id.in_(ids)))
+                    connection.execute(delete(request_t).where(request_t.c.id.in_(ids)))
+                    executions += connection.execute(
+                        delete(ex_t).where(ex_t.c.id.in_(ids))
+                    ).rowcount
+
+    def prune_outbox(self, before: datetime, *, batch_size: int = 1000) -> tuple[int, int]:
+        """Deletes outbox events created before ``before`` that every registered consumer has
+        settled (done or failed, or registered after them), with their deliveries. An event
+        a consumer still owes is kept whatever its age. Returns (events, deliveries) deleted."""
+        settled = (
+            select(delivery_t.c.event_id)
+            .where(
+                delivery_t.c.consumer == consumer_t.c.name,
+                delivery_t.c.event_id == event_t.c.id,
+                delivery_t.c.status.in_(("done", "failed")),
+            )
+            .correlate(consumer_t, event_t)
+            .exists()
+        )
+        owed = (
+            select(consumer_t.c.name)
+            .where(consumer_t.c.start_after_id < event_t.c.id, ~settled)
+            .exists()
+        )
+        events = deliveries = 0
+        while True:
+            with self._write() as connection:
+                ids = [
+                    r.id
+                    for r in connection.execute(
+                        select(event_t.c.id)
+                        .where(event_t.c.created_at < before, ~owed)
+                        .order_by(event_t.c.id)
+                        .limit(batch_size)
+                    ).all()
+                ]
+                if not ids:
+                    return events, deliveries
+                deliveries += connection.execute(
+                    delete(delivery_t).where(delivery_t.c.event_id.in_(ids))
+                ).rowcount
+                events += connection.execute(delete(event_t).where(event_t.c.id.in_(ids))).rowcount
+            if len(ids) < batch_size:
+                return events, deliveries
+
+    def database_size(self) -> int:
+        """Bytes the database takes (SQLite: pages in use; PostgreSQL: pg_database_size)."""
+        with self.reader.connect() as connection:
+            if self.dialect == "postgresql":
+                return int(
+                    connection.exec_driver_sql(
+                        "SELECT pg_database_size(current_database())"
+                    ).scalar()
+                )
+            pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
+            free = connection.exec_driver_sql("PRAGMA freelist_count").scalar()
+            size = connection.exec_driver_sql("PRAGMA page_size").scalar()
+            return int((pages - free) * size)
+
+    # -- workers: heartbeats and the stalled-worker sweep ---------------------------------
+    def register_worker(self, now: datetime) -> None:
+        with self._write() as connection:
+            connection.execute(delete(worker_t).where(worker_t.c.id == self.worker_id))
+            connection.execute(
+                insert(worker_t).values(
+                    id=self.worker_id,
+                    lock_key=self.lock_key,
+                    host=socket.gethostname()[:255],
+                    pid=os.getpid(),
+                    started_at=now,
+                    heartbeat_at=now,
+                )
+            )
+
+    def unregister_worker(self) -> None:
+        with self._write() as connection:
+            connection.execute(delete(worker_t).where(worker_t.c.id == self.worker_id))
+
+    def heartbeat(self, now: datetime, stalled_after: timedelta) -> tuple[list[str], list[str]]:
+        """One transaction: our heartbeat, then the sweep. A worker is stalled when its
+        heartbeat is older than ``stalled_after``, or at once when it is seen dead: on
+        PostgreSQL its advisory lock is gone (its connection closed), on this host its pid no
+        longer exists. Its execution leases and outbox claims are released (the executions
+        made due now) and its row removed. Returns (stalled workers, released executions)."""
+        with self.transaction(now) as tx:
+            connection = tx.connection
+            connection.execute(
+                update(worker_t).where(worker_t.c.id == self.worker_id).values(heartbeat_at=now)
+            )
+            rows = connection.execute(select(worker_t).where(worker_t.c.id != self.worker_id)).all()
+            if not rows:
+                return [], []
+            held: set[int] | None = None
+            if self.dialect == "postgresql":
+                held = {
+                    int(key)
+                    for (key,) in connection.exec_driver_sql(
+                        "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                        f"AND classid = {notify.LOCK_CLASS} AND objsubid = 2"
+                    )
+                }
+            host = socket.gethostname()[:255]
+            dead = []
+            for row in rows:
+                beat = utc(row.heartbeat_at)
+                assert beat is not None
+                if beat < now - stalled_after:
+                    dead.append(row.id)
+                elif held is not None and row.lock_key not in held:
+                    if utc(row.started_at) < now - timedelta(seconds=5):  # type: ignore[operator]
+                        dead.append(row.id)  # (a worker just started may not hold it yet)
+                elif held is None and row.host == host and not _pid_alive(row.pid):
+                    dead.append(row.id)
+            if not dead:
+                return [], []
+            owned = or_(*(ex_t.c.lease_owner.like(f"{w}/%") for w in dead))
+            released = [r.id for r in connection.execute(select(ex_t.c.id).where(owned)).all()]
+            if released:
+                connection.execute(
+                    update(ex_t)
+                    .where(ex_t.c.id.in_(released))
+                    .values(lease_owner=None, lease_until=None, wake_at=now)
+                )
+                tx.outgoing.extend({"k": "run", "id": eid} for eid in released)
+            connection.execute(
+                update(delivery_t)
+                .where(delivery_t.c.claimed_by.in_(dead), delivery_t.c.status == "pending")
+                .values(lease_until=None, claimed_by=None, updated_at=now)
+            )
+            connection.execute(delete(worker_t).where(worker_t.c.id.in_(dead)))
+            tx.outgoing.append({"k": "event", "id": "", "kind": "released"})
+            return dead, released
+
+    def workers(self) -> list[dict[str, Any]]:
+        with self.reader.connect() as connection:
+            rows = connection.execute(select(worker_t).order_by(worker_t.c.started_at)).all()
+        return [dict(r._mapping) for r in rows]
+
+    # -- reminder timers ----------------------------------------------------------------
+    def schedule_reminder(
+        self,
+        consumer: str,
+        execution_id: str,
+        task_run_id: str,
+        *,
+        due_at: datetime,
+        every_seconds: float | None,
+        remaining: int,
+        now: datetime,
+    ) -> bool:
+        """Creates the task run's timer unless it has one (then keeps it). True when created."""
+        r = reminder_t
+        with self._write() as connection:
+            exists = connection.execute(
+                select(r.c.consumer).where(
+                    r.c.consumer == consumer,
+                    r.c.execution_id == execution_id,
+                    r.c.task_run_id == task_run_id,
+                )
+            ).first()
+            if exists:
+                return False
+            connection.execute(
+                insert(r).values(
+                    consumer=consumer,
+                    execution_id=execution_id,
+                    task_run_id=task_run_id,
+                    due_at=due_at,
+                    every_seconds=every_seconds,
+                    remaining=remaining,
+                    fired=0,
+                    created_at=now,
+                )
+            )
+            return True
+
+    def next_reminder_at(self, consumer: str) -> datetime | None:
+        with self.engine.connect() as connection:
+            value = connection.execute(
+                select(func.min(reminder_t.c.due_at)).where(reminder_t.c.consumer == consumer)
+            ).scalar()
+        return utc(value)
+
+    def reminders_of(self, consumer: str, execution_id: str) -> list[dict[str, Any]]:
+        r = reminder_t
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(r)
+                .where(r.c.consumer == consumer, r.c.execution_id == execution_id)
+                .order_by(r.c.task_run_id)
+            ).all()
+        return [
+            {
+                "task_run_id": row.task_run_id,
+                "due_at": utc(row.due_at),
+                "every_seconds": row.every_seconds,
+                "remaining": row.remaining,
+                "fired": row.fired,
+            }
+            for row in rows
+        ]
+
     # -- for the HTTP service's /metrics (bot/metrics.py) ---------------------------------
     def outbox_consumers(self) -> list[str]:
         """Names of the registered outbox consumers (the Slack notifier, ...)."""
-        with self.engine.connect() as connection:
+        with self.reader.connect() as connection:
             rows = connection.execute(select(consumer_t.c.name).order_by(consumer_t.c.name)).all()
         return [r.name for r in rows]
+
+    # -- the KV store (engine/kv.py gives it Kestra's rules) ------------------------------
+    def kv_put(
+        self,
+        namespace: str,
+        key: str,
+        value: Any,
+        kv_type: str,
+        *,
+        description: str | None,
+        expires_at: datetime | None,
+        overwrite: bool,
+        now: datetime,
+    ) -> bool:
+        """Sets a key in one transaction. False (nothing written) when it exists, is not
+        expired, and ``overwrite`` is false."""
+        live = or_(kv_t.c.expires_at.is_(None), kv_t.c.expires_at > now)
+        values = {
+            "value": {"value": value},
+            "kv_type": kv_type,
+            "description": description,
+            "expires_at": expires_at,
+            "updated_at": now,
+        }
+        with self._write() as connection:
+            query = select(kv_t.c.expires_at).where(
+                kv_t.c.namespace == namespace, kv_t.c.key == key
+            )
+            if connection.dialect.name == "postgresql":
+                query = query.with_for_update()
+            existing = connection.execute(query).first()
+            if existing is None:
+                insert_row = _upsert_insert(connection, kv_t).values(
+                    namespace=namespace, key=key, created_at=now, **values
+                )
+                # Two first writers at once: the later one overwrites (or, without overwrite,
+                # loses), as if it had come second.
+                if overwrite:
+                    insert_row = insert_row.on_conflict_do_update(
+                        index_elements=[kv_t.c.namespace, kv_t.c.key], set_=values
+                    )
+                    connection.execute(insert_row)
+                    return True
+                # rowcount is not reliable for ON CONFLICT with every driver; RETURNING is.
+                inserted = connection.execute(
+                    insert_row.on_conflict_do_nothing().returning(kv_t.c.key)
+                ).first()
+                return inserted is not None
+            expired = existing.expires_at is not None and utc(existing.expires_at) <= now  # type: ignore[operator]
+            if not overwrite and not expired:
+                return False
+            update_query = update(kv_t).where(kv_t.c.namespace == namespace, kv_t.c.key == key)
+            if not overwrite:
+                update_query = update_query.where(~live)
+            connection.execute(
+                update_query.values(**values, **({"created_at": now} if expired else {}))
+            )
+            return True
+
+    def kv_get(self, namespace: str, key: str, now: datetime) -> KVRecord | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(kv_t).where(
+                    kv_t.c.namespace == namespace,
+                    kv_t.c.key == key,
+                    or_(kv_t.c.expires_at.is_(None), kv_t.c.expires_at > now),
+                )
+            ).first()
+        return _kv_record(row) if row is not None else None
+
+    def kv_list(self, namespace: str, now: datetime, prefix: str | None = None) -> list[KVRecord]:
+        """Live keys of a namespace, by key."""
+        query = select(kv_t).where(
+            kv_t.c.namespace == namespace,
+            or_(kv_t.c.expires_at.is_(None), kv_t.c.expires_at > now),
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query.order_by(kv_t.c.key)).all()
+        records = [_kv_record(row) for row in rows]
+        return [r for r in records if prefix is None or r.key.startswith(prefix)]
+
+    def kv_delete(self, namespace: str, key: str, now: datetime) -> bool:
+        """Deletes a key; True when a live value was there (an expired one is removed too)."""
+        with self._write() as connection:
+            live = connection.execute(
+                select(kv_t.c.key).where(
+                    kv_t.c.namespace == namespace,
+                    kv_t.c.key == key,
+                    or_(kv_t.c.expires_at.is_(None), kv_t.c.expires_at > now),
+                )
+            ).first()
+            connection.execute(delete(kv_t).where(kv_t.c.namespace == namespace, kv_t.c.key == key))
+            return live is not None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _upsert_insert(connection: Connection, table: Table) -> Any:
+    """INSERT with ON CONFLICT support in the connection's dialect."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
+
+
+def _kv_record(row: Any) -> KVRecord:
+    return KVRecord(
+        namespace=row.namespace,
+        key=row.key,
+        value=(row.value or {}).get("value"),
+        kv_type=row.kv_type,
+        description=row.description,
+        expires_at=utc(row.expires_at),
+        created_at=utc(row.created_at),  # type: ignore[arg-type]
+        updated_at=utc(row.updated_at),  # type: ignore[arg-type]
+    )

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.errors import TaskFailure
 
@@ -33,7 +33,17 @@ class Retry(BaseModel):
     minInterval: str | None = None
     delayFactor: float | None = None
     warningOnRetry: bool = False
-    behavior: Literal["RETRY_FAILED_TASK"] = "RETRY_FAILED_TASK"
+    behavior: Literal["RETRY_FAILED_TASK", "CREATE_NEW_EXECUTION"] = "RETRY_FAILED_TASK"
+
+    @field_validator("behavior")
+    @classmethod
+    def _supported_behavior(cls, value: str) -> str:
+        if value == "CREATE_NEW_EXECUTION":
+            raise ValueError(
+                "retry behavior CREATE_NEW_EXECUTION is not supported by pausebot: a failed task "
+                "is retried in the same execution (RETRY_FAILED_TASK)"
+            )
+        return value
 
 
 class Task(BaseModel):
@@ -59,6 +69,22 @@ class Task(BaseModel):
     logLevel: str | None = None
     logToFile: bool | None = None
     workerGroup: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_are_unset(cls, value: Any) -> Any:
+        # Jackson reads `defaults: null` as "not given": the property keeps its default.
+        if isinstance(value, dict):
+            return {key: item for key, item in value.items() if item is not None}
+        return value
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _numeric_id(cls, value: Any) -> Any:
+        # Kestra's ids are strings, and Jackson reads `id: 1` into one.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
 
     @field_validator("type")
     @classmethod
@@ -117,6 +143,15 @@ class RunContext:
     def render_text(self, value: Any) -> str:
         rendered = self.render(value)
         return rendered if isinstance(rendered, str) else str(rendered)
+
+    def render_bool(self, value: bool | str, field: str) -> bool:
+        """A boolean property that may be an expression (``overwrite: "{{ inputs.force }}"``)."""
+        if isinstance(value, bool):
+            return value
+        text = self.render_text(value).strip().lower()
+        if text not in ("true", "false"):
+            raise TaskFailure(f"{field} must be true or false, got {text!r}")
+        return text == "true"
 
     def log(self, level: str, message: str) -> None:
         self.logs.append(LogLine(level, message))

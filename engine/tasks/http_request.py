@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import httpx
@@ -43,9 +44,11 @@ class HttpRequestTask(Task):
         allow_failed = self.allowFailed or bool(self.options.get("allowFailed"))
         timeout = _timeout(self.options, context)
         follow = bool(self.options.get("followRedirects", True))
+        # A Client per request keeps cookies from leaking between executions; the transport
+        # (connection pool and SSL context, costly to build) is shared by all of them.
+        client = httpx.Client(timeout=timeout, follow_redirects=follow, transport=_transport())
         try:
-            with httpx.Client(timeout=timeout, follow_redirects=follow) as client:
-                response = client.request(method, uri, content=content, data=data, headers=headers)
+            response = client.request(method, uri, content=content, data=data, headers=headers)
         except httpx.HTTPError as error:
             raise context.fail(f"{method} {uri} failed: {error}") from None
         outputs = {
@@ -60,6 +63,22 @@ class HttpRequestTask(Task):
             )
             raise context.fail(f"{method} {uri} answered HTTP {response.status_code}")
         return TaskResult(outputs=outputs)
+
+
+_shared: dict[str, httpx.HTTPTransport] = {}
+_shared_lock = threading.Lock()
+
+
+def _transport() -> httpx.HTTPTransport:
+    """One connection pool and one SSL context for every http.Request of this process
+    (building an SSL context costs milliseconds; httpx's pool is thread-safe)."""
+    transport = _shared.get("default")
+    if transport is None:
+        with _shared_lock:
+            transport = _shared.get("default")
+            if transport is None:
+                transport = _shared["default"] = httpx.HTTPTransport()
+    return transport
 
 
 def _json(value: Any) -> str:

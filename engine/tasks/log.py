@@ -5,6 +5,15 @@ from pydantic import field_validator
 from engine.tasks.base import LEVELS, RunContext, Task, TaskResult, register
 
 
+def normalise_level(value: str) -> str:
+    value = value.upper()
+    if value == "WARNING":
+        value = "WARN"
+    if value not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}")
+    return value
+
+
 @register
 class LogTask(Task):
     """Writes ``message`` (a string or a list of strings) to the execution's logs."""
@@ -16,12 +25,7 @@ class LogTask(Task):
     @field_validator("level")
     @classmethod
     def _level(cls, value: str) -> str:
-        value = value.upper()
-        if value == "WARNING":
-            value = "WARN"
-        if value not in LEVELS:
-            raise ValueError(f"level must be one of {', '.join(LEVELS)}")
-        return value
+        return normalise_level(value)
 
     def run(self, context: RunContext) -> TaskResult:
         messages = self.message if isinstance(self.message, list) else [self.message]

@@ -85,6 +85,20 @@ def test_validate_reports_every_problem(cli, tmp_path: Path) -> None:  # type: i
     assert "pause_resume.yml: ok" in result.stdout
 
 
+def test_validate_and_deploy_print_warnings(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    flow = tmp_path / "sla.yml"
+    flow.write_text(
+        "id: x\nnamespace: y\nsla:\n  - id: s\n    type: MAX_DURATION\n    duration: PT1H\n"
+        "tasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"
+    )
+    checked = cli("flows", "validate", str(flow))
+    assert "sla.yml: ok" in checked.stdout
+    assert "sla.yml: warning: line 3, column 1 sla: 'sla' is accepted but not enforced" in (
+        checked.stderr
+    )
+    assert "'sla' is accepted" in cli("flows", "deploy", str(flow)).stderr
+
+
 def test_deploy_run_by_id_pause_kill(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     flow = tmp_path / "sleep.yml"
     flow.write_text(flow_source("pause-kill-delay.yaml"))
@@ -133,3 +147,25 @@ def test_an_unusable_database_url_is_one_line_without_the_password(url: str) -> 
         assert result.stderr.startswith(f"error: invalid {where}: "), result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_review_an_approval(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    flow = tmp_path / "approval.yml"
+    flow.write_text((Path(__file__).parent / "api" / "flows" / "approval.yaml").read_text())
+    started = json.loads(cli("run", str(flow), "--json").stdout)
+    assert started["state"]["current"] == "PAUSED"
+    no_comment = cli("review", started["id"], "deny", ok=False)
+    assert no_comment.returncode != 0 and "comment" in no_comment.stderr
+    done = json.loads(
+        cli(
+            "executions", "review", started["id"], "APPROVE", "-c", "ship it", "-i",
+            "reason=urgent", "--json",
+        ).stdout
+    )  # fmt: skip
+    assert done["state"]["current"] == "SUCCESS"
+    approval = next(r for r in done["taskRunList"] if r["taskId"] == "approval")
+    assert approval["outputs"]["decision"] == "APPROVED"
+    assert approval["outputs"]["comment"] == "ship it"
+    assert approval["outputs"]["inputs"] == {"reason": "urgent"}
+    again = cli("review", started["id"], "deny", "-c", "late", ok=False)
+    assert again.returncode == 4 and "already approved" in again.stderr

@@ -126,11 +126,12 @@ def test_an_execution_that_cannot_be_advanced_fails_instead_of_spinning(database
 
     from engine.store.models import FlowRow
 
-    engine = Engine(database_url)
+    starter = Engine(database_url)
+    engine = Engine(database_url)  # a replica that never saw the flow (nothing cached)
     runner = Runner(engine, poll_interval=0.05)
     try:
-        engine.deploy_flow((EXAMPLES / "pause_resume.yml").read_text())
-        execution = engine.start_execution("company.team", "pause_resume")
+        starter.deploy_flow((EXAMPLES / "pause_resume.yml").read_text())
+        execution = starter.start_execution("company.team", "pause_resume")
         with engine.store.writer.begin() as connection:  # the revision it needs is gone
             connection.execute(delete(FlowRow.__table__))
         runner.start()
@@ -141,6 +142,7 @@ def test_an_execution_that_cannot_be_advanced_fails_instead_of_spinning(database
     finally:
         runner.stop()
         engine.close()
+        starter.close()
 
 
 def test_nul_characters_in_logged_text_are_stored(database_url: str) -> None:

@@ -182,6 +182,7 @@ def test_bulk_resume_lists_ids_with_control_characters_as_unknown(api_any: Api) 
     assert response.status_code == 200, response.text
     assert response.json() == {
         "count": 1,
+        "ids": [paused["id"]],
         "invalids": [
             {"invalidValue": "a\u0000b", "message": "Execution 'a\u0000b' not found."},
             {"invalidValue": "nope", "message": "Execution 'nope' not found."},

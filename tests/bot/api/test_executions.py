@@ -350,17 +350,25 @@ def test_bulk_resume_refuses_bad_bodies(api: Api, kwargs: dict[str, Any], status
 def test_bulk_resume_by_query_takes_only_paused_ones(api: Api) -> None:
     team = [api.paused("pause_resume.yml")["id"] for _ in range(2)]
     platform = api.paused("deploy_approval.yml")["id"]
+    # A state filter narrows the action's states, never widens them: RUNNING resumes nothing.
     response = api.post(
         "/api/v1/executions/resume/by-query",
         params={"namespace": "company.team", "state": "RUNNING"},
     )
     assert response.status_code == 200
-    assert response.json() == {"count": 2, "invalids": []}
+    assert response.json()["count"] == 0
+    response = api.post(
+        "/api/v1/executions/resume/by-query",
+        params={"namespace": "company.team", "state": "PAUSED"},
+    )
+    assert response.status_code == 200
+    assert response.json()["count"] == 2
+    assert response.json()["invalids"] == []
     for execution_id in team:
         assert api.wait(execution_id)["state"]["current"] == "SUCCESS"
     assert api.execution(platform)["state"]["current"] == "PAUSED"
     nothing = api.post("/api/v1/executions/resume/by-query", params={"flowId": "pause_resume"})
-    assert nothing.json() == {"count": 0, "invalids": []}
+    assert nothing.json() == {"count": 0, "ids": [], "invalids": []}
 
 
 def test_seed_pause_resume_on_both_databases(api_any: Api) -> None:

@@ -192,3 +192,47 @@ def test_a_reject_link_of_a_decided_pause_kills_nothing(api: Api) -> None:
     assert response.status_code in (409, 410)
     assert "already resumed by ada" in response.json()["message"]
     assert api.wait(execution["id"])["state"]["current"] == "SUCCESS"
+
+
+def test_approval_links_approve_and_deny_once(api_any: Api) -> None:
+    execution = api_any.paused("approval_links.yaml")
+    approve, reject = description_links(execution)
+    denied_without_comment = api_any.client.post(f"/resume/{reject}", json={})
+    assert denied_without_comment.status_code == 422
+    assert denied_without_comment.json()["errors"][0]["path"] == "comment"
+    ok = api_any.client.post(f"/resume/{approve}", json={"comment": "go", "ticket": "T-1"})
+    assert ok.status_code == 200, ok.text
+    done = api_any.wait(execution["id"])
+    assert done["state"]["current"] == "SUCCESS"
+    assert "APPROVED comment=go ticket=T-1" in api_any.logs(execution["id"])
+    review = next(r for r in done["taskRunList"] if r["taskId"] == "review")
+    assert review["outputs"]["by"] == LINK_ACTOR["name"]
+    late = api_any.client.post(f"/resume/{reject}", json={"comment": "too late"})
+    assert late.status_code in (409, 410) and "already approved" in late.json()["message"]
+
+
+def test_approval_link_pages_ask_for_the_comment_and_show_the_decision_labels(api: Api) -> None:
+    execution = api.paused("approval_links.yaml")
+    approve, reject = description_links(execution)
+    page = api.client.get(f"/resume/{reject}")
+    assert page.status_code == 200
+    assert 'name="comment"' in page.text and "(required)" in page.text
+    assert ">Hold</button>" in page.text and 'name="ticket"' in page.text
+    assert ">Ship it</button>" in api.client.get(f"/resume/{approve}").text
+    refused = api.client.post(f"/resume/{reject}", data={"ticket": "T-2", "comment": ""})
+    assert refused.status_code == 422 and 'name="comment"' in refused.text
+    denied = api.client.post(f"/resume/{reject}", data={"ticket": "T-2", "comment": "not now"})
+    assert denied.status_code == 200, denied.text
+    api.wait(execution["id"])
+    assert "DENIED comment=not now ticket=T-2" in api.logs(execution["id"])
+
+
+def test_a_resume_link_cannot_decide_an_approval(api: Api) -> None:
+    execution = api.paused("approval_links.yaml")
+    run = api.paused_run(execution)
+    token = api.app.state.links.mint(execution["id"], run["id"], "resume")
+    page = api.client.get(f"/resume/{token}")
+    assert page.status_code == 409 and "approve or reject link" in page.text
+    posted = api.client.post(f"/resume/{token}", json={})
+    assert posted.status_code == 410 and "is an Approval" in posted.json()["message"]
+    assert api.execution(execution["id"])["state"]["current"] == "PAUSED"

@@ -56,7 +56,7 @@ def test_a_bad_flow_file_stops_the_start_and_deploys_nothing(
     with pytest.raises(StartupError) as error:
         create_app(settings_for(sqlite_url, flows))
     message = str(error.value)
-    assert "2 problem(s)" in message and "nothing was deployed" in message
+    assert "2 problems" in message and "nothing was deployed" in message
     assert f"{flows / 'b_bad.yml'} is not a valid flow" in message and "line 4" in message
     assert "c_twin.yml: defines company.team.pause_resume, already defined by" in message
     engine = Engine(sqlite_url)

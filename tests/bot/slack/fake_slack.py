@@ -45,6 +45,7 @@ class Message:
     text: str
     blocks: list[dict[str, Any]]
     updates: int = 0
+    thread_ts: str | None = None
 
 
 @dataclass
@@ -59,6 +60,7 @@ class FakeSlack:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._holds: dict[str, threading.Event] = {}
         self._ts = itertools.count(1)
         fake = self
 
@@ -98,6 +100,18 @@ class FakeSlack:
     ) -> None:
         with self._lock:
             self.failures.setdefault(method, []).append(Failure(status, error, retry_after, times))
+
+    def hold(self, method: str) -> threading.Event:
+        """Calls to ``method`` are recorded, then wait (at most 60 s) until the returned event
+        is set: a caller stays mid-request, e.g. to be SIGKILLed while it holds a claim."""
+        release = threading.Event()
+        with self._lock:
+            self._holds[method] = release
+        return release
+
+    def held(self, method: str) -> threading.Event | None:
+        with self._lock:
+            return self._holds.get(method)
 
     # -- reading what happened -----------------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
@@ -178,9 +192,18 @@ class FakeSlack:
             if channel not in self.channels:
                 return {"ok": False, "error": "channel_not_found"}
             channel = self.channels[channel]
+        elif channel[:1] in ("U", "W"):
+            if channel not in self.users:
+                return {"ok": False, "error": "user_not_found"}
+            channel = "D" + channel[1:]  # the app's direct message with that user
         ts = f"1767225600.{next(self._ts):06d}"
+        thread = params.get("thread_ts")
         self.messages[(channel, ts)] = Message(
-            channel, ts, str(params.get("text")), list(params.get("blocks") or [])
+            channel,
+            ts,
+            str(params.get("text")),
+            list(params.get("blocks") or []),
+            thread_ts=str(thread) if thread else None,
         )
         return {
             "ok": True,
@@ -275,6 +298,9 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "response":
             self._send(200, {}, "ok", "text/plain")
             return
+        held = self.slack.held(method)
+        if held is not None:
+            held.wait(60)
         status, headers, body = self.slack.answer(method, params)
         self._send(status, headers, json.dumps(body), "application/json; charset=utf-8")
 

@@ -24,6 +24,7 @@ SCOPE_OF = {
     "chat_postMessage": "chat:write",
     "chat_update": "chat:write",
     "users_info": "users:read",
+    "users_lookupByEmail": "users:read.email",
     "usergroups_users_list": "usergroups:read",
     "usergroups_list": "usergroups:read",
 }

@@ -78,9 +78,9 @@ def test_pause_posts_the_approval_message_with_buttons_and_link(slack: SlackHarn
     assert "then it is cancelled" in shown  # the deadline and what happens then
     assert "*Approve as is* keeps When may it roll out?: *now*" in shown
     assert call.params["text"].startswith("Deploy checkout-api 1.4.2 to production?")
-    # channel and ts are kept for later updates (recorded just after Slack answered the post)
-    wait_until(lambda: bool(slack.engine.store.notices(CONSUMER, execution.id)))
-    notices = slack.engine.store.notices(CONSUMER, execution.id)
+    # channel and ts are kept for later updates (recorded just after the post returns)
+    wait_until(lambda: bool(slack.engine.outbox.notices(CONSUMER, execution.id)))
+    notices = slack.engine.outbox.notices(CONSUMER, execution.id)
     assert [(run_id, ref["channel"], ref["ts"]) for run_id, ref in notices] == [
         (execution.paused_task_runs()[0].id, "C0DEPLOYS", call_ts(slack))
     ]

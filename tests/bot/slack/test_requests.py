@@ -1,5 +1,5 @@
-"""The /slack/events route: signatures, `/paused` (with its filter, pages and the "payload"
-pitfall), the App Home tab."""
+"""The /slack/events route: signatures, the "payload" pitfall of `/paused`, malformed bodies.
+The lists of `/paused` and the App Home tab are tested in test_lists.py."""
 
 from __future__ import annotations
 
@@ -16,9 +16,6 @@ from httpx import Response
 from slack_harness import (
     SIGNING_SECRET,
     SlackHarness,
-    assert_valid_message,
-    assert_valid_view,
-    buttons,
     text_of,
 )
 
@@ -81,36 +78,7 @@ def test_an_unsigned_secret_is_never_logged(slack: SlackHarness, caplog: Any) ->
     assert "xoxb-test-token" not in caplog.text and SIGNING_SECRET not in caplog.text
 
 
-# -- /paused -----------------------------------------------------------------------------------------
-
-
-def test_paused_lists_newest_first_with_buttons_and_filters(slack: SlackHarness) -> None:
-    older = start(slack.engine, "no_inputs.yml")
-    slack.engine.clock.advance(60)  # type: ignore[attr-defined]
-    newer = start(slack.engine, "reason_reject.yml")
-    assert slack.command("").status_code == 200
-    answer = slack.responses()[0].params
-    assert answer["response_type"] == "ephemeral"
-    blocks = answer["blocks"]
-    assert_valid_message(blocks)
-    shown = text_of(blocks)
-    assert "2 paused executions, newest first" in shown
-    assert shown.index("reason_reject") < shown.index("no_inputs")
-    assert buttons(blocks) == [
-        *(APPROVE_AS_IS, APPROVE_WITH_CHANGES, "pausebot.choose.reject.form", "pausebot.open"),
-        *(APPROVE_NOW, "pausebot.choose.reject.form", "pausebot.open"),
-    ]
-    assert newer.id in json.dumps(blocks) and older.id in json.dumps(blocks)
-
-    slack.command("flow:no_inputs")
-    filtered = slack.responses(2)[1].params
-    assert "1 paused execution matching `flow:no_inputs`" in text_of(filtered["blocks"])
-    assert newer.id not in json.dumps(filtered["blocks"])
-
-    slack.command("reason")  # free text: ids, namespaces and flows
-    assert "1 paused execution" in text_of(slack.responses(3)[2].params["blocks"])
-    slack.command("namespace:company.nothing")
-    assert "Nothing paused matches" in text_of(slack.responses(4)[3].params["blocks"])
+# -- /paused (its lists and the Home tab: test_lists.py) ------------------------------------------
 
 
 def test_paused_with_the_word_payload_is_answered(slack: SlackHarness) -> None:
@@ -118,79 +86,7 @@ def test_paused_with_the_word_payload_is_answered(slack: SlackHarness) -> None:
     start(slack.engine, "no_inputs.yml")
     response = slack.command("payload")
     assert response.status_code == 200
-    assert "Nothing paused matches `payload`" in text_of(slack.responses()[0].params["blocks"])
-
-
-def test_paused_pages_stay_within_block_kit_limits(slack: SlackHarness) -> None:
-    for _ in range(11):
-        start(slack.engine, "no_inputs.yml")
-    slack.command("")
-    first = slack.responses()[0].params["blocks"]
-    assert_valid_message(first)
-    assert buttons(first).count(APPROVE_NOW) == 8
-    assert "Page 1 of 2" in text_of(first)
-    older = next(
-        e
-        for b in first
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"].endswith(".next")
-    )
-    slack.click(older["action_id"], older["value"])
-    second = slack.responses(2)[1].params
-    assert second["replace_original"] is True
-    assert buttons(second["blocks"]).count(APPROVE_NOW) == 3
-    assert "Page 2 of 2" in text_of(second["blocks"])
-
-
-def test_paused_shows_why_a_caller_may_not_decide(slack: SlackHarness) -> None:
-    start(slack.engine, "assigned.yml")
-    slack.command("", user="U3")
-    blocks = slack.responses()[0].params["blocks"]
-    assert APPROVE_NOW not in buttons(blocks)
-    assert "only ada@example.com or sre may" in text_of(blocks)
-
-
-def test_approving_from_paused_confirms_ephemerally(slack: SlackHarness) -> None:
-    execution = start(slack.engine, "no_inputs.yml")
-    slack.command("")
-    blocks = slack.responses()[0].params["blocks"]
-    value = next(
-        e["value"]
-        for b in blocks
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == APPROVE_NOW
-    )
-    slack.click(APPROVE_NOW, value, user="U2", ephemeral=True)
-    assert "*Approved*: Restart the &lt;!channel&gt;" in slack.responses(2)[1].params["text"]
-    assert slack.engine.get_execution(execution.id).state.current != State.PAUSED
-
-
-# -- App Home ----------------------------------------------------------------------------------------
-
-
-def test_home_tab_lists_what_waits_for_the_viewer_and_refreshes(slack: SlackHarness) -> None:
-    mine = start(slack.engine, "no_inputs.yml")
-    start(slack.engine, "assigned.yml")  # for Ada and @sre only
-    slack.posted(2)
-    assert (
-        slack.event(
-            {"type": "app_home_opened", "user": "U3", "channel": "D0U3", "tab": "home"}
-        ).status_code
-        == 200
-    )
-    call = slack.fake.wait_for("views.publish")[0]
-    assert call.params["user_id"] == "U3"
-    view = call.params["view"]
-    assert view["type"] == "home"
-    assert_valid_view(view)
-    assert mine.id in json.dumps(view) and "assigned" not in text_of(view["blocks"])
-    # A decision anywhere re-publishes the tab without the decided pause.
-    slack.engine.resume_execution(mine.id, {}, by={"id": "api", "name": "Api"}, via="api")
-    refreshed = slack.fake.wait_for("views.publish", 2)[1].params["view"]
-    assert mine.id not in json.dumps(refreshed)
-    assert "Nothing is waiting for you" in text_of(refreshed["blocks"])
+    assert "Nothing waiting matches `payload`" in text_of(slack.responses()[0].params["blocks"])
 
 
 # -- malformed bodies ----------------------------------------------------------------------------

@@ -117,7 +117,7 @@ def test_socket_mode_serves_slash_commands(
         }
     )
     answer = slack.responses()[0].params
-    assert "Nothing paused matches `payload`" in text_of(answer["blocks"])
+    assert "Nothing waiting matches `payload`" in text_of(answer["blocks"])
     deadline = time.monotonic() + 5
     while not any(a.get("envelope_id") == "env-1" for a in socket_server.acks):
         assert time.monotonic() < deadline, socket_server.acks

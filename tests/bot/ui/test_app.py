@@ -73,7 +73,7 @@ def test_the_service_serves_the_ui_and_the_link_a_flow_hands_out(
     assert service.get("/ui/executions").status_code == 303
     _log_in(service, api_token)
     page = service.get(f"/ui/executions/{execution.id}", follow_redirects=True)
-    assert page.status_code == 200 and "Waiting for a decision" in page.text
+    assert page.status_code == 200 and "Waiting for your decision" in page.text
 
     shown = service.get(link)
     assert shown.status_code == 200 and "Approve this request?" in shown.text
@@ -103,4 +103,4 @@ def test_seed_examples_render(service: TestClient, ui_engine: Engine, api_token:
         page = service.get(f"/ui/executions/{execution.id}", follow_redirects=True)
         assert page.status_code == 200, path
         if execution.state.current == State.PAUSED:
-            assert "Waiting for a decision" in page.text or "Paused by hand" in page.text
+            assert "Waiting for your decision" in page.text or "Paused by hand" in page.text

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 
 def _rows(page: str) -> list[str]:
-    """Execution ids listed in a table, in order."""
-    return re.findall(r'<a href="/ui/executions/[^"]+"><code>([A-Za-z0-9]+)</code></a>', page)
+    """Execution ids listed, in order."""
+    return re.findall(r'<li class="row[^"]*" data-id="([A-Za-z0-9]+)">', page)
 
 
 def test_ui_root_redirects_to_the_list(ui: UI) -> None:
@@ -74,16 +74,23 @@ def test_the_page_shows_the_execution_and_its_resume_form(ui: UI) -> None:
     ui.login()
     page = ui.page(execution)
     assert 'class="state state-paused" id="execution-state">PAUSED' in page
-    assert "Deploy *checkout-api* 1.4.2 to production?" in page
-    assert "Decides itself at" in page and "(then CANCELLED)" in page
+    # The question first, rendered: no raw Slack markup.
+    assert "Deploy <strong>checkout-api</strong> 1.4.2 to production?" in page
+    assert "*checkout-api*" not in page
+    assert "(in 4 h, then CANCEL)" in page
     assert "Grace" in page and "via cli" in page
     assert "slack-channel: #deploys" in page
-    assert '<th scope="row">canary_percent</th><td><code>10</code>' in page
+    assert "<dt>canary_percent</dt><dd><code>10</code>" in page
     run = execution.paused_task_runs()[0]
     assert f'name="_task_run" value="{run.id}"' in page
-    assert '<input type="radio" name="approved" value="true" checked> Yes' in page
+    # Approve and Reject set the decision input; it is never a field with a default.
+    assert '<summary class="button primary">Approve</summary>' in page
+    assert '<summary class="button danger">Reject</summary>' in page
+    assert 'name="approved"' not in page
     assert '<option value="now" selected>now</option>' in page
-    assert f'<label for="r-{run.id}-comment">Anything the on-call should know?</label>' in page
+    assert (
+        f'<label for="d-{run.id}-approve-comment">Anything the on-call should know?</label>' in page
+    )
     assert "Kill…" in page
     assert ">Pause</button>" not in page  # a paused execution cannot be paused again
     assert "Ready to deploy checkout-api 1.4.2" in page  # the log line
@@ -93,7 +100,7 @@ def test_every_input_type_gets_its_widget(ui: UI) -> None:
     execution = ui.paused("every-input.yaml")
     ui.login()
     page = ui.page(execution)
-    prefix = f"r-{execution.paused_task_runs()[0].id}"
+    prefix = f"d-{execution.paused_task_runs()[0].id}-approve"
 
     def tag(input_id: str) -> str:
         match = re.search(rf'<(input|select|textarea) id="{prefix}-{input_id}"[^>]*>', page)
@@ -130,11 +137,11 @@ def test_a_refused_form_comes_back_with_errors_next_to_fields_and_values_kept(ui
     page = ui.page(execution)
     run = execution.paused_task_runs()[0]
     response = ui.client.post(
-        f"/ui/executions/{execution.id}/resume",
+        f"/ui/executions/{execution.id}/decide",
         data={
             "_csrf": ui.csrf(page),
             "_task_run": run.id,
-            "approved": "false",
+            "_choice": "reject",
             "copies": "42",
             "code": "abc",
             "color": "blue",
@@ -146,20 +153,20 @@ def test_a_refused_form_comes_back_with_errors_next_to_fields_and_values_kept(ui
     assert response.status_code == 422
     text = response.text
     assert "Nothing was decided" in text
-    prefix = f"r-{run.id}"
+    prefix = f"d-{run.id}-reject"
     assert f'<p class="error" id="{prefix}-copies-error">must be at least' not in text
     assert (
         f'<p class="error" id="{prefix}-copies-error">must be at most 10, got &#39;42&#39;</p>'
         in text
     )
-    assert f'id="{prefix}-code-error">must match the pattern' in text
+    assert f'id="{prefix}-code-error">must look like ABC, got &#39;abc&#39;' in text
     assert f'id="{prefix}-extra-error">expected valid JSON' in text
     described = " ".join(f"{prefix}-copies-{kind}" for kind in ("help", "hint", "error"))
     assert f'aria-describedby="{described}" aria-invalid="true"' in text
     # What was typed is still there, including the choices.
     assert 'value="42"' in text and 'value="abc"' in text and "{not json</textarea>" in text
     assert 'value="ada@example.com"' in text
-    assert '<input type="radio" name="approved" value="false" checked> No' in text
+    assert '<details class="outcome outcome-danger" name="decide-' + run.id + '" open>' in text
     assert '<option value="blue" selected>blue</option>' in text
     assert '<input type="checkbox" name="tags" value="urgent" checked>' in text
     assert '<input type="checkbox" name="tags" value="finance">' in text
@@ -203,7 +210,7 @@ def test_a_valid_form_resumes_and_redirects(ui: UI) -> None:
     final = ui.page(finished)
     assert "SUCCESS" in final and "approved by Ada" in final and "via ui" in final
     assert "copies=3" in final
-    assert "Waiting for a decision" not in final
+    assert "Waiting for your decision" not in final
 
 
 def test_losing_a_race_says_who_decided_first(ui: UI) -> None:
@@ -241,6 +248,7 @@ def test_bulk_resume_resumes_the_selected_and_explains_the_rest(ui: UI) -> None:
             "_csrf": ui.csrf(page),
             "_back": "/ui/executions?state=PAUSED",
             "ids": [first.id, second.id, done.id],
+            "confirm": "yes",
         },
     )
     assert response.status_code == 303
@@ -271,7 +279,7 @@ def test_kill_with_a_reason(ui: UI) -> None:
     assert killed.killedBy == {"id": "ui:Ada", "name": "Ada"}
     after = ui.client.get(ui.path(execution)).text
     assert "Killed." in after and "Ada: wrong version" in after
-    assert "Kill…" not in after and "Waiting for a decision" not in after
+    assert "Kill…" not in after and "Waiting for your decision" not in after
     again = ui.client.post(f"/ui/executions/{execution.id}/kill", data={"_csrf": ui.csrf(page)})
     assert "was already killed by Ada" in ui.client.get(again.headers["location"]).text
 
@@ -375,7 +383,12 @@ def test_ids_and_filters_with_control_characters(ui_any: UI) -> None:
         assert "Filters cannot contain control characters" in response.text
     bulk = ui.client.post(
         "/ui/executions/bulk-resume",
-        data={"_csrf": ui.csrf(page), "_back": "/ui/executions", "ids": ["a\x00b", execution.id]},
+        data={
+            "_csrf": ui.csrf(page),
+            "_back": "/ui/executions",
+            "ids": ["a\x00b", execution.id],
+            "confirm": "yes",
+        },
     )
     assert bulk.status_code == 303
     after = ui.client.get(bulk.headers["location"]).text

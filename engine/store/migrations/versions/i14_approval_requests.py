@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "i14_approval_requests"
-down_revision = "0001"
+down_revision = "i9b_reminders"
 branch_labels = None
 depends_on = None
 

@@ -3,13 +3,34 @@ and, where the YAML has it, the line and column, so nobody has to read a traceba
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from engine.errors import FlowValidationError, Problem
+from engine.flows.defaults import Origins, PluginDefault, apply_defaults
+from engine.flows.warnings import flow_warnings
+from engine.flows.yaml_reader import (
+    MAX_SOURCE_CHARS,
+    Path,
+    compose,
+    format_path,
+    index_marks,
+    load_yaml,
+    measure,
+    yaml_problem,
+)
 from engine.inputs import InputDefinition
 from engine.tasks import TASK_TYPES, AnyTask, Task
 
@@ -34,6 +55,41 @@ class Trigger(BaseModel):
         return self.type in WEBHOOK_TYPES
 
 
+class Listener(BaseModel):
+    """Kestra's deprecated ``listeners`` entry: tasks run after the execution when every
+    condition holds. Kestra disables listeners by default since 0.12; so does pausebot: they
+    are validated and reported as not run (use ``afterExecution`` or ``errors``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = None
+    conditions: list[dict[str, Any]] = Field(default_factory=list)
+    tasks: list[AnyTask] = Field(min_length=1)
+
+
+class FlowOutput(BaseModel):
+    """One flow output (Kestra's ``outputs``): rendered when the execution succeeds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
+    type: str = "STRING"
+    value: Any = None
+    description: str | None = None
+    displayName: str | None = None
+    required: bool = True
+
+
+class Concurrency(BaseModel):
+    """Kestra's flow ``concurrency``: at most ``limit`` executions of the flow at once (a PAUSED
+    one holds its slot); a new one beyond it is QUEUED, CANCELLED or FAILED per ``behavior``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(ge=1)
+    behavior: Literal["QUEUE", "CANCEL", "FAIL"] = "QUEUE"
+
+
 class Flow(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -49,14 +105,29 @@ class Flow(BaseModel):
     finally_: list[AnyTask] = Field(default_factory=list, alias="finally")
     afterExecution: list[AnyTask] = Field(default_factory=list)
     triggers: list[Trigger] = Field(default_factory=list)
-    outputs: list[dict[str, Any]] = Field(default_factory=list)
+    outputs: list[FlowOutput] = Field(default_factory=list)
     disabled: bool = False
-    concurrency: dict[str, Any] | None = None
+    concurrency: Concurrency | None = None
     retry: dict[str, Any] | None = None
-    pluginDefaults: list[dict[str, Any]] = Field(default_factory=list)
+    pluginDefaults: list[PluginDefault] = Field(default_factory=list)
+    taskDefaults: list[PluginDefault] = Field(default_factory=list)  # Kestra's older name
+    listeners: list[Listener] = Field(default_factory=list)
     sla: list[dict[str, Any]] = Field(default_factory=list)
     tenantId: str | None = None
     deleted: bool = False
+    _warnings: list[Problem] = PrivateAttr(default_factory=list)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Properties accepted as Kestra writes them but not enforced here, each named."""
+        return self._warnings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_are_unset(cls, value: Any) -> Any:
+        if isinstance(value, dict):  # Jackson reads `errors: null` as "not given"
+            return {key: item for key, item in value.items() if item is not None}
+        return value
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -107,12 +178,14 @@ def _walk(tasks: list[Task]) -> Iterator[Task]:
 
 # -- loading ------------------------------------------------------------------------------
 
-Path = tuple[Any, ...]
 
-# Flows come from people and from the API: a small document must not be able to cost much.
-MAX_SOURCE_CHARS = 1_000_000
-MAX_NODES = 100_000  # counted with every alias expanded ("billion laughs")
-MAX_DEPTH = 100
+_DOCUMENT_SEPARATOR = re.compile(r"^---[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def split_documents(source: str) -> list[str]:
+    """The YAML documents of a ``---``-separated stream (as ``/flows/validate`` reads a body),
+    blank ones dropped."""
+    return [doc for doc in _DOCUMENT_SEPARATOR.split(source) if doc.strip()]
 
 
 def parse_flow(source: str, source_name: str = "flow") -> Flow:
@@ -122,27 +195,27 @@ def parse_flow(source: str, source_name: str = "flow") -> Flow:
             [Problem(f"the document is larger than {MAX_SOURCE_CHARS:,} characters")], source_name
         )
     try:
-        root = yaml.compose(source, Loader=yaml.SafeLoader)
+        root = compose(source)
     except yaml.YAMLError as error:
-        raise FlowValidationError([_yaml_problem(error)], source_name) from None
+        raise FlowValidationError([yaml_problem(error)], source_name) from None
     except RecursionError:
         raise FlowValidationError(
             [Problem("the document is nested too deeply")], source_name
         ) from None
     if root is None:
         raise FlowValidationError([Problem("the document is empty", line=1, column=1)], source_name)
-    too_big = _measure(root)
+    too_big = measure(root)
     if too_big:
         raise FlowValidationError([too_big], source_name)
     marks: dict[Path, tuple[int, int]] = {}
     problems: list[Problem] = []
-    _index_marks(root, (), marks, problems, set())
+    index_marks(root, (), marks, problems, set())
     if problems:
         raise FlowValidationError(problems, source_name)
     try:
-        data = yaml.safe_load(source)
+        data = load_yaml(source)
     except yaml.YAMLError as error:  # e.g. a !!python/object tag the safe loader refuses
-        raise FlowValidationError([_yaml_problem(error)], source_name) from None
+        raise FlowValidationError([yaml_problem(error)], source_name) from None
     if not isinstance(data, dict):
         line, column = marks.get((), (1, 1))
         raise FlowValidationError(
@@ -155,119 +228,19 @@ def parse_flow(source: str, source_name: str = "flow") -> Flow:
             ],
             source_name,
         )
+    origins = apply_defaults(data)
     problems = _duplicate_task_ids(data, marks)
     try:
         flow = Flow.model_validate(data)
     except ValidationError as error:
         raise FlowValidationError(
-            _pydantic_problems(error, data, marks) + problems, source_name
+            _pydantic_problems(error, data, marks, origins) + problems, source_name
         ) from None
     problems += _semantic_problems(flow, marks)
     if problems:
         raise FlowValidationError(problems, source_name)
+    flow._warnings = flow_warnings(flow, marks)
     return flow
-
-
-def _yaml_problem(error: yaml.YAMLError) -> Problem:
-    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-    problem = getattr(error, "problem", None) or str(error)
-    context = getattr(error, "context", None)
-    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
-    if mark is not None:
-        return Problem(message, line=mark.line + 1, column=mark.column + 1)
-    return Problem(message)
-
-
-def _measure(root: yaml.Node) -> Problem | None:
-    """Refuses documents too deep, or too large once aliases are expanded, before anything
-    walks them naively. Sizes are memoised per node, so this costs the unique nodes only."""
-    sizes: dict[int, int] = {}
-    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
-    while stack:
-        node, depth, children_done = stack.pop()
-        if depth > MAX_DEPTH:
-            mark = node.start_mark
-            return Problem(
-                f"the document is nested more than {MAX_DEPTH} levels deep",
-                line=mark.line + 1,
-                column=mark.column + 1,
-            )
-        children = _children(node)
-        if children_done:
-            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
-            if sizes[id(node)] > MAX_NODES:
-                return Problem(
-                    f"the document has more than {MAX_NODES:,} values once its aliases are expanded"
-                )
-            continue
-        if id(node) in sizes:
-            continue
-        stack.append((node, depth, True))
-        stack.extend((child, depth + 1, False) for child in children if id(child) not in sizes)
-    return None
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [child for pair in node.value for child in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
-
-
-def _index_marks(
-    node: yaml.Node,
-    path: Path,
-    marks: dict[Path, tuple[int, int]],
-    problems: list[Problem],
-    visited: set[int],
-) -> None:
-    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-    if id(node) in visited:
-        return  # an alias of a node already indexed: its own location is enough
-    visited.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(
-                    Problem(
-                        "keys must be plain names, not lists or mappings",
-                        path=_format_path(path),
-                        line=key_node.start_mark.line + 1,
-                        column=key_node.start_mark.column + 1,
-                    )
-                )
-                continue
-            key = key_node.value
-            if key in seen:
-                problems.append(
-                    Problem(
-                        f"duplicate key '{key}'",
-                        path=_format_path((*path, key)),
-                        line=key_node.start_mark.line + 1,
-                        column=key_node.start_mark.column + 1,
-                    )
-                )
-            seen.add(key)
-            marks[(*path, ("key", key))] = (
-                key_node.start_mark.line + 1,
-                key_node.start_mark.column + 1,
-            )
-            _index_marks(value_node, (*path, key), marks, problems, visited)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, child in enumerate(node.value):
-            _index_marks(child, (*path, index), marks, problems, visited)
-
-
-def _format_path(path: Path) -> str:
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += ("." if text else "") + str(part)
-    return text
 
 
 def _locate(path: Path, marks: dict[Path, tuple[int, int]]) -> tuple[int | None, int | None]:
@@ -303,20 +276,31 @@ def _is_union_tag(part: str, node: Any) -> bool:
 
 
 def _pydantic_problems(
-    error: ValidationError, data: Any, marks: dict[Path, tuple[int, int]]
+    error: ValidationError, data: Any, marks: dict[Path, tuple[int, int]], origins: Origins
 ) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     for item in error.errors(include_url=False):
         path = _clean_loc(tuple(item["loc"]), data)
         message = _message(item, path, data)
-        key = (_format_path(path), message)
+        origin = _origin(path, origins)
+        if origin:
+            message += f" (the value comes from {origin})"
+        key = (format_path(path), message)
         if key in seen:
             continue
         seen.add(key)
         line, column = _locate(path, marks)
-        problems.append(Problem(message, path=_format_path(path), line=line, column=column))
+        problems.append(Problem(message, path=format_path(path), line=line, column=column))
     return problems
+
+
+def _origin(path: Path, origins: Origins) -> str | None:
+    for end in range(len(path) - 1, 0, -1):
+        origin = origins.get((path[:end], path[end]))
+        if origin:
+            return origin
+    return None
 
 
 def _message(item: Any, path: Path, data: Any) -> str:
@@ -324,7 +308,7 @@ def _message(item: Any, path: Path, data: Any) -> str:
     if kind == "union_tag_invalid":
         node = _get(data, path)
         type_name = node.get("type") if isinstance(node, dict) else None
-        return f"unknown task type '{type_name}'"
+        return f"unknown task type '{type_name}'" + _did_you_mean_type(type_name)
     if kind == "union_tag_not_found":
         return "a task needs a 'type' (for example io.kestra.plugin.core.log.Log)"
     if kind == "missing":
@@ -353,6 +337,25 @@ def _did_you_mean(path: Path, data: Any) -> str:
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
+def _did_you_mean_type(type_name: Any) -> str:
+    """``io.kestra.plugin.core.flow.Pauze`` (or plain ``Pauze``) → ``…flow.Pause``: the class
+    name is compared (a whole-string match would be dominated by the shared package prefix),
+    and the current Kestra names are offered before their legacy aliases."""
+    import difflib
+
+    from engine.tasks import TASK_TYPES as types
+
+    if not isinstance(type_name, str) or not type_name:
+        return ""
+    by_short: dict[str, str] = {}
+    for name in sorted(types, key=lambda n: (not n.startswith("io.kestra.plugin."), n)):
+        by_short.setdefault(name.rsplit(".", 1)[-1], name)
+    short = difflib.get_close_matches(
+        type_name.rsplit(".", 1)[-1], list(by_short), n=1, cutoff=0.75
+    )
+    return f" (did you mean '{by_short[short[0]]}'?)" if short else ""
+
+
 def _get(data: Any, path: Path) -> Any:
     node = data
     for part in path:
@@ -371,8 +374,8 @@ def _duplicate_task_ids(data: Any, marks: dict[Path, tuple[int, int]]) -> list[P
             line, column = _locate((*path, "id"), marks)
             problems.append(
                 Problem(
-                    f"duplicate task id '{task_id}' (first used at {_format_path(first_seen[task_id])})",
-                    path=_format_path((*path, "id")),
+                    f"duplicate task id '{task_id}' (first used at {format_path(first_seen[task_id])})",
+                    path=format_path((*path, "id")),
                     line=line,
                     column=column,
                 )
