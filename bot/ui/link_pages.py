@@ -40,6 +40,7 @@ from engine.inputs import InputDefinition, InputType
 from engine.model import Execution, TaskRun
 from engine.states import State
 from engine.tasks.approval import ApprovalTask
+from engine.waiting import WaitingTask
 
 router = APIRouter(tags=["links"])
 
@@ -53,6 +54,7 @@ class _LinkView:
     execution: Execution
     run: TaskRun
     task: LinkTask | None
+    waiting: WaitingTask | None = None  # an Approval's rendered title and labels
 
 
 def _open_link(request: Request, token: str) -> _LinkView | tuple[str, str, int, Decision | None]:
@@ -68,9 +70,6 @@ def _open_link(request: Request, token: str) -> _LinkView | tuple[str, str, int,
         return ("Not found", "The execution this link was made for no longer exists.", 404, None)
     if run is None:
         return ("Not found", "The pause this link was made for no longer exists.", 404, None)
-    if run.state.current == State.PAUSED and isinstance(task, ApprovalTask):
-        waiting = request.app.state.engine.waiting_task(execution, run.id)
-        return _LinkView(link, execution, run, task, waiting)
     if run.state.current != State.PAUSED:
         decision = decision_of(execution, run)
         text = (
@@ -82,7 +81,10 @@ def _open_link(request: Request, token: str) -> _LinkView | tuple[str, str, int,
     if isinstance(task, ApprovalTask) and link.action == "resume":
         text = "This step is an approval: use its approve or reject link."
         return ("Not a decision", text, 409, None)
-    return _LinkView(link, execution, run, task)
+    waiting = None
+    if isinstance(task, ApprovalTask):
+        waiting = request.app.state.engine.waiting_task(execution, run.id)
+    return _LinkView(link, execution, run, task, waiting)
 
 
 def _decision_input(task: LinkTask | None) -> InputDefinition | None:
@@ -133,16 +135,20 @@ def _form_page(
         name=name,
         reason=reason,
         approval=approval,
-        button=_button_label(view.task, action),
+        button=_button_label(view, action),
+        heading=view.waiting.title if view.waiting is not None else None,
         comment=comment,
         comment_required=link_comment_required(view.task, action),
         comment_error=(errors or {}).get("comment"),
     )
 
 
-def _button_label(task: LinkTask | None, action: str) -> str:
-    if isinstance(task, ApprovalTask) and action in ("approve", "reject"):
-        return task.decisions.approve if action == "approve" else task.decisions.deny
+def _button_label(view: _LinkView, action: str) -> str:
+    """An Approval's own (rendered) labels for approve and reject (deny); else the verb."""
+    if view.waiting is not None and action in ("approve", "reject"):
+        choice = view.waiting.choice("approve" if action == "approve" else "deny")
+        if choice is not None:
+            return choice.label
     return _ACTION_VERBS.get(action, "Resume")
 
 
