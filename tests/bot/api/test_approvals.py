@@ -37,7 +37,8 @@ REQUEST: dict[str, Any] = {
 
 
 @pytest.fixture
-def service(make_api: Callable[..., Api], database_url: str) -> Api:
+def service(database_url: str, make_api: Callable[..., Api]) -> Api:
+    # database_url first: torn down last, after the app (its callbacks loop) has stopped.
     return make_api(database_url, api_tokens=SCOPED_TOKENS, callback_secret=CALLBACK_SECRET)
 
 
