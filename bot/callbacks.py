@@ -113,6 +113,8 @@ class CallbackDispatcher:
         await asyncio.to_thread(self.outbox.register, CONSUMER)
         if not self._listening:
             self.engine.add_listener(self._on_commit)
+            # Another replica's event (PostgreSQL NOTIFY) or released claims: look now.
+            self.engine.add_outbox_waker(lambda _kind, _execution_id: self._wake_now())
             self._listening = True
         self._task = asyncio.create_task(self._run(), name="pausebot-callbacks")
 
@@ -129,10 +131,13 @@ class CallbackDispatcher:
             self._client = None
 
     def _on_commit(self, execution_id: str, events: Sequence[NewEvent]) -> None:
-        if any(outcome_of(event) for event in events) and self._loop is not None:
-            wake = self._wake
-            if wake is not None and self._task is not None:
-                self._loop.call_soon_threadsafe(wake.set)
+        if any(outcome_of(event) for event in events):
+            self._wake_now()
+
+    def _wake_now(self) -> None:
+        wake = self._wake
+        if self._loop is not None and wake is not None and self._task is not None:
+            self._loop.call_soon_threadsafe(wake.set)
 
     async def _run(self) -> None:
         assert self._wake is not None

@@ -215,6 +215,9 @@ class Notifier:
         await asyncio.to_thread(self.outbox.register, CONSUMER)
         if not self._listening:
             self.engine.add_listener(self._on_commit)
+            # Another replica's event (PostgreSQL NOTIFY) or a dead worker's released claims:
+            # look now rather than at the next poll.
+            self.engine.add_outbox_waker(lambda _kind, _execution_id: self.wake())
             self._listening = True
         self._task = asyncio.create_task(self._run(), name="pausebot-slack-notifier")
 
