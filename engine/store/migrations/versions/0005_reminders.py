@@ -1,7 +1,7 @@
 """reminders: durable reminder timers of outbox consumers
 
-Revision ID: i9b_reminders
-Revises: 0001
+Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "i9b_reminders"
-down_revision = "i12_kv_store"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

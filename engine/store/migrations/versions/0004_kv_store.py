@@ -1,7 +1,7 @@
 """KV store (Kestra's kv.Set / kv.Get / kv.Delete / kv() per namespace, with TTL)
 
-Revision ID: i12_kv_store
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "i12_kv_store"
-down_revision = "i10_workers"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """workers (heartbeats, stalled-claim sweep) and outbox_deliveries.claimed_by
 
-Revision ID: i10_workers
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "i10_workers"
-down_revision = "i7_execution_filters"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@
 Kestra's search filters ``labels=key:value``, ``endDate`` and the sort fields ``state.endDate``
 and ``state.duration`` need columns; existing executions are filled in from their documents.
 
-Revision ID: i7_execution_filters
+Revision ID: 0002
 Revises: 0001
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "i7_execution_filters"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None

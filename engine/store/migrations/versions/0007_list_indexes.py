@@ -1,7 +1,7 @@
 """list indexes in the lists' order, and execution_counts (totals without a count scan)
 
-Revision ID: i10_list_indexes
-Revises: i10_workers
+Revision ID: 0007
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "i10_list_indexes"
-down_revision = "i14_approval_requests"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """approval requests (POST /api/v1/approvals)
 
-Revision ID: i14_approval_requests
-Revises: 0001
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "i14_approval_requests"
-down_revision = "i9b_reminders"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """internal file storage in the database (kestra:/// URIs)
 
-Revision ID: i12_file_storage
-Revises: i12_kv_store
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "i12_file_storage"
-down_revision = "i10_list_indexes"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
