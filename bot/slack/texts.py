@@ -8,7 +8,7 @@ return text Slack shows literally.
 
 from __future__ import annotations
 
-from bot.slack.mrkdwn import escape
+from bot.slack.mrkdwn import escape, value
 
 # -- buttons and titles (plain text; buttons <= 75, modal titles and submits <= 24) ------------
 
@@ -214,12 +214,12 @@ def something_failed() -> str:
 
 def paused_heading(total: int, query: str) -> str:
     what = f"{total} paused execution{'s' if total != 1 else ''}"
-    return what + (f" matching `{escape(query)}`" if query else "") + ", newest first"
+    return what + (f" matching `{value(query)}`" if query else "") + ", newest first"
 
 
 def paused_none(query: str) -> str:
     if query:
-        return f"Nothing paused matches `{escape(query)}`."
+        return f"Nothing paused matches `{value(query)}`."
     return "Nothing is paused. :tada:"
 
 
@@ -341,7 +341,7 @@ def list_more_flows(count: int) -> str:
 def paused_heading_at_volume(count: int, query: str, *, mine: bool, flows: int) -> str:
     what = f"*{count} waiting{' for you' if mine else ''}*"
     if query:
-        what += f" matching `{escape(query)}`"
+        what += f" matching `{value(query)}`"
     if flows > 1:
         what += f" in {flows} flows"
     return what + ", the nearest deadline first"
@@ -351,7 +351,7 @@ def paused_none_at_volume(query: str, *, mine: bool) -> str:
     if mine and not query:
         return "Nothing is waiting for you. :tada:"
     if query:
-        return f"Nothing waiting matches `{escape(query)}`."
+        return f"Nothing waiting matches `{value(query)}`."
     return "Nothing is waiting. :tada:"
 
 
@@ -442,7 +442,7 @@ def _waiting_then(behavior: str | None, approval: bool) -> str:
 
 def as_is_keeps(option: str, values: list[tuple[str, str]]) -> str:
     """mrkdwn; ``option`` plain, ``values`` are (plain label, mrkdwn value)."""
-    shown = " · ".join(f"{escape(label)}: *{value}*" for label, value in values)
+    shown = " · ".join(f"{value(label)}: *{shown}*" for label, shown in values)
     return f"*{escape(as_is(option))}* keeps {shown}"
 
 
@@ -535,7 +535,7 @@ def _then_done(behavior: str | None, approval: bool) -> str:
 
 def quoted(text: str) -> str:
     """mrkdwn: a comment or reason as a quote, escaped."""
-    return ">" + escape(text.strip()).replace("\n", "\n>")
+    return ">" + value(text.strip()).replace("\n", "\n>")
 
 
 FIELD_KEY_INPUTS = "*Inputs*"
