@@ -218,13 +218,13 @@ def _description(pause: Pause) -> str:
 
 def _question(pause: Pause) -> str:
     if pause.waiting is not None and pause.waiting.title:
-        return _plain_line(pause.waiting.title)
+        return _plain_line(pause.waiting.title, input_strings(pause.execution.inputs))
     title = getattr(pause.task, "title", None)
     if title and "{{" not in title:
         return _plain_line(title)
     first = _description(pause).strip().split("\n", 1)[0].strip()
     if first:
-        return _plain_line(first)
+        return _plain_line(first, input_strings(pause.execution.inputs))
     flow_description = (pause.flow.description or "").strip().split("\n", 1)[0].strip()
     if flow_description:
         return _plain_line(flow_description)
@@ -247,9 +247,20 @@ def _body(pause: Pause) -> str | None:
     return text
 
 
-def _plain_line(text: str) -> str:
-    """One line of flow text for a plain-text header: mrkdwn markers dropped, cut to fit."""
-    line = " ".join(_MARKUP.sub(r"\2", text.strip()).split())
+def _plain_line(text: str, values: tuple[str, ...] = ()) -> str:
+    """One line of flow text for a plain-text header: the author's mrkdwn markers dropped (an
+    input value rendered into it keeps its characters as typed), cut to fit."""
+    kept = sorted({v for v in values if _MARKUP.search(v)}, key=len, reverse=True)
+    if kept:  # strip markers only between the values
+        pattern = re.compile("|".join(re.escape(v) for v in kept))
+        parts, position = [], 0
+        for match in pattern.finditer(text):
+            parts += [_MARKUP.sub(r"\2", text[position : match.start()]), match.group(0)]
+            position = match.end()
+        text = "".join([*parts, _MARKUP.sub(r"\2", text[position:])])
+    else:
+        text = _MARKUP.sub(r"\2", text)
+    line = " ".join(text.strip().split())
     return line if len(line) <= QUESTION_MAX else line[: QUESTION_MAX - 1] + "…"
 
 

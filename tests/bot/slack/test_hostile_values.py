@@ -187,6 +187,20 @@ def test_markup_characters_in_values_are_shown_as_typed(slack: SlackHarness) -> 
         assert any(SHOWN_AS_TYPED in text for text in shown)
 
 
+def test_the_header_shows_a_value_as_typed_and_drops_only_the_authors_markers(
+    slack: SlackHarness,
+) -> None:
+    flow = FLOW.replace('"Deploy {{ inputs.service }}?"', '"*Deploy* {{ inputs.service }}?"')
+    deployed = slack.engine.deploy_flow(flow.replace("id: hostile", "id: hostile-header"))
+    execution = slack.engine.start_execution(
+        deployed.flow.namespace, deployed.flow.id, {"service": "*urgent* fix_it_now"}, via="api"
+    )
+    blocks = blocks_of(slack, slack.engine.run_until_blocked(execution.id))
+    header = next(b for b in blocks if b["type"] == "header")
+    assert header["text"]["type"] == "plain_text"  # Slack shows it literally
+    assert header["text"]["text"] == "Deploy *urgent* fix_it_now?"
+
+
 @pytest.mark.parametrize(
     "typed",
     ["*bold*", "_italic_", "~struck~", "`code`", "a*b*c", "snake_case_name", "```block```"],
