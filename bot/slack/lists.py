@@ -39,7 +39,7 @@ from slack_sdk.models.views import View
 from bot.slack import texts
 from bot.slack.blocks import PAGE_ACTION, Message
 from bot.slack.messages import approval_message
-from bot.slack.mrkdwn import ago, author, fit, truncate, value_truncated, when
+from bot.slack.mrkdwn import ago, fit, truncate, value, value_truncated, when
 from bot.slack.pauses import Pause, PauseGone, pause_of
 from bot.slack.summary import Summary, summarize
 from engine.clock import parse_iso
@@ -206,7 +206,7 @@ def grouped(
 
 def entry_block(shown: Shown) -> SectionBlock:
     summary = shown.summary
-    lines = [f"*<{summary.url}|{author(summary.question, summary.input_values)}>*"]
+    lines = [f"*<{summary.url}|{value(summary.question)}>*"]
     facts = [summary.requester, texts.list_asked(ago(summary.asked_at))]
     if summary.deadline:
         facts.append(texts.list_deadline(when(summary.deadline), summary.on_deadline))

@@ -42,11 +42,11 @@ from bot.slack.blocks import (
 )
 from bot.slack.mrkdwn import (
     ago,
-    author,
     author_truncated,
     escape,
     fit,
     truncate,
+    value,
     value_truncated,
     when,
 )
@@ -91,7 +91,7 @@ def approval_message(pause: Pause, summary: Summary | None = None) -> Message:
     )
     blocks.append(_context(summary))
     # notifications parse mrkdwn
-    text = author(f"{summary.question} ({summary.flow_name})", summary.input_values)
+    text = value(f"{summary.question} ({summary.flow_name})")  # the question is plain
     return Message(truncate(text, FALLBACK_MAX), _serialise(blocks, MESSAGE_BLOCKS_MAX))
 
 
@@ -121,7 +121,7 @@ def decided_message(pause: Pause, summary: Summary | None = None) -> Message:
     if key is not None:
         blocks.append(key)
     blocks.append(_context(summary))
-    text = author(summary.question, summary.input_values)
+    text = value(summary.question)
     text += escape(f": {outcome_plain(summary, outcome)}")
     return Message(truncate(text, FALLBACK_MAX), _serialise(blocks, MESSAGE_BLOCKS_MAX))
 

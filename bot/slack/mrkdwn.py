@@ -10,7 +10,8 @@ as ``*urgent*`` would turn bold. ``value()`` puts a zero-width space (U+200B) on
 each of those characters. Slack pairs a marker only when the opening one has a word boundary
 before it and a non-space after it, and the closing one the reverse; an invisible character on
 *both* sides breaks both conditions whether Slack's parser counts U+200B as a space or as a
-letter, and the reader sees the characters as typed. (Slack's own advice is "a space on either
+letter, and the reader sees the characters as typed. A marker between two letters or digits
+(``snake_case``) cannot pair and gets nothing. (Slack's own advice is "a space on either
 side"; the zero-width space is that space, unseen. See docs/slack.md.) The flow author's text (a
 Pause ``description``) stays mrkdwn on purpose: ``author()`` escapes it and treats only the
 input values rendered into it as values.
@@ -32,6 +33,9 @@ _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 
 ZWSP = "\u200b"
 _MARKERS = re.compile(r"[*_~`]")
+# A marker between two letters or digits (snake_case, a*b) can neither open nor close a pair in
+# Slack, so it is left alone: identifiers copied from Slack stay clean.
+_LOOSE_MARKER = re.compile(r"(?<![^\W_])[*_~`]|[*_~`](?![^\W_])")
 
 
 def escape(text: str) -> str:
@@ -45,7 +49,7 @@ def value(text: str) -> str:
 
 
 def _unformat(escaped: str) -> str:
-    return _MARKERS.sub(lambda m: f"{ZWSP}{m.group(0)}{ZWSP}", escaped)
+    return _LOOSE_MARKER.sub(lambda m: f"{ZWSP}{m.group(0)}{ZWSP}", escaped)
 
 
 def value_truncated(text: str, limit: int) -> str:

@@ -443,7 +443,7 @@ def _waiting_then(behavior: str | None, approval: bool) -> str:
 def as_is_keeps(option: str, values: list[tuple[str, str]]) -> str:
     """mrkdwn; ``option`` plain, ``values`` are (plain label, mrkdwn value)."""
     shown = " · ".join(f"{value(label)}: *{shown}*" for label, shown in values)
-    return f"*{escape(as_is(option))}* keeps {shown}"
+    return f"*{value(as_is(option))}* keeps {shown}"
 
 
 def may_decide(who: list[str]) -> str:
@@ -487,7 +487,7 @@ def chosen_words(option_name: str, option_label: str, tone: str, kind: str) -> s
 def decided_line(
     tone: str, words: str, who: str, via: str | None, when: str, *, stopped: bool = False
 ) -> str:
-    line = f"{_DONE_EMOJI.get(tone, ':ballot_box_with_check:')} *{escape(words)}* by {who}{_via(via)} · {when}"
+    line = f"{_DONE_EMOJI.get(tone, ':ballot_box_with_check:')} *{value(words)}* by {who}{_via(via)} · {when}"
     return line + (" · the execution was stopped" if stopped else "")
 
 
@@ -557,7 +557,7 @@ def nobody_plain(nobody: str) -> str:
 
 def already_chosen(words: str, who: str, via: str | None, when: str) -> str:
     """mrkdwn: the late clicker's answer."""
-    return f"Already decided: *{escape(words)}* by {who}{_via(via)} · {when}."
+    return f"Already decided: *{value(words)}* by {who}{_via(via)} · {when}."
 
 
 def already_nobody(line: str) -> str:
@@ -567,12 +567,12 @@ def already_nobody(line: str) -> str:
 
 def done_chosen(words: str, question: str) -> str:
     """mrkdwn: what the person who decided is told."""
-    return f"*{escape(words)}*: {escape(question)}"
+    return f"*{value(words)}*: {value(question)}"
 
 
 def modal_choosing(words: str, question: str) -> str:
     """mrkdwn: the first line of a modal."""
-    return f"You are choosing *{escape(words)}* for *{escape(question)}*."
+    return f"You are choosing *{value(words)}* for *{value(question)}*."
 
 
 COMMENT_LABEL = "Comment"
