@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo serve test lint bench clean
+.PHONY: setup demo serve test lint bench fuzz clean
 
 $(BIN)/pausebot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: setup
 lint: setup
 	$(BIN)/ruff check engine bot tests
 	$(BIN)/ruff format --check engine bot tests
+
+# Issue 7's fuzz run (slow): schemathesis on the OpenAPI document + generated bodies, SQLite and
+# PostgreSQL. FUZZ_EXAMPLES (per operation, default 40) and FUZZ_BODIES (per route, default 60).
+fuzz: setup
+	$(BIN)/python -m pytest -q -s -m fuzz tests/bot/api/test_fuzz.py -p no:randomly
 
 bench: setup
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)

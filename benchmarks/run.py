@@ -632,8 +632,16 @@ def seed_paused(db: Database, count: int) -> dict[str, float]:
                 if delivery_rows:
                     conn.execute(insert(queries.delivery_t), delivery_rows)
                 conn.execute(insert(queries.notice_t), notice_rows)
+                # The copies count like executions the engine made (execution_counts).
+                key = (execution["namespace"], execution["flow_id"], execution["state"])
+                queries._apply_counts(conn, {key: len(rows)})
         if db.is_postgres:
             with engine.store.engine.connect() as conn:
+                # The event ids were given explicitly: move the sequence past them.
+                conn.exec_driver_sql(
+                    "SELECT setval(pg_get_serial_sequence('outbox_events', 'id'), "
+                    "(SELECT max(id) FROM outbox_events))"
+                )
                 conn.exec_driver_sql("COMMIT")
                 conn.exec_driver_sql("ANALYZE")
         seeded = time.perf_counter() - started

@@ -160,7 +160,7 @@ class CallbackDispatcher:
 
     # -- one round ------------------------------------------------------------------------------
     async def run_once(self) -> int:
-        events = await asyncio.to_thread(
+        events: list[OutboxEvent] = await asyncio.to_thread(
             self.outbox.claim, CONSUMER, limit=self.batch_size, lease=self.lease
         )
         for event in events:
@@ -168,10 +168,7 @@ class CallbackDispatcher:
         return len(events)
 
     async def _handle(self, event: OutboxEvent) -> None:
-        now = self.clock.now()
-        state = outcome_of(
-            NewEvent(event.kind, event.execution_id, event.task_run_id, event.payload)
-        )
+        state = outcome_of(event)
         url = None
         body = b""
         key = ""

@@ -132,6 +132,43 @@ def _parse_pairs(pairs: Sequence[str]) -> dict[str, Any]:
     return values
 
 
+def _flow_definition(state: Any, ref: str) -> Any:
+    """The flow FLOW names (a YAML file, or NAMESPACE.ID deployed), without deploying it."""
+    if Path(ref).is_file() or ref.endswith((".yml", ".yaml")):
+        from engine.flows import parse_flow
+
+        return parse_flow(_read(ref), ref)
+    namespace, dot, flow_id = ref.rpartition(".")
+    if not dot or not namespace:
+        _fail(f"{ref!r} is neither a flow file nor NAMESPACE.FLOW_ID", EXIT_USAGE)
+    return state.engine.get_flow(namespace, flow_id).flow
+
+
+def _read_file_inputs(definitions: Any, values: dict[str, Any]) -> None:
+    """FILE inputs are given as paths (``-i doc=@plan.txt`` or ``-i doc=plan.txt``): read them
+    here, so a missing or unreadable file is an error naming the input, before anything starts."""
+    from engine.errors import FieldError
+    from engine.inputs import InputType
+    from engine.storage import SCHEME, UploadedFile
+
+    problems: list[FieldError] = []
+    for definition in definitions:
+        value = values.get(definition.id)
+        if definition.type != InputType.FILE or not isinstance(value, str):
+            continue
+        if value.startswith(SCHEME):
+            continue
+        path = Path(value.removeprefix("@")).expanduser()
+        try:
+            values[definition.id] = UploadedFile(path.name, path.read_bytes())
+        except OSError as error:
+            problems.append(
+                FieldError(definition.id, f"cannot read the file {str(path)!r}: {error.strerror}")
+            )
+    if problems:
+        raise InputValidationError(problems)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--database",
@@ -285,6 +322,7 @@ def run(
     with _errors():
         engine = state.engine
         values = _parse_pairs(inputs)
+        _read_file_inputs(_flow_definition(state, flow).inputs, values)
         namespace, flow_id = _flow_ref(state, flow, values)
         execution = engine.start_execution(
             namespace,

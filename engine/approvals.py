@@ -46,8 +46,9 @@ from engine.store.approval_requests import (  # outcome_of: for bot/ (callbacks,
     STATES,
     ApprovalRequestQueries,
     ApprovalRequestRecord,
-    outcome_of,  # noqa: F401 - re-exported for bot/
+    outcome_of,
 )
+from engine.store.store import NewEvent, OutboxEvent
 from engine.tasks.approval import BEHAVIORS, COMMENT_RULES, Decisions
 from engine.tasks.pause import Assignment
 
@@ -62,6 +63,16 @@ RESERVED_LABELS = {"slack-requester": "who asked is the token that asks"}
 DEFAULT_RULES = {"commentRequired": "NEVER", "expireBehavior": "CANCEL"}
 
 Actor = dict[str, Any]
+
+__all__ = [
+    "ApprovalRequestNotFound",
+    "ApprovalRequestSpec",
+    "ApprovalRequests",
+    "ApprovalView",
+    "NewEvent",
+    "OutboxEvent",
+    "outcome_of",
+]
 
 
 class ApprovalRequestNotFound(NotFoundError):

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -52,16 +52,24 @@ from engine.executor import (
     restart_if_unpaused,
 )
 from engine.expressions import render_condition, render_value
-from engine.expressions.functions import ERROR_LOGS_KEY, KV_READER
+from engine.expressions.functions import ERROR_LOGS_KEY, FILE_READER, KV_READER
 from engine.flows import Flow, parse_flow
-from engine.inputs import InputType, parse_duration, parse_inputs
+from engine.inputs import InputType, check_text, parse_duration, parse_inputs
 from engine.kv import KVError, KVStore
-from engine.model import Execution, TaskRun, new_id
+from engine.model import CORRELATION_ID_LABEL, Execution, TaskRun, new_id
 from engine.outbox import Outbox
 from engine.queries import DateRange, SortKey
 from engine.secret_values import mask_secrets
 from engine.services import TaskServices
 from engine.states import TERMINAL, State
+from engine.storage import (
+    FileNotFound,
+    FileStorage,
+    TaskFiles,
+    UploadedFile,
+    execution_prefix,
+    storage_from_environment,
+)
 from engine.store.database import (  # noqa: F401 - the public URL helpers, for bot/
     check_schema,
     default_database_url,
@@ -70,6 +78,7 @@ from engine.store.database import (  # noqa: F401 - the public URL helpers, for 
 from engine.store.store import LogEntry, NewEvent, Store
 from engine.tasks.approval import ApprovalTask, Decision, ReviewDecision, comment_required
 from engine.tasks.base import RunContext, Task, TaskResult
+from engine.tasks.for_each_item import ForEachItemTask
 from engine.tasks.pause import PauseTask
 from engine.tasks.subflow import SubflowTask, parent_of
 from engine.tasks.working_directory import WorkingDirectoryTask, directory_for, working_directory_of
@@ -90,6 +99,7 @@ Dispatcher = Callable[[str, Execution, list[TaskRun]], None]
 _WAKING_EVENTS = frozenset({"created", "resumed", "killed"})
 
 LEASE = timedelta(seconds=30)
+BULK_BATCH = 100  # executions per transaction in a bulk resume
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,9 @@ class PurgeOutcome:
 class BulkOutcome:
     resumed: list[str]
     refused: dict[str, str]  # execution id -> why
+    # execution id -> ConflictError.as_dict() (state, by, on, via, ...) for the refusals that
+    # were 409s: the same shape a single request's 409 has.
+    conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Engine:
@@ -121,6 +134,7 @@ class Engine:
         settings: Settings | None = None,
         http_timeout: float = 30.0,
         migrate: bool = True,
+        storage: FileStorage | None = None,
     ) -> None:
         """``migrate=False`` (read-only use) never writes the schema: a database that is not at
         our head revision raises ``SchemaError`` instead of being created or migrated."""
@@ -132,18 +146,24 @@ class Engine:
         self.http_timeout = http_timeout
         self.services = TaskServices(self.store)
         self.services.kv = KVStore(self.store, self.clock)
+        self.services.storage = TaskFiles(
+            storage or storage_from_environment(self.store, self.clock)
+        )
         self.settings.context_hooks.append(self._kv_context)
         self.settings.new_child = self._new_child
         self.settings.read_child = self._read_child
         self.outbox = Outbox(self.store, self.clock)
         # Parsed PAUSED executions by (id, version): lists re-read at volume parse only changes.
         self._waiting_cache = ParsedExecutions(maxsize=5000)
+        self.settings.read_file = lambda namespace, uri: self.services.storage.read_for(
+            namespace, uri
+        )
         self._listeners: list[CommitListener] = []
         self._wakers: list[Callable[[str], None]] = []
         self._schedulers: list[Callable[[datetime], None]] = []
         self._dispatcher: tuple[str, Dispatcher] | None = None
         self._outbox_wakers: list[Callable[[str, str], None]] = []
-        self._worker: Worker | None = None
+        self._worker: Any = None  # engine.worker.Worker, once this process is a worker
         self._flows = lru_cache(maxsize=512)(self._load_flow_revision)
         self._revisions: dict[tuple[str, str, int], Flow] = {}
         self._leases_held: dict[tuple[str, str], int] = {}
@@ -172,10 +192,12 @@ class Engine:
         an outbox consumer looks at the outbox then instead of waiting for its poll."""
         self._outbox_wakers.append(waker)
 
-    def start_worker(self) -> Worker:
-        """Makes this process a worker: registered, heartbeating, sweeping stalled workers'
-        claims, and (PostgreSQL) listening for other replicas' wake-ups. Idempotent; the
-        runner calls it on start, an outbox consumer may."""
+    def start_worker(self) -> Any:
+        """Makes this process a worker (engine/worker.py): registered, heartbeating, sweeping
+        stalled workers' claims, and (PostgreSQL) listening for other replicas' wake-ups.
+        Idempotent; the runner calls it on start, an outbox consumer may."""
+        from engine.worker import Worker
+
         with self._leases_lock:
             if self._worker is None:
                 self._worker = Worker(self)
@@ -230,7 +252,10 @@ class Engine:
             raise _InlineFailed() from error
 
     def _insert_children(self, tx: Any, step: Step) -> None:
-        """Subflow executions a step starts, in the step's own transaction."""
+        """Subflow executions a step starts (and the files it writes for them, e.g. a
+        ForEachItem's batches), in the step's own transaction."""
+        for uri, data in step.files:
+            self.services.storage.backend.put_in(tx, uri, data)
         for child in step.children:
             self._insert_execution(tx, child, self.flow_of(child), by=None, via="subflow")
 
@@ -238,18 +263,36 @@ class Engine:
         for child in step.children:
             self._notify(child.id, [])
 
+    def _dispatch_owner(self) -> str | None:
+        """The local runner's lease owner (None if it stopped meanwhile: the runnable tasks
+        then stay due for any runner, which runs them as after a crash)."""
+        dispatcher = self._dispatcher
+        return dispatcher[0] if dispatcher is not None else None
+
     def _hand_off(self, execution: Execution, step: Step | None) -> None:
         if step is None:
             return
         self._notify_children(step)
-        if step.dispatch and self._dispatcher is not None:
-            self._dispatcher[1](execution.id, execution, list(step.dispatch))
+        dispatcher = self._dispatcher
+        if step.dispatch and dispatcher is not None:
+            dispatcher[1](execution.id, execution, list(step.dispatch))
         elif not step.dispatch:
             self._schedule(step.wake_at)
 
     def _kv_context(self, execution: Execution, run: TaskRun | None) -> dict[str, Any]:
         """The ``kv()`` expression function reads the KV store through this."""
-        return {KV_READER: self._read_kv}
+        return {KV_READER: self._read_kv, FILE_READER: self._file_reader(execution.namespace)}
+
+    def _file_reader(self, namespace: str) -> Callable[[str, str], Any]:
+        """``read(uri)`` and ``fileSize(uri)``: files of the execution's own namespace."""
+
+        def access(what: str, uri: str) -> Any:
+            files = self.services.storage
+            if what == "size":
+                return files.size_for(namespace, uri)
+            return files.read_for(namespace, uri).decode("utf-8", errors="replace")
+
+        return access
 
     def _read_kv(self, key: str, namespace: str, error_on_missing: bool) -> Any:
         record = self.services.kv.entry(namespace, key)
@@ -276,7 +319,10 @@ class Engine:
         """What another process's NOTIFY said (engine/store/notify.py)."""
         for item in items:
             kind, execution_id = item.get("k"), str(item.get("id") or "")
-            if kind == "run" and execution_id:
+            if kind == "hello":  # another worker started: it needs our notifications
+                self.store.hellos += 1
+                self.store.peers = True
+            elif kind == "run" and execution_id:
                 for waker in self._wakers:
                     waker(execution_id)
             elif kind == "at" and item.get("at"):
@@ -412,7 +458,8 @@ class Engine:
             {"namespace": execution.namespace, "flowId": execution.flowId, "by": by, "via": via},
         )
         with self.store.transaction(now) as tx:
-            lease = (self._dispatcher[0], now + LEASE) if step.dispatch else None
+            owner = self._dispatch_owner()
+            lease = (owner, now + LEASE) if step.dispatch and owner else None
             tx.insert_execution(execution, wake_at=step.wake_at, lease=lease)
             if record is not None:
                 record(tx, execution)
@@ -439,20 +486,48 @@ class Engine:
         if flow.disabled:
             raise ConflictError(f"Flow '{flow.namespace}.{flow.id}' is disabled.")
         values = self.parse_start_inputs(flow, inputs)
+        execution_id = new_id()
+        # Kestra labels every execution with its correlation id (the caller may pass one on).
+        given = {**flow.labels, **(labels or {})}
+        given.setdefault(CORRELATION_ID_LABEL, execution_id)
         execution = Execution(
-            id=new_id(),
+            id=execution_id,
             namespace=flow.namespace,
             flowId=flow.id,
             flowRevision=deployed.revision,
             inputs=values,
-            labels=[{"key": k, "value": v} for k, v in {**flow.labels, **(labels or {})}.items()],
+            labels=[{"key": k, "value": v} for k, v in given.items()],
             trigger=trigger,
             startedBy=by,
             startedVia=via,
             secretInputs=[d.id for d in flow.inputs if d.type == InputType.SECRET],
         )
         execution.move(State.CREATED, self.clock.now())
+        base = execution_prefix(execution.namespace, execution.flowId, execution.id) + "/inputs"
+        execution.inputs = self._store_uploads(execution.inputs, base)
         return execution
+
+    def _store_uploads(
+        self, values: Mapping[str, Any], base: str, prefix: str = ""
+    ) -> dict[str, Any]:
+        """FILE inputs received as uploads go to the file storage, before the transaction that
+        uses them; the values keep their ``kestra:///…/<input id>/<name>`` URIs (as in Kestra)."""
+        from engine.storage import StorageError, safe_name
+
+        stored: dict[str, Any] = {}
+        for key, value in values.items():
+            input_id = f"{prefix}{key}"
+            if isinstance(value, dict):
+                stored[key] = self._store_uploads(value, base, f"{input_id}.")
+            elif isinstance(value, UploadedFile):
+                uri = f"{base}/{input_id}/{safe_name(value.name)}"
+                try:
+                    stored[key] = self.services.storage.backend.put(uri, value.data)
+                except StorageError as error:
+                    raise InputValidationError([FieldError(input_id, str(error))]) from None
+            else:
+                stored[key] = value
+        return stored
 
     def _insert_execution(
         self, tx: Any, execution: Execution, flow: Flow, *, by: Actor | None, via: str
@@ -509,14 +584,16 @@ class Engine:
         return child, self.flow_of(child)
 
     def _child_ids(self, execution: Execution) -> list[str]:
-        """The executions this one started with Subflow tasks."""
+        """The executions this one started with Subflow and ForEachItem tasks."""
         flow = self.flow_of(execution)
-        return [
-            str(run.outputs["executionId"])
-            for run in execution.taskRunList
-            if run.outputs.get("executionId")
-            and isinstance(flow.find_task(run.taskId), SubflowTask)
-        ]
+        ids: list[str] = []
+        for run in execution.taskRunList:
+            task = flow.find_task(run.taskId)
+            if isinstance(task, SubflowTask) and run.outputs.get("executionId"):
+                ids.append(str(run.outputs["executionId"]))
+            elif isinstance(task, ForEachItemTask):
+                ids.extend(str(i) for i in run.outputs.get("executions") or [])
+        return ids
 
     def _cascade(self, execution: Execution, action: str, by: Actor | None, via: str) -> None:
         """Kills or pauses the running children of a killed or paused parent (each in its own
@@ -578,6 +655,26 @@ class Engine:
     def count_executions_by_state(self) -> dict[str, int]:
         return self.store.count_executions_by_state()
 
+    def execution_file(self, execution_id: str, uri: str) -> tuple[str, bytes]:
+        """A file of an execution's storage (its FILE inputs, task outputs): (name, content).
+        A URI outside the execution is a 422 naming ``path``; a missing file a 404."""
+        from engine.storage import StorageError, check_uri
+
+        execution = self.get_execution(execution_id)
+        prefix = execution_prefix(execution.namespace, execution.flowId, execution.id) + "/"
+        try:
+            check_uri(uri)
+        except StorageError as error:
+            raise InputValidationError([FieldError("path", str(error), uri)]) from None
+        if not uri.startswith(prefix):
+            raise InputValidationError(
+                [FieldError("path", f"is not a file of execution {execution_id}", uri)]
+            )
+        try:
+            return uri.rsplit("/", 1)[-1], self.services.storage.backend.get(uri)
+        except StorageError:
+            raise FileNotFound(uri) from None
+
     def logs(self, execution_id: str, *, min_level: str | None = None) -> list[LogEntry]:
         self.store.get_execution(execution_id)  # 404 for unknown ids, not an empty list
         return self.store.list_logs(execution_id, min_level=min_level)
@@ -602,6 +699,20 @@ class Engine:
         return expression_context(execution, flow, task, run, self.settings)
 
     # -- deciding -----------------------------------------------------------------------
+    def _store_decision_uploads(
+        self, execution_id: str, values: Mapping[str, Any] | None
+    ) -> Mapping[str, Any] | None:
+        """Files an approver attached (FILE onResume / Approval inputs), stored before the
+        decision's transaction under ``…/executions/<id>/resume/<random>/<input id>/<name>``."""
+        if not values or not any(_holds_upload(v) for v in values.values()):
+            return values
+        execution = self.get_execution(execution_id)
+        base = (
+            f"{execution_prefix(execution.namespace, execution.flowId, execution.id)}"
+            f"/resume/{new_id()[:12]}"
+        )
+        return self._store_uploads(values, base)
+
     def resume_execution(
         self,
         execution_id: str,
@@ -618,6 +729,7 @@ class Engine:
         ``AlreadyDecided`` naming who decided. Invalid values raise ``InputValidationError``
         and change nothing. ``token_id`` spends a single-use token in the same transaction.
         """
+        values = self._store_decision_uploads(execution_id, values)
         if self._dispatcher is not None:
             try:
                 return self._resume(execution_id, values, by, via, task_run_id, token_id, True)
@@ -638,88 +750,105 @@ class Engine:
         """The resume, and with a local runner the next step in the same transaction (the
         runner then only executes the next task and commits its result)."""
         now = self.clock.now()
-        step: Step | None = None
         with self.store.transaction(now) as tx:
-            stored = tx.load_execution(execution_id)
-            execution = stored.execution
-            flow = self.flow_of(execution)
-            run = self._run_to_resume(execution, task_run_id)
-            events: list[NewEvent] = []
-            if run is None:
-                if execution.state.current != State.PAUSED:
-                    raise self._not_paused(execution)
-                # A manual pause: nothing to fill in, just let it run again.
-                execution.pausedManually = False
-                restart_if_unpaused(execution, now)
-                events.append(
-                    NewEvent(
-                        "resumed",
-                        execution.id,
-                        None,
-                        {
-                            "namespace": execution.namespace,
-                            "flowId": execution.flowId,
-                            "taskId": None,
-                            "by": by,
-                            "via": via,
-                            "on": iso(now),
-                            "to": "SUCCESS",
-                            "values": {},
-                            "manual": True,
-                        },
-                    )
-                )
-            else:
-                task = flow.find_task(run.taskId)
-                if isinstance(task, ApprovalTask):
-                    run = self._pause_instead_of(execution, flow, run, task_run_id)
-                    task = flow.find_task(run.taskId)
-                assert isinstance(task, PauseTask)
-                parsed = parse_inputs(
-                    task.onResume or [],
-                    values or {},
-                    evaluate_condition=self._condition_evaluator(flow),
-                    reject_unknown=True,
-                )
-                events.append(
-                    resolve_pause(
-                        execution,
-                        task,
-                        run,
-                        to=State.SUCCESS,
-                        values=parsed,
-                        by=by,
-                        via=via,
-                        now=now,
-                    )
-                )
-                if not execution.paused_task_runs():
-                    execution.pausedManually = False
-                restart_if_unpaused(execution, now)
-            if token_id is not None and not tx.spend_token(token_id, execution.id):
-                raise ConflictError("This link was already used.", execution_id=execution.id)
-            if inline:
-                step = self._inline_step(execution, flow, now, stored.lease_free(now))
-            if step is None:
-                self._save(tx, stored.version, execution, events, now=now, wake_at=now)
-            else:
-                assert self._dispatcher is not None
-                events.extend(step.events)
-                lease = (self._dispatcher[0], now + LEASE) if step.dispatch else (None, None)
-                self._save(
-                    tx,
-                    stored.version,
-                    execution,
-                    events,
-                    now=now,
-                    wake_at=step.wake_at,
-                    lease=lease,
-                )
-                tx.append_logs(step.logs)
-                self._insert_children(tx, step)
+            execution, events, step = self._resume_in(
+                tx, now, execution_id, values, by, via, task_run_id, token_id, inline
+            )
         self._notify(execution.id, events, wake=None if step is None else False)
         self._hand_off(execution, step)
         return execution
+
+    def _resume_in(
+        self,
+        tx: Any,
+        now: datetime,
+        execution_id: str,
+        values: Mapping[str, Any] | None,
+        by: Actor | None,
+        via: str,
+        task_run_id: str | None,
+        token_id: str | None,
+        inline: bool,
+    ) -> tuple[Execution, list[NewEvent], Step | None]:
+        step: Step | None = None
+        stored = tx.load_execution(execution_id)
+        execution = stored.execution
+        flow = self.flow_of(execution)
+        run = self._run_to_resume(execution, task_run_id)
+        events: list[NewEvent] = []
+        if run is None:
+            if execution.state.current != State.PAUSED:
+                raise self._not_paused(execution)
+            # A manual pause: nothing to fill in, just let it run again.
+            execution.pausedManually = False
+            restart_if_unpaused(execution, now)
+            events.append(
+                NewEvent(
+                    "resumed",
+                    execution.id,
+                    None,
+                    {
+                        "namespace": execution.namespace,
+                        "flowId": execution.flowId,
+                        "taskId": None,
+                        "by": by,
+                        "via": via,
+                        "on": iso(now),
+                        "to": "SUCCESS",
+                        "values": {},
+                        "manual": True,
+                    },
+                )
+            )
+        else:
+            task = flow.find_task(run.taskId)
+            if isinstance(task, ApprovalTask):
+                run = self._pause_instead_of(execution, flow, run, task_run_id)
+                task = flow.find_task(run.taskId)
+            assert isinstance(task, PauseTask)
+            parsed = parse_inputs(
+                task.onResume or [],
+                values or {},
+                evaluate_condition=self._condition_evaluator(flow),
+                reject_unknown=True,
+            )
+            events.append(
+                resolve_pause(
+                    execution,
+                    task,
+                    run,
+                    to=State.SUCCESS,
+                    values=parsed,
+                    by=by,
+                    via=via,
+                    now=now,
+                )
+            )
+            if not execution.paused_task_runs():
+                execution.pausedManually = False
+            restart_if_unpaused(execution, now)
+        if token_id is not None and not tx.spend_token(token_id, execution.id):
+            raise ConflictError("This link was already used.", execution_id=execution.id)
+        if inline:
+            step = self._inline_step(execution, flow, now, stored.lease_free(now))
+        if step is None:
+            self._save(tx, stored.version, execution, events, now=now, wake_at=now)
+        else:
+            events.extend(step.events)
+            owner = self._dispatch_owner()
+            lease = (owner, now + LEASE) if step.dispatch and owner else (None, None)
+            self._save(
+                tx,
+                stored.version,
+                execution,
+                events,
+                now=now,
+                wake_at=step.wake_at,
+                lease=lease,
+            )
+            tx.append_logs(step.logs)
+            self._insert_children(tx, step)
+        return execution, events, step
 
     def _run_to_resume(self, execution: Execution, task_run_id: str | None) -> TaskRun | None:
         if task_run_id is not None:
@@ -753,13 +882,17 @@ class Engine:
         resumed = run.outputs.get("resumed")
         if resumed:
             action = _DECIDED_ACTIONS.get(resumed.get("to"), "resumed")
+            to = resumed.get("to")
+            if to == "KILLING":  # what the pause recorded; the execution ended KILLED
+                to = State.KILLED.value
             return AlreadyDecided(
                 execution.id,
                 by=resumed.get("by"),
                 on=resumed.get("on"),
                 via=resumed.get("via"),
-                to=resumed.get("to"),
+                to=to,
                 action=action,
+                state=execution.state.current.value,
             )
         if execution.state.current == State.KILLED:
             return _killed(execution)
@@ -768,6 +901,11 @@ class Engine:
             execution_id=execution.id,
             state=execution.state.current.value,
         )
+
+    def why_not_paused(self, execution: Execution) -> ConflictError:
+        """The 409 for deciding ``execution`` when nothing of it waits: who decided (or killed)
+        it, when and via what, else its state. For surfaces that check before acting."""
+        return self._not_paused(execution)
 
     def _not_paused(self, execution: Execution) -> ConflictError:
         # Say who decided the most recent pause, if one was decided.
@@ -785,16 +923,73 @@ class Engine:
     def resume_many(
         self, execution_ids: Sequence[str], *, by: Actor | None = None, via: str = "bulk"
     ) -> BulkOutcome:
-        """Bulk resume with defaults: each execution on its own, reasons for the ones refused."""
+        """Bulk resume with defaults, reasons for the ones refused. Each execution is decided on
+        its own (a savepoint: one refusal changes nothing else), ``BULK_BATCH`` of them per
+        transaction, so ten thousand cost a hundred commits rather than ten thousand."""
         resumed: list[str] = []
         refused: dict[str, str] = {}
-        for execution_id in dict.fromkeys(execution_ids):
+        conflicts: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(execution_ids))
+        for start in range(0, len(unique), BULK_BATCH):
+            batch = unique[start : start + BULK_BATCH]
+            if self._dispatcher is not None:
+                try:
+                    done = self._resume_batch(batch, by, via, inline=True)
+                except _InlineFailed:
+                    done = self._resume_batch(batch, by, via, inline=False)
+            else:
+                done = self._resume_batch(batch, by, via, inline=False)
+            for execution_id, outcome in done.items():
+                if isinstance(outcome, PausebotError):
+                    refused[execution_id] = str(outcome)
+                    if isinstance(outcome, ConflictError):
+                        conflicts[execution_id] = outcome.as_dict()
+                else:
+                    resumed.append(execution_id)
+        return BulkOutcome(resumed, refused, conflicts)
+
+    def _resume_batch(
+        self, batch: Sequence[str], by: Actor | None, via: str, *, inline: bool
+    ) -> dict[str, tuple[Execution, list[NewEvent], Step | None] | PausebotError]:
+        """One transaction for the batch: the rows loaded (and locked) with one query, each
+        resume decided on its own. A refusal always comes before its execution's first write
+        (no tokens, no values here), so it changes nothing; were it ever otherwise, the batch
+        is rolled back and redone one execution at a time."""
+        now = self.clock.now()
+        outcomes: dict[str, tuple[Execution, list[NewEvent], Step | None] | PausebotError] = {}
+        try:
+            with self.store.transaction(now) as tx:
+                tx.preload(batch)
+                for execution_id in batch:
+                    writes = tx.writes
+                    try:
+                        outcomes[execution_id] = self._resume_in(
+                            tx, now, execution_id, {}, by, via, None, None, inline
+                        )
+                    except PausebotError as error:
+                        if tx.writes != writes:
+                            raise _BatchBroken() from error
+                        outcomes[execution_id] = error
+        except _BatchBroken:
+            return self._resume_one_by_one(batch, by, via)
+        for outcome in outcomes.values():
+            if not isinstance(outcome, PausebotError):
+                execution, events, step = outcome
+                self._notify(execution.id, events, wake=None if step is None else False)
+                self._hand_off(execution, step)
+        return outcomes
+
+    def _resume_one_by_one(
+        self, batch: Sequence[str], by: Actor | None, via: str
+    ) -> dict[str, tuple[Execution, list[NewEvent], Step | None] | PausebotError]:
+        outcomes: dict[str, tuple[Execution, list[NewEvent], Step | None] | PausebotError] = {}
+        for execution_id in batch:
             try:
-                self.resume_execution(execution_id, {}, by=by, via=via)
-                resumed.append(execution_id)
+                execution = self.resume_execution(execution_id, {}, by=by, via=via)
+                outcomes[execution_id] = (execution, [], None)
             except PausebotError as error:
-                refused[execution_id] = str(error)
-        return BulkOutcome(resumed, refused)
+                outcomes[execution_id] = error
+        return outcomes
 
     def pause_execution(
         self, execution_id: str, *, by: Actor | None = None, via: str = "api"
@@ -803,6 +998,8 @@ class Engine:
         with self.store.transaction(now) as tx:
             stored = tx.load_execution(execution_id)
             execution = stored.execution
+            if execution.state.current == State.KILLED:
+                raise _killed(execution)
             if execution.state.current not in (State.RUNNING, State.CREATED, State.RESTARTED):
                 raise ConflictError(
                     f"Execution '{execution_id}' is not running (state {execution.state.current.value}), can't pause it.",
@@ -857,7 +1054,10 @@ class Engine:
         task_run_id: str | None = None,
     ) -> Execution:
         """Kills the execution. With ``task_run_id`` (a Reject of that one pause, e.g. from
-        Slack) only while that task run is still PAUSED; else ``AlreadyDecided`` says who won."""
+        Slack) only while that task run is still PAUSED; else ``AlreadyDecided`` says who won.
+        A reason with a control character (other than tab and newline) is refused first
+        (``InputValidationError`` on ``reason``)."""
+        check_text("reason", reason)
         now = self.clock.now()
         with self.store.transaction(now) as tx:
             stored = tx.load_execution(execution_id)
@@ -948,7 +1148,9 @@ class Engine:
         ``commentRequired`` rule asks for, or invalid inputs, raise ``InputValidationError``
         and change nothing; a task run that is not an Approval too (path ``taskRunId``).
         """
+        values = self._store_decision_uploads(execution_id, values)
         choice = _review_decision(decision)
+        check_text("comment", comment)
         comment = (comment or "").strip() or None
         args = (execution_id, task_run_id, choice, comment, values, by, via, token_id)
         if self._dispatcher is not None:
@@ -1018,9 +1220,9 @@ class Engine:
             if step is None:
                 self._save(tx, stored.version, execution, events, now=now, wake_at=now)
             else:
-                assert self._dispatcher is not None
                 events.extend(step.events)
-                lease = (self._dispatcher[0], now + LEASE) if step.dispatch else (None, None)
+                owner = self._dispatch_owner()
+                lease = (owner, now + LEASE) if step.dispatch and owner else (None, None)
                 self._save(
                     tx,
                     stored.version,
@@ -1606,91 +1808,22 @@ _DECIDED_ACTIONS = {
 }
 
 
+def _holds_upload(value: Any) -> bool:
+    if isinstance(value, UploadedFile):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_upload(v) for v in value.values())
+    return isinstance(value, list) and any(_holds_upload(v) for v in value)
+
+
 def _masked_lines(lines: Sequence[Any], secrets: list[str]) -> list[Any]:
     if not secrets:
         return list(lines)
     return [replace(line, message=mask_secrets(line.message, secrets)) for line in lines]
 
 
-HEARTBEAT = {"sqlite": 2.0, "postgresql": 5.0}  # seconds between heartbeats
-STALLED_AFTER = 3  # heartbeats missed before a worker counts as stalled
-HOUSEKEEPING_EVERY = 300.0  # seconds between applications of the retention settings
-
-
-class Worker:
-    """This process's heartbeat and the sweep of stalled workers (procrastinate's model): on
-    start (a restart releases what the dead process held at once) and with every heartbeat.
-    On PostgreSQL it also LISTENs for other replicas' wake-ups."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        store = engine.store
-        self.interval = HEARTBEAT.get(store.dialect, 2.0)
-        self.stalled_after = timedelta(seconds=self.interval * STALLED_AFTER)
-        self.listener: Any = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="pausebot-heartbeat", daemon=True)
-
-    def start(self) -> None:
-        store = self.engine.store
-        if store.dialect == "postgresql":
-            from engine.store.database import normalise_url
-            from engine.store.notify import Listener
-
-            self.listener = Listener(
-                normalise_url(store.url),
-                store.worker_id,
-                store.lock_key,
-                self.engine._remote,
-                self._on_reconnect,
-            )
-            self.listener.start()
-        store.register_worker(self.engine.clock.now())
-        self.beat()
-        self._thread.start()
-
-    def _on_reconnect(self) -> None:
-        for waker in self.engine._wakers:
-            waker("")  # "" = poll: notifications may have been missed
-
-    def beat(self) -> None:
-        try:
-            stalled, released = self.engine.store.heartbeat(
-                self.engine.clock.now(), self.stalled_after
-            )
-        except Exception:  # the next beat tries again
-            log.warning("heartbeat failed", exc_info=True)
-            return
-        if stalled:
-            log.warning(
-                "released the claims of stalled workers %s (%d executions)",
-                ", ".join(stalled),
-                len(released),
-            )
-            self.engine._released(released)
-
-    def _run(self) -> None:
-        next_housekeeping = time.monotonic()
-        while not self._stop.wait(self.interval):
-            self.beat()
-            if time.monotonic() >= next_housekeeping:
-                next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY
-                try:
-                    done = self.engine.housekeeping()
-                except Exception:
-                    log.warning("housekeeping (retention) failed", exc_info=True)
-                else:
-                    if any(done.values()):
-                        log.info("retention: pruned %s", done)
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self.listener is not None:
-            self.listener.stop()
-        try:
-            self.engine.store.unregister_worker()
-        except Exception:
-            log.debug("could not unregister the worker", exc_info=True)
+class _BatchBroken(Exception):
+    """A refusal in a bulk batch came after that execution's first write."""
 
 
 class _InlineFailed(Exception):
@@ -1700,13 +1833,20 @@ class _InlineFailed(Exception):
 
 def _killed(execution: Execution) -> AlreadyDecided:
     """The answer to anyone deciding an execution that was killed: who killed it, and when."""
+    via = execution.killedVia
+    if via is None:  # recorded before killedVia existed: a killed pause remembers it
+        for run in execution.taskRunList:
+            resumed = run.outputs.get("resumed") or {}
+            if resumed.get("to") == "KILLING":
+                via = resumed.get("via")
     return AlreadyDecided(
         execution.id,
         by=execution.killedBy,
         on=execution.state.entered(State.KILLED),
-        via=execution.killedVia,
-        to="KILLED",
+        via=via,
+        to=State.KILLED.value,
         action="killed",
+        state=execution.state.current.value,
     )
 
 

@@ -107,10 +107,26 @@ class InputValidationError(PausebotError):
 class ConflictError(PausebotError):
     """The execution's state forbids the operation (resume of a non-paused execution, ...)."""
 
-    def __init__(self, message: str, *, execution_id: str | None = None, state: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        execution_id: str | None = None,
+        state: str | None = None,
+        by: dict[str, Any] | None = None,
+        on: str | None = None,
+        via: str | None = None,
+    ):
         self.execution_id = execution_id
         self.state = state
+        self.by, self.on, self.via = by, on, via
         super().__init__(message)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The one 409 shape (beside ``message``): the execution's ``state`` and, when a
+        decision won (a resume, a review, a kill, the timer), who made it (``by``), when
+        (``on``) and through which surface (``via``); null when there was none."""
+        return {"state": self.state, "by": self.by, "on": self.on, "via": self.via}
 
 
 class AlreadyDecided(ConflictError):
@@ -130,8 +146,9 @@ class AlreadyDecided(ConflictError):
         via: str | None,
         to: str | None,
         action: str = "resumed",
+        state: str | None = None,
     ) -> None:
-        self.by, self.on, self.via, self.to, self.action = by, on, via, to, action
+        self.to, self.action = to, action
         who = (
             (by or {}).get("name")
             or (by or {}).get("id")
@@ -142,11 +159,14 @@ class AlreadyDecided(ConflictError):
         super().__init__(
             f"Execution '{execution_id}' was already {action} by {who}{when}{through}.",
             execution_id=execution_id,
-            state=to,
+            state=state or to,
+            by=by,
+            on=on,
+            via=via,
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"by": self.by, "on": self.on, "via": self.via, "to": self.to, "action": self.action}
+        return {**super().as_dict(), "to": self.to, "action": self.action}
 
 
 class SchemaError(PausebotError):

@@ -11,6 +11,7 @@ resume/kill and by the timer path here, so every way of deciding a pause behaves
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from engine.clock import iso, parse_iso
 from engine.errors import ExpressionError, InputValidationError, PausebotError
 from engine.expressions import env_variables, render_value
-from engine.inputs import InputType, parse_duration, parse_inputs
+from engine.expressions.functions import FILE_READER
+from engine.inputs import InputDefinition, InputType, parse_duration, parse_inputs
 from engine.model import Execution, TaskRun
 from engine.states import TERMINAL, State, worst
 from engine.store.store import LogEntry, NewEvent
@@ -33,7 +35,9 @@ from engine.tasks.approval import (
 )
 from engine.tasks.base import TaskResult
 from engine.tasks.for_each import IteratingTask
+from engine.tasks.for_each_item import MAX_BATCHES, ForEachItemTask, split_lines
 from engine.tasks.if_branch import FALSY
+from engine.tasks.labels import LabelsTask
 from engine.tasks.pause import PauseTask
 from engine.tasks.sleep import SleepTask
 from engine.tasks.subflow import SUBFLOW_TRIGGER, SubflowTask, parent_of
@@ -65,6 +69,7 @@ class Step:
     logs: list[LogEntry] = field(default_factory=list)
     wake_at: datetime | None = None
     children: list[Execution] = field(default_factory=list)  # subflow executions to insert
+    files: list[tuple[str, bytes]] = field(default_factory=list)  # storage files to write
 
 
 @dataclass
@@ -92,6 +97,8 @@ class Settings:
     # reads a child back (its execution and flow); both read-only, the decision stays pure.
     new_child: Callable[[ChildRequest], Execution] | None = None
     read_child: Callable[[str], tuple[Execution, Flow] | None] | None = None
+    # ForEachItem's file access (namespace, uri) -> bytes and (uri, bytes) -> uri.
+    read_file: Callable[[str, str], bytes] | None = None
 
 
 # -- the expression context -------------------------------------------------------------
@@ -215,6 +222,7 @@ def resolve_pause(
             "on": iso(now),
             "to": to.value,
             "values": values or {},
+            "pausedAt": run.state.entered(State.PAUSED),
         },
     )
 
@@ -275,6 +283,7 @@ def decide_approval_run(
             "on": iso(now),
             "to": decision.value,
             "values": values or {},
+            "pausedAt": run.state.entered(State.PAUSED),
         },
     )
 
@@ -456,7 +465,7 @@ class _Decider:
                 return
             ex.finalState = outcome
             if outcome in (State.SUCCESS, State.WARNING) and flow.outputs:
-                ex.finalState = self.flow_outputs()
+                ex.finalState = self.flow_outputs(outcome)
             self.mark()
         if (
             ex.finalState not in (State.KILLED, State.CANCELLED)
@@ -466,9 +475,10 @@ class _Decider:
             return
         self.finish(ex.finalState)
 
-    def flow_outputs(self) -> State:
-        """Kestra's flow ``outputs``, rendered once the tasks have succeeded; one that cannot
-        be rendered (or a required one that renders to nothing) fails the execution."""
+    def flow_outputs(self, state: State) -> State:
+        """Kestra's flow ``outputs``, rendered once the tasks have succeeded (the execution's
+        ``outputs``, which a parent's Subflow reads); one that cannot be rendered (or a required
+        one that renders to nothing, or a value not of its type) fails the execution."""
         context = expression_context(self.ex, self.flow, None, None, self.settings)
         values: dict[str, Any] = {}
         for output in self.flow.outputs:
@@ -481,13 +491,22 @@ class _Decider:
                 self.log(None, "ERROR", f"Flow output '{output.id}' is required but has no value")
                 return State.FAILED
             values[output.id] = value
-        self.ex.outputs = values
-        return self.ex.finalState or State.SUCCESS
+        definitions = [
+            InputDefinition(id=o.id, type=o.type, required=o.required) for o in self.flow.outputs
+        ]
+        try:  # typed like inputs, as Kestra types flow outputs
+            self.ex.outputs = parse_inputs(definitions, values)
+        except InputValidationError as error:
+            self.log(None, "ERROR", f"Flow outputs: {error}")
+            return State.FAILED
+        return state
 
     def finish(self, state: State) -> None:
         ex = self.ex
         if ex.state.current in TERMINAL:
             return
+        if self.flow.outputs and state in (State.SUCCESS, State.WARNING) and not ex.outputs:
+            state = self.flow_outputs(state)  # an ending (Approval SUCCEED) skipped walk_root's
         if ex.state.current == State.PAUSED and state != State.CANCELLED and state != State.FAILED:
             ex.move(State.RESTARTED, self.now)
             ex.move(State.RUNNING, self.now)
@@ -712,6 +731,158 @@ class _Decider:
         self.mark()
         return self.complete(task, run, state)
 
+    def walk_for_each_item(self, task: ForEachItemTask, run: TaskRun) -> State | None:
+        """ForEachItem: split once, start one child per batch in this step, then (``wait``)
+        wait for all of them and record Kestra's split/items/merge outputs."""
+        if "executions" not in run.outputs:
+            if self.settings.read_file is None:
+                raise PausebotError("ForEachItem needs the engine's file storage")
+            if self.settings.new_child is None:
+                raise PausebotError("ForEachItem needs the engine (no subflow support here)")
+            uri = str(self.render(task, run, task.items))
+            data = self.settings.read_file(self.ex.namespace, uri)
+            rows = self.render_int(task, run, task.batch.rows, "batch.rows")
+            partitions = self.render_int(task, run, task.batch.partitions, "batch.partitions")
+            batches = split_lines(data, task.batch.separator, rows, partitions)
+            if len(batches) > MAX_BATCHES:
+                raise PausebotError(f"ForEachItem: {len(batches)} batches, more than {MAX_BATCHES}")
+            base = uri_base(self.ex, task, run)
+            splits = [self.write_file(f"{base}/batch-{i}.txt", b) for i, b in enumerate(batches, 1)]
+            labels = self.child_labels(task, run, task.labels, task.inheritLabels)
+            ids = []
+            for iteration, split in enumerate(splits, start=1):
+                context = expression_context(self.ex, self.flow, task, run, self.settings)
+                context["taskrun"] = {
+                    **context.get("taskrun", {}),
+                    "items": split,
+                    "iteration": iteration,
+                }
+                context[FILE_READER] = _pending_first(
+                    dict(self.step.files), context.get(FILE_READER)
+                )
+                inputs = render_value(task.inputs or {}, context)
+                child = self.settings.new_child(
+                    ChildRequest(
+                        namespace=str(self.render(task, run, task.namespace)),
+                        flow_id=str(self.render(task, run, task.flowId)),
+                        revision=task.revision,
+                        inputs=inputs,
+                        labels=labels,
+                        trigger=self.child_trigger(task, run, task.wait, iteration=iteration),
+                    )
+                )
+                self.step.children.append(child)
+                ids.append(child.id)
+            run.outputs = {"executions": ids}
+            self.side_run(task, run, "split", {"splits": splits})
+            self.log(run, "INFO", f"Started {len(ids)} subflow executions, one per batch.")
+            self.mark()
+            if not task.wait:
+                self.side_run(task, run, "items", {"numberOfBatches": len(ids)})
+                return self.complete(task, run, State.SUCCESS)
+            return WAITING
+        if not task.wait:
+            return self.complete(task, run, State.SUCCESS)
+        pending = {child.id for child in self.step.children}
+        ids = list(run.outputs["executions"])
+        if any(i in pending for i in ids):
+            return WAITING
+        children = []
+        for child_id in ids:
+            found = self.settings.read_child(child_id) if self.settings.read_child else None
+            if found is None:
+                self.log(run, "ERROR", f"Subflow execution {child_id} no longer exists.")
+                return self.complete(task, run, State.FAILED)
+            if found[0].state.current not in TERMINAL:
+                return WAITING
+            children.append(found[0])
+        iterations: dict[str, int] = {}
+        for child in children:
+            iterations[child.state.current.value] = iterations.get(child.state.current.value, 0) + 1
+        self.side_run(task, run, "items", {"numberOfBatches": len(ids), "iterations": iterations})
+        merged = b"".join(
+            (json.dumps(child.outputs, ensure_ascii=False, default=str) + "\n").encode()
+            for child in children
+            if child.outputs
+        )
+        merge_outputs: dict[str, Any] = {}
+        if merged:
+            merge_outputs["subflowOutputs"] = self.write_file(
+                f"{uri_base(self.ex, task, run)}/subflow-outputs.jsonl", merged
+            )
+        self.side_run(task, run, "merge", merge_outputs)
+        failed = [c for c in children if c.state.current.is_failed]
+        state = State.SUCCESS
+        if failed and task.transmitFailed:
+            state = State.FAILED
+            self.log(run, "ERROR", f"{len(failed)} of {len(children)} subflow executions failed.")
+        elif any(c.state.current == State.WARNING for c in children):
+            state = State.WARNING
+        self.mark()
+        return self.complete(task, run, state)
+
+    def write_file(self, uri: str, data: bytes) -> str:
+        """A file the engine writes in this step's transaction (before the children it feeds)."""
+        self.step.files.append((uri, data))
+        return uri
+
+    def render_int(
+        self, task: Task, run: TaskRun, value: int | str | None, field: str
+    ) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        text = str(self.render(task, run, value)).strip()
+        if not text.isdigit() or int(text) < 1:
+            raise ExpressionError(value, f"{field} must be a positive integer, got {text!r}")
+        return int(text)
+
+    def side_run(self, task: Task, run: TaskRun, suffix: str, outputs: dict[str, Any]) -> None:
+        """Kestra's ``<id>_split`` / ``<id>_items`` / ``<id>_merge`` task runs (their outputs)."""
+        task_id = f"{task.id}_{suffix}"
+        existing = [r for r in self.ex.runs_of(task_id, run.id)]
+        side = existing[0] if existing else None
+        if side is None:
+            side = TaskRun(
+                executionId=self.ex.id,
+                namespace=self.ex.namespace,
+                flowId=self.ex.flowId,
+                taskId=task_id,
+                parentTaskRunId=run.id,
+            )
+            side.move(State.CREATED, self.now)
+            side.move(State.RUNNING, self.now)
+            side.move(State.SUCCESS, self.now)
+            self.ex.taskRunList.append(side)
+        side.outputs = outputs
+
+    def child_labels(
+        self, task: Task, run: TaskRun, labels: dict[str, str] | None, inherit: bool | str
+    ) -> dict[str, str]:
+        result: dict[str, str] = {}
+        if self.render_flag(task, run, inherit):
+            result.update(
+                {k: v for k, v in self.ex.label_map().items() if not k.startswith("system.")}
+            )
+        result.update({str(k): str(v) for k, v in self.render(task, run, labels or {}).items()})
+        result["system.correlationId"] = self.ex.label_map().get("system.correlationId", self.ex.id)
+        return result
+
+    def child_trigger(self, task: Task, run: TaskRun, wait: bool, **extra: Any) -> dict[str, Any]:
+        return {
+            "id": task.id,
+            "type": SUBFLOW_TRIGGER,
+            "variables": {
+                "executionId": self.ex.id,
+                "namespace": self.ex.namespace,
+                "flowId": self.ex.flowId,
+                "flowRevision": self.ex.flowRevision,
+                "taskRunId": run.id,
+                "taskId": task.id,
+                "wait": wait,
+                **extra,
+            },
+        }
+
     def walk_wait_for(self, task: WaitForTask, run: TaskRun) -> State | None:
         """WaitFor: one round of ``tasks`` at a time; after a successful round, stop when the
         condition holds or a maximum is reached, else wait ``interval`` and start a new round."""
@@ -803,6 +974,12 @@ class _Decider:
             return self.walk_sleep(task, run)
         if isinstance(task, SubflowTask):
             return self.walk_subflow(task, run)
+        if isinstance(task, ForEachItemTask):
+            return self.walk_for_each_item(task, run)
+        if isinstance(task, LabelsTask):
+            merged = {**self.ex.label_map(), **task.resolve(lambda v: self.render(task, run, v))}
+            self.ex.labels = [{"key": k, "value": v} for k, v in merged.items()]
+            return self.complete(task, run, State.SUCCESS)
         if task.kind == "runnable":
             if (
                 run.state.current == State.RETRYING
@@ -901,7 +1078,7 @@ class _Decider:
 
     def announce_wait(self, task: Task, run: TaskRun, **details: Any) -> None:
         """The ``paused`` outbox event of a task run now waiting for a decision."""
-        payload = {
+        payload: dict[str, Any] = {
             "namespace": self.ex.namespace,
             "flowId": self.ex.flowId,
             "taskId": task.id,
@@ -1086,6 +1263,28 @@ def close_approval(
             "to": to.value,
             "values": {},
         },
+    )
+
+
+def _pending_first(pending: dict[str, bytes], reader: Any) -> Callable[[str, str], Any]:
+    """read()/fileSize() that also see the files this step is about to write."""
+
+    def access(what: str, uri: str) -> Any:
+        if uri in pending:
+            data = pending[uri]
+            return len(data) if what == "size" else data.decode("utf-8", errors="replace")
+        if reader is None:
+            raise PausebotError("read() is not available here (no file storage)")
+        return reader(what, uri)
+
+    return access
+
+
+def uri_base(execution: Execution, task: Task, run: TaskRun) -> str:
+    namespace = execution.namespace.replace(".", "/")
+    return (
+        f"kestra:///{namespace}/{execution.flowId}/executions/{execution.id}"
+        f"/tasks/{task.id}/{run.id}"
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -192,7 +192,7 @@ class InputDefinition(BaseModel):
             if _is_empty(value) or _is_template(self, value):
                 continue
             try:
-                _parse_value(self, value)
+                _parse_value(self, _default_text(self, value))
             except _Invalid as exc:
                 raise ValueError(f"'{which}' is not a valid {t.value}: {exc}") from None
         return self
@@ -434,14 +434,24 @@ def parse_inputs(
                 return "disabled"
 
         value = _lookup(raw, d.id)
+        from_default = False
         if _is_empty(value):
             value = _default_for(d) if use_defaults else None
+            from_default = True
         if _is_empty(value):
             if d.required:
                 return fail(d, "missing required input")
             values[d.id] = None
             return "ok"
+        if from_default:
+            value = _default_text(d, value)
         try:
+            # A list given as JSON text may be laid out on several lines; its items are
+            # checked one by one (``_parse_array``).
+            layout = d.type in _ITEM_TYPE_OWNERS and isinstance(value, str)
+            problem = control_problem(value, multiline=d.type in MULTILINE_TYPES or layout)
+            if problem:
+                raise _Invalid(problem)
             values[d.id] = _parse_value(d, value)
         except _Invalid as exc:
             return fail(d, str(exc), value)
@@ -524,7 +534,9 @@ def _parse_value(d: InputDefinition, value: Any) -> Any:
     """Parse, check constraints and return the JSON-serialisable value. Raises _Invalid."""
     t = d.type
     if t is InputType.FILE:
-        raise _Invalid("FILE inputs are not supported yet (no file storage)")
+        return _parse_file(value)
+    if _is_upload(value):
+        raise _Invalid(f"file uploads are accepted only for FILE inputs, this one is {t.value}")
     if t in _CHOICE_TYPES:
         return _parse_choice(d, value)
     if t is InputType.ARRAY:
@@ -532,6 +544,33 @@ def _parse_value(d: InputDefinition, value: Any) -> Any:
     native = _parse_native(d, t, value)
     _check_constraints(d, native, value)
     return _to_json(native)
+
+
+def _parse_file(value: Any) -> Any:
+    """A FILE input: an upload (stored by the engine once the execution exists) or the
+    ``kestra:///`` URI of a file already in the internal storage."""
+    from engine.storage import SCHEME, UploadedFile
+
+    if isinstance(value, UploadedFile):
+        return value
+    if isinstance(value, str) and value.startswith(SCHEME + "/"):
+        return value
+    raise _Invalid(
+        "expected a file: upload it as a multipart file part (curl -F name=@path), give the "
+        f"CLI a path (-i name=@path), or a kestra:/// URI; {_got_plain(value)}"
+    )
+
+
+def _is_upload(value: Any) -> bool:
+    from engine.storage import UploadedFile
+
+    return isinstance(value, UploadedFile) or (
+        isinstance(value, list) and any(isinstance(v, UploadedFile) for v in value)
+    )
+
+
+def _got_plain(value: Any) -> str:
+    return f"got {_show(value)}"
 
 
 def _parse_native(d: InputDefinition, t: InputType, value: Any) -> Any:
@@ -620,32 +659,82 @@ _EMAIL_RE = re.compile(
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}"
 )
 _FLOAT_RE = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*")
-_TRUE = frozenset({"true", "yes", "1", "on"})
-_FALSE = frozenset({"false", "no", "0", "off"})
 
 
 def _as_text(value: Any, expected: str, got: str) -> str:
+    """Text inputs take text only: a JSON number, boolean, array or object is not the text a
+    person typed (``{"name": 42}`` is a per-field error; ``{"name": "42"}`` is fine). A YAML
+    default such as ``defaults: 42`` is turned into text first (``_default_text``)."""
     if isinstance(value, str):
         return value
-    # Numbers from JSON bodies or YAML defaults (`defaults: 42`) are fine as text; bools and
-    # structures are almost certainly a mistake.
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
     raise _Invalid(f"{expected}, {got}")
 
 
 def _parse_bool(value: Any, got: str) -> bool:
+    """``true`` or ``false`` in any case, or a JSON boolean; nothing else (``yes``, ``on``,
+    ``1``, a JSON number): a decision is never guessed from a near miss."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
     if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in _TRUE:
+        lowered = value.lower()
+        if lowered == "true":
             return True
-        if lowered in _FALSE:
+        if lowered == "false":
             return False
-    raise _Invalid(f"expected a boolean (true or false), {got}")
+    raise _Invalid(f"expected true or false, {got}")
+
+
+# Inputs a person may type several lines into (a text area): tab and line breaks are allowed
+# there, and no other control character anywhere.
+MULTILINE_TYPES = frozenset({InputType.STRING, InputType.SECRET, InputType.JSON, InputType.YAML})
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
+
+
+def control_problem(value: Any, *, multiline: bool) -> str | None:
+    """Why ``value`` (text, or a JSON structure holding text) cannot be stored as typed: a NUL
+    or another control character. Multi-line text may hold tab, newline and CRLF (what a browser
+    sends for a text area's line breaks)."""
+    pattern = _CONTROL_MULTILINE if multiline else _CONTROL
+    for text in _strings(value):
+        found = pattern.search(text)
+        if found:
+            char = found.group()[0]
+            where = "" if multiline else "; this value is a single line"
+            allowed = " (tab and newline are fine)" if multiline else ""
+            return f"control character U+{ord(char):04X} is not allowed{allowed}{where}"
+    return None
+
+
+def check_text(field: str, value: str | None, *, multiline: bool = True) -> None:
+    """Raises ``InputValidationError`` naming ``field`` for a text value (a kill reason, a
+    review comment) holding a control character."""
+    if value is None:
+        return
+    problem = control_problem(value, multiline=multiline)
+    if problem:
+        raise InputValidationError([FieldError(field, problem)])
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield key
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def _default_text(d: InputDefinition, value: Any) -> Any:
+    """A YAML default is written by the flow's author, not typed by a user: ``defaults: 42``
+    for a STRING means the text ``42``."""
+    if d.type in _TEXT_TYPES and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def _parse_float(value: Any, got: str) -> float:
@@ -816,6 +905,9 @@ def _parse_array(d: InputDefinition, value: Any) -> list[Any]:
         try:
             if _is_empty(item):
                 raise _Invalid("must not be empty")
+            problem = control_problem(item, multiline=item_def.type in MULTILINE_TYPES)
+            if problem:
+                raise _Invalid(problem)
             out.append(_parse_value(item_def, item))
         except _Invalid as exc:
             problems.append(f"item {index}: {exc}")

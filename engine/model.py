@@ -27,6 +27,7 @@ def new_id() -> str:
 
 
 MASK = "******"
+CORRELATION_ID_LABEL = "system.correlationId"  # Kestra's system label, set on every execution
 
 
 def _mask(values: dict[str, Any], dotted: str) -> None:

@@ -62,7 +62,10 @@ def serve_once(tmp_path: Path, **extra: str) -> tuple[str, str, int]:
         **extra,
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", "0"], env=env, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "bot.cli", "serve", "--port", "0"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     lines: list[str] = []
     try:

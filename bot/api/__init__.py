@@ -6,6 +6,7 @@ default tenant) by ``bot.server``.
     errors.py      engine errors -> status codes and Kestra-like JSON bodies, in one place
     flows.py       /flows
     executions.py  /executions (start, read, search, resume, bulk resume, pause, kill), /logs
+    files.py       /executions/{id}/file and /file/metas (the execution's kestra:/// files)
     follow.py      /executions/{id}/follow (server-sent events) and start's wait=true
     webhooks.py    /executions/webhook/... (the Webhook trigger; its key is the credential)
     params.py      identifiers and filter text from paths and queries (no control characters);
@@ -18,8 +19,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from bot.api import approvals, executions, flows, follow, webhooks
-from bot.api.auth import require_admin
+from bot.api import approvals, executions, files, flows, follow, webhooks
+from bot.api.auth import api_actor, require_admin
 from bot.api.params import check_path_ids, check_query_names
 
 
@@ -32,9 +33,12 @@ def api_router() -> APIRouter:
     checks = [Depends(check_path_ids), Depends(check_query_names)]
     # Approval requests check their own scope (an approvals-only token may use them).
     router.include_router(approvals.router, dependencies=checks)
-    authenticated = APIRouter(dependencies=[Depends(require_admin), *checks])
+    # require_admin first: it records who the token is, which api_actor (cached for the
+    # request) reads; the identity headers are checked on every request, acting or not.
+    authenticated = APIRouter(dependencies=[Depends(require_admin), Depends(api_actor), *checks])
     authenticated.include_router(flows.router)
     authenticated.include_router(executions.router)
+    authenticated.include_router(files.router)
     authenticated.include_router(follow.router)
     router.include_router(authenticated)
     return router

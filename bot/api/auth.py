@@ -140,15 +140,48 @@ def require_scope(scope: str) -> Callable[..., Principal]:
 require_admin = require_scope(ADMIN)
 
 
-def _clean(name: str) -> str:
-    printable = "".join(ch for ch in name if ch.isprintable())
-    return printable.strip()[:100]
+# An actor name is a person's name or login: one line of printable text, at most this long.
+MAX_ACTOR_LENGTH = 200
+
+
+def _actor_name(source: str, raw: str) -> str:
+    """The actor named by ``X-Pausebot-User`` or ``?by=``, checked, never silently changed: too
+    long is a 431 (header) or 422 (query); empty, not UTF-8 or holding a control or invisible
+    formatting character (NUL, a line break, a right-to-left override) is a 400."""
+    name = raw.strip()
+    if len(name) > MAX_ACTOR_LENGTH:
+        status = 431 if source == "X-Pausebot-User" else 422
+        raise HTTPException(
+            status, f"{source} is {len(name)} characters long; at most {MAX_ACTOR_LENGTH}."
+        )
+    if not name:
+        raise HTTPException(400, f"{source} is empty: name who is acting, or leave it out.")
+    bad = next((ch for ch in name if not (ch.isprintable() or ch == " ")), None)
+    if bad is not None:
+        raise HTTPException(
+            400,
+            f"{source} holds the character U+{ord(bad):04X}: "
+            "only printable characters are allowed in a name.",
+        )
+    return name
+
+
+def _header_text(value: str) -> str:
+    """Starlette decodes header bytes as Latin-1; names are UTF-8 (``José``) or refused."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        raise HTTPException(400, "X-Pausebot-User is not UTF-8 text.") from None
 
 
 def api_actor(
     request: Request,
     x_pausebot_user: Annotated[
-        str | None, Header(description="Who is acting, for the audit trail (default: API).")
+        str | None,
+        Header(
+            description="Who is acting, for the audit trail (default: API); "
+            f"at most {MAX_ACTOR_LENGTH} printable characters."
+        ),
     ] = None,
     by: Annotated[str | None, Query(description="Same as the X-Pausebot-User header.")] = None,
 ) -> dict[str, Any]:
@@ -156,11 +189,21 @@ def api_actor(
     authenticated = getattr(request.state, "api_user", None)
     if authenticated:
         return {"id": authenticated, "name": authenticated}
+    headers = request.headers.getlist("x-pausebot-user")
+    if len(headers) > 1:
+        raise HTTPException(400, "X-Pausebot-User is given more than once.")
+    name = None
+    if headers:
+        name = _actor_name("X-Pausebot-User", _header_text(headers[0]))
+    if by is not None:
+        from_query = _actor_name("by", by)
+        if name is not None and from_query != name:
+            raise HTTPException(400, "X-Pausebot-User and ?by= name different people.")
+        name = from_query
     principal = getattr(request.state, "principal", None)
     if principal is not None and principal.name is not None and not principal.is_admin:
         # A scoped token is its own identity: it cannot act in someone else's name.
         return {"id": f"token:{principal.name}", "name": principal.name}
-    name = _clean(x_pausebot_user or by or "")
     return {"id": name, "name": name} if name else dict(API_ACTOR)
 
 

@@ -28,7 +28,7 @@ from python_multipart.multipart import MultipartParseError, MultipartParser, par
 from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.errors import FieldError, InputValidationError
+from engine.storage import UploadedFile
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 YAML_TYPES = ("application/x-yaml", "application/yaml", "text/yaml", "text/x-yaml", "text/plain")
@@ -218,9 +218,10 @@ class MalformedBody(HTTPException):
 
 @dataclass(frozen=True)
 class FilePart:
-    """A multipart part with a ``filename``: pausebot has no file storage, so callers refuse it."""
+    """A multipart part with a ``filename``: a FILE input's upload (refused elsewhere)."""
 
     filename: str
+    data: bytes = b""
 
 
 FormValue = str | FilePart
@@ -367,7 +368,7 @@ def _part_field(number: int, part: _Part) -> tuple[str, FormValue]:
         raise MalformedBody(f"Malformed multipart body: part {number} has an empty name.")
     if b"filename" in options or b"filename*" in options:
         filename = options.get(b"filename") or options.get(b"filename*") or b""
-        return name, FilePart(filename.decode("utf-8", errors="replace"))
+        return name, FilePart(filename.decode("utf-8", errors="replace"), bytes(part.data))
     part_type = part.headers.get("content-type")
     if part_type is not None:
         try:
@@ -409,24 +410,19 @@ async def read_form_body(request: Request) -> FormData:
 async def read_values(request: Request, *, what: str = "input values") -> dict[str, Any]:
     """The values of a form or JSON object body; ``{}`` for an empty body.
 
-    A repeated form field becomes a list (MULTISELECT, ARRAY). File parts are refused per field:
-    pausebot has no file storage yet.
+    A repeated form field becomes a list (MULTISELECT, ARRAY). A file part becomes an
+    ``UploadedFile`` (the engine stores it for a FILE input and refuses it for any other).
     """
     kind = media_type(request)
     raw = await request.body()
     if kind in FORM_TYPES:
         values: dict[str, Any] = {}
-        files: list[FieldError] = []
-        grouped: dict[str, list[FormValue]] = {}
-        for name, value in parse_form(request.headers.get("content-type", ""), raw):
+        grouped: dict[str, list[Any]] = {}
+        for name, part in parse_form(request.headers.get("content-type", ""), raw):
+            value = UploadedFile(part.filename, part.data) if isinstance(part, FilePart) else part
             grouped.setdefault(name, []).append(value)
         for key, items in grouped.items():
-            if any(isinstance(item, FilePart) for item in items):
-                files.append(FieldError(key, "file uploads are not supported"))
-                continue
             values[key] = items[0] if len(items) == 1 else list(items)
-        if files:
-            raise InputValidationError(files)
         return values
     if kind == "application/json" or kind.endswith("+json"):
         if not raw.strip():

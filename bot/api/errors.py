@@ -10,8 +10,8 @@ Bodies are shaped like Kestra's (Micronaut ``JsonError``) so Kestra clients show
     InputValidationError          422    _embedded.errors[] with path (the input id)
     ExpressionError               422
     NotFoundError                 404
-    AlreadyDecided                409    by, on, via, to, action (who decided first, and when)
-    ConflictError                 409    state
+    ConflictError                 409    state, by, on, via (who decided first, when, where;
+                                         null without a decision); AlreadyDecided adds to, action
     other PausebotError           400
     LinkError                     403 (tampered) / 410 (expired)
     request validation (FastAPI)  422    _embedded.errors[] with path such as "query.size"
@@ -38,7 +38,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bot.links import LinkError
 from bot.logs import redact_path
 from engine.errors import (
-    AlreadyDecided,
     ConflictError,
     ExpressionError,
     FlowValidationError,
@@ -93,10 +92,8 @@ def engine_error_response(request: Request, error: PausebotError) -> JSONRespons
         return error_response(request, 422, str(error))
     if isinstance(error, NotFoundError):
         return error_response(request, 404, str(error))
-    if isinstance(error, AlreadyDecided):
+    if isinstance(error, ConflictError):  # AlreadyDecided adds ``to`` and ``action``
         return error_response(request, 409, str(error), **error.as_dict())
-    if isinstance(error, ConflictError):
-        return error_response(request, 409, str(error), state=error.state)
     return error_response(request, 400, str(error))
 
 

@@ -235,7 +235,11 @@ def _bulk_answer(outcome: BulkOutcome) -> dict[str, Any]:
         "count": len(outcome.resumed),
         "ids": list(outcome.resumed),
         "invalids": [
-            {"invalidValue": execution_id, "message": why}
+            {
+                "invalidValue": execution_id,
+                "message": why,
+                **outcome.conflicts.get(execution_id, {}),
+            }
             for execution_id, why in outcome.refused.items()
         ],
     }
@@ -265,7 +269,7 @@ def resume_ids(engine: Engine, ids: list[str], *, by: dict[str, Any]) -> BulkOut
         return outcome
     order = {i: n for n, i in enumerate(ids)}
     refused = sorted({**outcome.refused, **unknown}.items(), key=lambda item: order[item[0]])
-    return BulkOutcome(outcome.resumed, dict(refused))
+    return BulkOutcome(outcome.resumed, dict(refused), outcome.conflicts)
 
 
 @router.post("/executions/resume/by-query", summary="Resume every paused execution matching")
@@ -322,6 +326,7 @@ def _each(engine: Engine, ids: list[str], act: Any) -> dict[str, Any]:
     """A bulk action, each execution on its own: ``count`` done, ``invalids`` with why."""
     done: list[str] = []
     refused: dict[str, str] = {}
+    conflicts: dict[str, dict[str, Any]] = {}
     for execution_id in dict.fromkeys(ids):
         if has_control(execution_id):
             refused[execution_id] = str(ExecutionNotFound(execution_id))
@@ -329,9 +334,12 @@ def _each(engine: Engine, ids: list[str], act: Any) -> dict[str, Any]:
         try:
             act(execution_id)
             done.append(execution_id)
+        except ConflictError as error:
+            refused[execution_id] = str(error)
+            conflicts[execution_id] = error.as_dict()
         except PausebotError as error:
             refused[execution_id] = str(error)
-    return _bulk_answer(BulkOutcome(done, refused))
+    return _bulk_answer(BulkOutcome(done, refused, conflicts))
 
 
 _LIVE = [s.value for s in State if not s.is_terminal]
@@ -507,11 +515,7 @@ async def validate_resume(execution_id: str, request: Request, engine: EngineDep
     execution = await run_in_threadpool(engine.get_execution, execution_id)
     found = await run_in_threadpool(engine.paused_task, execution)
     if execution.state.current != State.PAUSED:
-        raise ConflictError(
-            f"Execution '{execution_id}' is not paused, can't resume it.",
-            execution_id=execution_id,
-            state=execution.state.current.value,
-        )
+        raise engine.why_not_paused(execution)
     definitions = list(found[0].onResume or []) if found else []
     return _validation(execution.flowId, execution.namespace, definitions, values)
 

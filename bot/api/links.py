@@ -219,6 +219,8 @@ def resume_with_link(
     link, execution, task, run = read_link(state, token)
     actor = by or dict(LINK_ACTOR)
     if task is None or run is None:
+        if execution.state.current != State.PAUSED and execution.task_run(link.task_run_id):
+            raise engine.why_not_paused(execution)  # says who decided it, when and via what
         raise ConflictError(
             f"Execution '{execution.id}' has no pause this link could decide.",
             execution_id=execution.id,

@@ -215,8 +215,12 @@ async def _link_decide_json(request: Request, token: str) -> Response:
         )
     except (LinkError, PausebotError) as error:
         status, why, decided = _link_failure(error)
+        # The 409 shape of the API at the top level (state, by, on, via); ``decided`` repeats
+        # the winning decision for clients of the earlier answer.
+        shape = error.as_dict() if isinstance(error, ConflictError) else {}
         return JSONResponse(
-            {"message": why, **({"decided": decided} if decided else {})}, status_code=status
+            {"message": why, **shape, **({"decided": decided} if decided else {})},
+            status_code=status,
         )
     return JSONResponse(
         {

@@ -51,6 +51,9 @@ def task_tree(execution: Execution) -> list[TaskNode]:
     return roots
 
 
+_APPROVAL_VERBS = {"APPROVED": "approved", "DENIED": "denied", "EXPIRED": "timed out"}
+
+
 def decision_of(execution: Execution, run: TaskRun) -> Decision | None:
     resumed = run.outputs.get("resumed")
     if isinstance(resumed, dict):
@@ -63,6 +66,8 @@ def decision_of(execution: Execution, run: TaskRun) -> Decision | None:
             return Decision(verb, who, resumed.get("on"), via, run.outputs.get("comment"))
         if to == "KILLING":
             verb = "killed"
+        elif to in _APPROVAL_VERBS:  # an Approval's decision
+            verb = _APPROVAL_VERBS[to]
         elif via == "timer":
             verb = "timed out"
         elif isinstance(approved, bool):

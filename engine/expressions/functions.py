@@ -74,6 +74,23 @@ def _fn_render(context: Context, value: Any, recursive: bool = True) -> Any:
 
 
 KV_READER = "__kv__"  # the context key under which the engine puts its KV reader
+FILE_READER = "__files__"  # ... and its reader of kestra:/// files
+
+
+def _read_stored(context: Context, uri: Any) -> str:
+    """``read('kestra:///…')``: a file of the internal storage, as text."""
+    reader = context.get(FILE_READER)
+    if reader is None:
+        raise _FilterError("read() is not available here (no file storage)")
+    return reader("read", str(_require(uri)))  # type: ignore[no-any-return]
+
+
+def _stored_size(context: Context, uri: Any) -> int:
+    """``fileSize('kestra:///…')``: its size in bytes."""
+    reader = context.get(FILE_READER)
+    if reader is None:
+        raise _FilterError("fileSize() is not available here (no file storage)")
+    return reader("size", str(_require(uri)))  # type: ignore[no-any-return]
 
 
 @pass_context
@@ -143,7 +160,10 @@ def _namespace_file(context: Context, path: Any, function: str) -> Path:
 
 @pass_context
 def _fn_read(context: Context, path: Any = None) -> str:
-    """``read('sub/file.txt')``: a namespace file of the flow's namespace, as text."""
+    """``read('sub/file.txt')``: a namespace file of the flow's namespace, as text;
+    ``read('kestra:///…')``: a file of the internal storage."""
+    if isinstance(path, str) and path.startswith("kestra://"):
+        return _read_stored(context, path)
     file = _namespace_file(context, path, "read")
     if file.stat().st_size > _MAX_SEQUENCE:
         raise _FilterError(f"read('{path}'): the file is larger than {_MAX_SEQUENCE:,} bytes")
@@ -155,6 +175,8 @@ def _fn_read(context: Context, path: Any = None) -> str:
 
 @pass_context
 def _fn_file_size(context: Context, path: Any = None) -> int:
+    if isinstance(path, str) and path.startswith("kestra://"):
+        return _stored_size(context, path)
     return _namespace_file(context, path, "fileSize").stat().st_size
 
 

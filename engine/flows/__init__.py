@@ -31,7 +31,7 @@ from engine.flows.yaml_reader import (
     measure,
     yaml_problem,
 )
-from engine.inputs import InputDefinition
+from engine.inputs import InputDefinition, InputType
 from engine.tasks import TASK_TYPES, AnyTask, Task
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$"
@@ -73,7 +73,7 @@ class FlowOutput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
-    type: str = "STRING"
+    type: InputType = InputType.STRING  # typed and checked like an input of that type
     value: Any = None
     description: str | None = None
     displayName: str | None = None
@@ -414,7 +414,26 @@ def _semantic_problems(flow: Flow, marks: dict[Path, tuple[int, int]]) -> list[P
     return problems
 
 
-_CHILD_KEYS = ("tasks", "then", "else", "errors", "finally", "defaults", "afterExecution")
+_CHILD_KEYS = (
+    "tasks",
+    "then",
+    "else",
+    "errors",
+    "finally",
+    "defaults",
+    "afterExecution",
+    "onWait",
+    "onApprove",
+    "onDeny",
+    "listeners",  # entries hold tasks; their ids share the flow's namespace of ids, as in Kestra
+)
+
+
+def _id_of(node: dict[str, Any]) -> str | None:
+    value = node.get("id")
+    if isinstance(value, bool):
+        return None
+    return str(value) if isinstance(value, (str, int)) else None
 
 
 def _task_id_paths(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
@@ -426,13 +445,13 @@ def _task_id_paths(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
         if isinstance(children, list):
             for index, child in enumerate(children):
                 if isinstance(child, dict):
-                    if isinstance(child.get("id"), str) and "type" in child:
-                        yield (*path, key, index), child["id"]
+                    if (task_id := _id_of(child)) is not None and "type" in child:
+                        yield (*path, key, index), task_id
                     yield from _task_id_paths(child, (*path, key, index))
     on_pause = node.get("onPause")
     if isinstance(on_pause, dict):
-        if isinstance(on_pause.get("id"), str):
-            yield (*path, "onPause"), on_pause["id"]
+        if (task_id := _id_of(on_pause)) is not None:
+            yield (*path, "onPause"), task_id
         yield from _task_id_paths(on_pause, (*path, "onPause"))
     cases = node.get("cases")
     if isinstance(cases, dict):
@@ -440,6 +459,6 @@ def _task_id_paths(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
             if isinstance(children, list):
                 for index, child in enumerate(children):
                     if isinstance(child, dict):
-                        if isinstance(child.get("id"), str):
-                            yield (*path, "cases", case, index), child["id"]
+                        if (task_id := _id_of(child)) is not None:
+                            yield (*path, "cases", case, index), task_id
                         yield from _task_id_paths(child, (*path, "cases", case, index))

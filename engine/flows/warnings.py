@@ -25,11 +25,6 @@ def flow_warnings(flow: Flow, marks: Marks) -> list[Problem]:
             text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + str(part)
         warnings.append(Problem(message, path=text, line=line, column=column))
 
-    if flow.concurrency is not None:
-        warn(
-            "'concurrency' is accepted but not enforced: executions of this flow are not limited",
-            "concurrency",
-        )
     if flow.sla:
         warn("'sla' is accepted but not enforced: no SLA is checked", "sla")
     if flow.retry is not None:
@@ -51,6 +46,17 @@ def flow_warnings(flow: Flow, marks: Marks) -> list[Problem]:
                 "triggers",
                 index,
             )
+    from engine.tasks.working_directory import WorkingDirectoryTask
+
+    for task in flow.all_tasks():
+        if isinstance(task, WorkingDirectoryTask) and task.outputFiles:
+            warn(
+                f"'outputFiles' of WorkingDirectory '{task.id}' is accepted but not collected: "
+                "list them in the script task's (or a storage.LocalFiles') 'outputs' instead",
+                "tasks",
+            )
+        if isinstance(task, WorkingDirectoryTask) and task.cache:
+            warn(f"'cache' of WorkingDirectory '{task.id}' is accepted and ignored", "tasks")
     if any(task.workerGroup is not None for task in flow.all_tasks()):
         warn("'workerGroup' is accepted and ignored: every task runs on this service", "tasks")
     return warnings

@@ -83,8 +83,9 @@ def insert_approval_request(connection: Connection, record: ApprovalRequestRecor
     )
 
 
-def outcome_of(event: NewEvent) -> str | None:
-    """The request state an outbox event of an Approval task run means, or None."""
+def outcome_of(event: NewEvent | Any) -> str | None:
+    """The request state an outbox event of an Approval task run means, or None (a
+    ``NewEvent`` or a claimed ``OutboxEvent``: anything with ``kind`` and ``payload``)."""
     if event.payload.get("kind") != "approval" or event.kind not in ("resumed", "killed"):
         return None
     decision = event.payload.get("decision")

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -59,9 +60,12 @@ class ExecutionRow(Base):
     end_date: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     duration: Mapped[float | None] = mapped_column(Float, nullable=True)
 
+    # Every list is served by an index in its order (start_date DESC, id DESC): no sort, no
+    # scan beyond the page (tests/engine/test_query_plans.py checks the plans).
     __table_args__ = (
-        Index("ix_executions_state_start", "state", "start_date"),
-        Index("ix_executions_flow", "namespace", "flow_id"),
+        Index("ix_executions_state_start", "state", "start_date", "id"),
+        Index("ix_executions_flow", "namespace", "flow_id", "start_date", "id"),
+        Index("ix_executions_start", "start_date", "id"),
         Index("ix_executions_wake_at", "wake_at"),
     )
 
@@ -78,6 +82,17 @@ class ExecutionLabelRow(Base):
     value: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_execution_labels_digest", "digest"),)
+
+
+class ExecutionCountRow(Base):
+    """How many executions each (namespace, flow, state) has, kept in the transaction that
+    changes them, so a list's total costs a few rows instead of a count over the executions."""
+
+    __tablename__ = "execution_counts"
+    namespace: Mapped[str] = mapped_column(String(255), primary_key=True)
+    flow_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class LogRow(Base):
@@ -226,3 +241,14 @@ class ApprovalRequestRow(Base):
         Index("ix_approval_requests_state", "state", "created_at"),
         Index("ix_approval_requests_client", "client", "created_at"),
     )
+
+
+class StoredFileRow(Base):
+    """A file of the internal storage (``kestra:///…`` URIs) kept in the database, so every
+    replica reads the same files; bounded by ``PAUSEBOT_STORAGE_MAX_BYTES`` per file."""
+
+    __tablename__ = "stored_files"
+    uri: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Engine,
     Table,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -49,6 +50,7 @@ from engine.store.database import create_database_engine, upgrade_schema, writer
 from engine.store.filters import contains_text, in_namespace
 from engine.store.labels import execution_columns, label_digest, label_pairs, label_rows
 from engine.store.models import (
+    ExecutionCountRow,
     ExecutionLabelRow,
     ExecutionRow,
     FlowRow,
@@ -59,6 +61,7 @@ from engine.store.models import (
     OutboxDeliveryRow,
     OutboxEventRow,
     ReminderRow,
+    StoredFileRow,
     UsedTokenRow,
     WorkerRow,
 )
@@ -75,6 +78,97 @@ delivery_t = cast(Table, OutboxDeliveryRow.__table__)
 notice_t = cast(Table, NoticeRow.__table__)
 token_t = cast(Table, UsedTokenRow.__table__)
 worker_t = cast(Table, WorkerRow.__table__)
+count_t = cast(Table, ExecutionCountRow.__table__)
+
+CountKey = tuple[str, str, str]  # (namespace, flow_id, state)
+
+# The hot path's statements, built once with bound parameters: building a statement per call
+# (and its cache key) cost more than running it.
+_SAVE_COLUMNS = ("state", "updated_at", "document", "version", "wake_at", "end_date", "duration")
+_SAVE = (
+    update(ex_t)
+    .where(ex_t.c.id == bindparam("b_id"), ex_t.c.version == bindparam("b_version"))
+    .values({c: bindparam(c) for c in _SAVE_COLUMNS})
+)
+_SAVE_LEASED = (
+    update(ex_t)
+    .where(ex_t.c.id == bindparam("b_id"), ex_t.c.version == bindparam("b_version"))
+    .values({c: bindparam(c) for c in (*_SAVE_COLUMNS, "lease_owner", "lease_until")})
+)
+_INSERT_EVENTS = insert(event_t)
+_INSERT_LOGS = insert(log_t)
+_INSERT_EXECUTION = insert(ex_t)
+_LOAD = select(
+    ex_t.c.id,
+    ex_t.c.document,
+    ex_t.c.version,
+    ex_t.c.lease_owner,
+    ex_t.c.lease_until,
+    ex_t.c.namespace,
+    ex_t.c.flow_id,
+    ex_t.c.state,
+)
+_LOAD_ONE = _LOAD.where(ex_t.c.id == bindparam("b_id"))
+_LOAD_ONE_LOCKED = _LOAD_ONE.with_for_update()
+_GET = select(ex_t.c.document, ex_t.c.version, ex_t.c.lease_owner).where(
+    ex_t.c.id == bindparam("b_id")
+)
+_CLAIM = (
+    update(ex_t)
+    .where(
+        ex_t.c.id == bindparam("b_id"),
+        or_(
+            ex_t.c.lease_until.is_(None),
+            ex_t.c.lease_until < bindparam("b_now"),
+            ex_t.c.lease_owner == bindparam("b_owner"),
+        ),
+    )
+    .values(lease_owner=bindparam("b_owner"), lease_until=bindparam("b_until"))
+)
+_EXTEND = (
+    update(ex_t)
+    .where(ex_t.c.id == bindparam("b_id"), ex_t.c.lease_owner == bindparam("b_owner"))
+    .values(lease_until=bindparam("b_until"))
+)
+_RELEASE = (
+    update(ex_t)
+    .where(ex_t.c.id == bindparam("b_id"), ex_t.c.lease_owner == bindparam("b_owner"))
+    .values(lease_owner=None, lease_until=None)
+)
+
+
+def _apply_counts(connection: Connection, deltas: dict[CountKey, int]) -> None:
+    """Adds ``deltas`` to execution_counts in one statement, rows in a fixed order (so two
+    transactions never wait for each other's rows crosswise)."""
+    changes = [
+        {"namespace": ns, "flow_id": flow, "state": state, "count": delta}
+        for (ns, flow, state), delta in sorted(deltas.items())
+        if delta
+    ]
+    if not changes:
+        return
+    connection.execute(_count_upsert(connection.dialect.name), changes)
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+def _count_upsert(dialect: str) -> Any:
+    """The execution_counts upsert, built once per dialect (building it costs more than
+    running it)."""
+    statement = _UPSERTS.get(dialect)
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+        base = upsert(count_t)
+        statement = _UPSERTS[dialect] = base.on_conflict_do_update(
+            index_elements=[count_t.c.namespace, count_t.c.flow_id, count_t.c.state],
+            set_={"count": count_t.c.count + base.excluded.count},
+        )
+    return statement
+
 
 _SORT_COLUMNS = {
     "id": ex_t.c.id,
@@ -88,6 +182,7 @@ _SORT_COLUMNS = {
 assert set(_SORT_COLUMNS) == set(SORT_FIELDS)
 kv_t = cast(Table, KVEntryRow.__table__)
 reminder_t = cast(Table, ReminderRow.__table__)
+file_t = cast(Table, StoredFileRow.__table__)
 
 
 def _text(value: str) -> str:
@@ -179,6 +274,24 @@ class Transaction:
         self._labels: dict[str, set[str]] = {}
         # What other replicas must hear about when this commits (PostgreSQL NOTIFY).
         self.outgoing: list[dict[str, Any]] = []
+        # execution_counts changes, written when this commits; and what each loaded
+        # execution counted as.
+        self.counts: dict[CountKey, int] = {}
+        self._counted: dict[str, CountKey] = {}
+        self.writes = 0  # executions saved (a bulk batch checks a refusal came before any)
+        self._preloaded: dict[str, Any] = {}
+
+    def preload(self, execution_ids: Sequence[str]) -> None:
+        """Loads (and on PostgreSQL locks, in id order) many executions with one query; the
+        following ``load_execution`` of each is served from it."""
+        query = _LOAD.where(ex_t.c.id.in_(list(execution_ids))).order_by(ex_t.c.id)
+        if self.connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        for row in self.connection.execute(query).all():
+            self._preloaded[row.id] = row
+
+    def _count(self, key: CountKey, delta: int) -> None:
+        self.counts[key] = self.counts.get(key, 0) + delta
 
     def _announce_wake(self, execution_id: str, wake_at: datetime | None, leased: bool) -> None:
         """A runner elsewhere must look at it now ("run") or at ``wake_at`` ("at"); not when
@@ -192,16 +305,16 @@ class Transaction:
 
     # -- executions ---------------------------------------------------------------------
     def load_execution(self, execution_id: str, *, lock: bool = True) -> StoredExecution:
-        query = select(
-            ex_t.c.document, ex_t.c.version, ex_t.c.lease_owner, ex_t.c.lease_until
-        ).where(ex_t.c.id == execution_id)
-        if lock and self.connection.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self.connection.execute(query).first()
+        row = self._preloaded.pop(execution_id, None)
+        if row is None:
+            locked = lock and self.connection.dialect.name == "postgresql"
+            query = _LOAD_ONE_LOCKED if locked else _LOAD_ONE
+            row = self.connection.execute(query, {"b_id": execution_id}).first()
         if row is None:
             raise ExecutionNotFound(execution_id)
         execution = Execution.model_validate(row.document)
         self._labels[execution_id] = set(label_pairs(execution))
+        self._counted[execution_id] = (row.namespace, row.flow_id, row.state)
         return StoredExecution(execution, row.version, row.lease_owner, utc(row.lease_until))
 
     def _sync_labels(self, execution: Execution) -> None:
@@ -236,22 +349,26 @@ class Transaction:
     ) -> None:
         owner, until = lease or (None, None)
         self._announce_wake(execution.id, wake_at, owner is not None)
+        key = (execution.namespace, execution.flowId, execution.state.current.value)
+        self._count(key, +1)
+        self._counted[execution.id] = key
         self.connection.execute(
-            insert(ex_t).values(
-                id=execution.id,
-                namespace=execution.namespace,
-                flow_id=execution.flowId,
-                flow_revision=execution.flowRevision,
-                state=execution.state.current.value,
-                start_date=self.now,
-                updated_at=self.now,
-                document=execution.model_dump(mode="json"),
-                version=1,
-                wake_at=wake_at,
-                lease_owner=owner,
-                lease_until=until,
+            _INSERT_EXECUTION,
+            {
+                "id": execution.id,
+                "namespace": execution.namespace,
+                "flow_id": execution.flowId,
+                "flow_revision": execution.flowRevision,
+                "state": execution.state.current.value,
+                "start_date": self.now,
+                "updated_at": self.now,
+                "document": execution.model_dump(mode="json"),
+                "version": 1,
+                "wake_at": wake_at,
+                "lease_owner": owner,
+                "lease_until": until,
                 **execution_columns(execution, self.now),
-            )
+            },
         )
         rows = label_rows(execution)
         if rows:
@@ -274,18 +391,34 @@ class Transaction:
             "document": execution.model_dump(mode="json"),
             "version": seen_version + 1,
             "wake_at": wake_at,
+            **execution_columns(execution, self.now),
         }
         if lease is not None:
             values["lease_owner"], values["lease_until"] = lease
         self._announce_wake(execution.id, wake_at, lease is not None and lease[0] is not None)
+        before = self._counted.get(execution.id)
+        if before is None:  # saved without loading it in this transaction (not our habit)
+            row = self.connection.execute(
+                select(ex_t.c.namespace, ex_t.c.flow_id, ex_t.c.state).where(
+                    ex_t.c.id == execution.id
+                )
+            ).first()
+            before = (row.namespace, row.flow_id, row.state) if row is not None else None
         result = self.connection.execute(
-            update(ex_t)
-            .where(ex_t.c.id == execution.id, ex_t.c.version == seen_version)
-            .values(**values, **execution_columns(execution, self.now))
+            _SAVE if lease is None else _SAVE_LEASED,
+            {"b_id": execution.id, "b_version": seen_version, **values},
         )
+        self.writes += 1
         if result.rowcount != 1:
             return False
         self._sync_labels(execution)
+        if before is None:
+            return True
+        after = (before[0], before[1], values["state"])
+        if after != before:
+            self._count(before, -1)
+            self._count(after, +1)
+            self._counted[execution.id] = after
         return True
 
     # -- flow concurrency (engine/concurrency.py) ----------------------------------------
@@ -329,6 +462,15 @@ class Transaction:
             return None
         return StoredExecution(Execution.model_validate(row.document), row.version, row.lease_owner)
 
+    def put_file(self, uri: str, content: bytes) -> None:
+        """A file of the database storage, written with this transaction."""
+        values = {"size": len(content), "content": content, "created_at": self.now}
+        self.connection.execute(
+            _upsert_insert(self.connection, file_t)
+            .values(uri=uri, **values)
+            .on_conflict_do_update(index_elements=[file_t.c.uri], set_=values)
+        )
+
     def wake_execution(self, execution_id: str) -> None:
         """Makes an execution due now (a parent whose child just ended)."""
         self.connection.execute(
@@ -344,39 +486,30 @@ class Transaction:
     def claim_execution(self, execution_id: str, owner: str, lease: timedelta) -> bool:
         """Takes the runner lease unless another live runner holds it."""
         result = self.connection.execute(
-            update(ex_t)
-            .where(
-                ex_t.c.id == execution_id,
-                or_(
-                    ex_t.c.lease_until.is_(None),
-                    ex_t.c.lease_until < self.now,
-                    ex_t.c.lease_owner == owner,
-                ),
-            )
-            .values(lease_owner=owner, lease_until=self.now + lease)
+            _CLAIM,
+            {
+                "b_id": execution_id,
+                "b_now": self.now,
+                "b_owner": owner,
+                "b_until": self.now + lease,
+            },
         )
         return result.rowcount == 1
 
     def extend_lease(self, execution_id: str, owner: str, lease: timedelta) -> None:
         self.connection.execute(
-            update(ex_t)
-            .where(ex_t.c.id == execution_id, ex_t.c.lease_owner == owner)
-            .values(lease_until=self.now + lease)
+            _EXTEND, {"b_id": execution_id, "b_owner": owner, "b_until": self.now + lease}
         )
 
     def release_execution(self, execution_id: str, owner: str) -> None:
-        self.connection.execute(
-            update(ex_t)
-            .where(ex_t.c.id == execution_id, ex_t.c.lease_owner == owner)
-            .values(lease_owner=None, lease_until=None)
-        )
+        self.connection.execute(_RELEASE, {"b_id": execution_id, "b_owner": owner})
 
     # -- logs and events ----------------------------------------------------------------
     def append_logs(self, entries: Sequence[LogEntry]) -> None:
         if entries:
             secrets = secret_values()  # a secret's value is never written to a log
             self.connection.execute(
-                insert(log_t),
+                _INSERT_LOGS,
                 [
                     {
                         "execution_id": e.execution_id,
@@ -393,7 +526,7 @@ class Transaction:
     def emit(self, events: Sequence[NewEvent]) -> None:
         if events:
             self.connection.execute(
-                insert(event_t),
+                _INSERT_EVENTS,
                 [
                     {
                         "kind": e.kind,
@@ -488,6 +621,11 @@ class Store:
         # This process as a worker (engine/store/workers.py): claims it takes carry this id.
         self.worker_id = f"{socket.gethostname()[:24]}-{os.getpid()}-{secrets.token_hex(4)}"
         self.lock_key = secrets.randbelow(2**31 - 1) + 1
+        # Whether other workers may need our NOTIFYs: None (unknown: send them) until this
+        # process is a worker, then what its last heartbeat saw; a worker that starts says
+        # "hello", which sets it at once.
+        self.peers: bool | None = None
+        self.hellos = 0  # "hello"s heard (a heartbeat's older view never undoes a newer one)
         if migrate:
             upgrade_schema(self.engine)
 
@@ -509,7 +647,8 @@ class Store:
         with self._write() as connection:
             tx = Transaction(connection, now)
             yield tx
-            if tx.outgoing and self.dialect == "postgresql":
+            _apply_counts(connection, tx.counts)
+            if tx.outgoing and self.dialect == "postgresql" and self.peers is not False:
                 notify.send(connection, self.worker_id, tx.outgoing)
 
     def ping(self) -> bool:
@@ -625,11 +764,7 @@ class Store:
     # -- executions (reads) -------------------------------------------------------------
     def get_execution(self, execution_id: str) -> StoredExecution:
         with self.reader.connect() as connection:
-            row = connection.execute(
-                select(ex_t.c.document, ex_t.c.version, ex_t.c.lease_owner).where(
-                    ex_t.c.id == execution_id
-                )
-            ).first()
+            row = connection.execute(_GET, {"b_id": execution_id}).first()
         if row is None:
             raise ExecutionNotFound(execution_id)
         return StoredExecution(Execution.model_validate(row.document), row.version, row.lease_owner)
@@ -680,6 +815,7 @@ class Store:
         if dates is not None and dates.end_before is not None:
             conditions.append(ex_t.c.end_date <= dates.end_before)
         where = and_(*conditions) if conditions else and_(True)
+        # Served by the list indexes in their own order (start_date DESC, id DESC).
         order = [
             (
                 _SORT_COLUMNS[key.field].desc()
@@ -687,18 +823,26 @@ class Store:
                 else _SORT_COLUMNS[key.field].asc()
             ).nulls_last()
             for key in sort
-        ] or [ex_t.c.start_date.desc()]
+        ] or [ex_t.c.start_date.desc(), ex_t.c.id.desc()]
+        page = (
+            select(ex_t.c.document)
+            .where(where)
+            .order_by(*order, *([ex_t.c.id] if sort else []))
+            .offset(offset)
+            .limit(limit)
+        )
+        if text or ids is not None or labels or dates is not None:  # no counter: count them
+            count = select(func.count()).select_from(ex_t).where(where)
+        else:  # a handful of counter rows, never a count over the executions
+            count = select(func.coalesce(func.sum(count_t.c.count), 0)).where(
+                *_count_conditions(states, namespace, flow_id)
+            )
         with self.engine.connect() as connection:
-            total = connection.execute(
-                select(func.count()).select_from(ex_t).where(where)
-            ).scalar_one()
-            rows = connection.execute(
-                select(ex_t.c.document)
-                .where(where)
-                .order_by(*order, ex_t.c.id)
-                .offset(offset)
-                .limit(limit)
-            ).all()
+            rows = connection.execute(page).all()
+            if offset == 0 and len(rows) < limit:
+                total = len(rows)  # the whole result is on this page
+            else:
+                total = int(connection.execute(count).scalar_one())
         return [Execution.model_validate(r.document) for r in rows], total
 
     def waiting_executions(
@@ -716,18 +860,15 @@ class Store:
         already have parsed (a caller's cache: versions change with every write)."""
         conditions: list[ColumnElement[bool]] = [ex_t.c.state == "PAUSED"]
         if namespace:
-            conditions.append(
-                or_(ex_t.c.namespace == namespace, ex_t.c.namespace.like(f"{namespace}.%"))
-            )
+            conditions.append(in_namespace(ex_t.c.namespace, namespace))
         if flow_id:
             conditions.append(ex_t.c.flow_id == flow_id)
-        if text:
-            pattern = f"%{text.lower()}%"
+        if text:  # literally what was typed: engine/store/filters.py escapes LIKE's wildcards
             conditions.append(
                 or_(
-                    func.lower(ex_t.c.id).like(pattern),
-                    func.lower(ex_t.c.namespace).like(pattern),
-                    func.lower(ex_t.c.flow_id).like(pattern),
+                    contains_text(ex_t.c.id, text),
+                    contains_text(ex_t.c.namespace, text),
+                    contains_text(ex_t.c.flow_id, text),
                 )
             )
         where = and_(*conditions)
@@ -761,12 +902,39 @@ class Store:
             [(ns, fid, int(n)) for ns, fid, n in counts],
         )
 
+    def list_queries(
+        self,
+        *,
+        states: Sequence[str] = (),
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        limit: int = 25,
+    ) -> dict[str, Any]:
+        """The statements search_executions runs for these filters (for EXPLAIN in tests)."""
+        conditions: list[ColumnElement[bool]] = []
+        if states:
+            conditions.append(ex_t.c.state.in_(list(states)))
+        if namespace:
+            conditions.append(in_namespace(ex_t.c.namespace, namespace))
+        if flow_id:
+            conditions.append(ex_t.c.flow_id == flow_id)
+        page = (
+            select(ex_t.c.document)
+            .where(*conditions)
+            .order_by(ex_t.c.start_date.desc(), ex_t.c.id.desc())
+            .limit(limit)
+        )
+        count = select(func.coalesce(func.sum(count_t.c.count), 0)).where(
+            *_count_conditions(states, namespace, flow_id)
+        )
+        return {"page": page, "count": count}
+
     def count_executions_by_state(self) -> dict[str, int]:
         with self.reader.connect() as connection:
             rows = connection.execute(
-                select(ex_t.c.state, func.count()).group_by(ex_t.c.state)
+                select(count_t.c.state, func.sum(count_t.c.count)).group_by(count_t.c.state)
             ).all()
-        return {state: count for state, count in rows}
+        return {state: int(count) for state, count in rows if count}
 
     # -- the runner's claims ------------------------------------------------------------
     def due_execution_ids(self, now: datetime, limit: int) -> list[str]:
@@ -1080,7 +1248,7 @@ class Store:
         keep: Sequence[str] = (),
     ) -> tuple[int, int]:
         """Deletes executions (and everything about them: outbox events and their deliveries,
-        notices, spent tokens) and/or their logs, in transactions of ``batch_size``
+        notices, spent tokens, files in the database storage) and/or their logs, in transactions of ``batch_size``
         executions. Matched as Kestra's PurgeExecutions does: started at or after
         ``start_date``, ended (last changed) before ``end_date``, in ``namespace`` (a prefix
         without ``flow_id``) and ``states``. Returns (executions deleted, logs deleted)."""
@@ -1090,9 +1258,7 @@ class Store:
         if namespace and flow_id:
             conditions += [ex_t.c.namespace == namespace, ex_t.c.flow_id == flow_id]
         elif namespace:
-            conditions.append(
-                or_(ex_t.c.namespace == namespace, ex_t.c.namespace.like(f"{namespace}.%"))
-            )
+            conditions.append(in_namespace(ex_t.c.namespace, namespace))
         elif flow_id:
             conditions.append(ex_t.c.flow_id == flow_id)
         if states:
@@ -1121,6 +1287,12 @@ class Store:
                         delete(log_t).where(log_t.c.execution_id.in_(ids))
                     ).rowcount
                 if purge_execution:
+                    gone = connection.execute(
+                        select(ex_t.c.namespace, ex_t.c.flow_id, ex_t.c.state, func.count())
+                        .where(ex_t.c.id.in_(ids))
+                        .group_by(ex_t.c.namespace, ex_t.c.flow_id, ex_t.c.state)
+                    ).all()
+                    _apply_counts(connection, {(r[0], r[1], r[2]): -r[3] for r in gone})
                     events = select(event_t.c.id).where(event_t.c.execution_id.in_(ids))
                     connection.execute(delete(delivery_t).where(delivery_t.c.event_id.in_(events)))
                     connection.execute(delete(event_t).where(event_t.c.execution_id.in_(ids)))
@@ -1128,6 +1300,17 @@ class Store:
                     connection.execute(delete(token_t).where(token_t.c.execution_id.in_(ids)))
                     connection.execute(delete(reminder_t).where(reminder_t.c.execution_id.in_(ids)))
                     connection.execute(delete(request_t).where(request_t.c.id.in_(ids)))
+                    # their files in the database storage (kestra:///…/executions/<id>/…)
+                    connection.execute(
+                        delete(file_t).where(
+                            or_(
+                                *(
+                                    file_t.c.uri.contains(f"/executions/{i}/", autoescape=True)
+                                    for i in ids
+                                )
+                            )
+                        )
+                    )
                     executions += connection.execute(
                         delete(ex_t).where(ex_t.c.id.in_(ids))
                     ).rowcount
@@ -1200,6 +1383,8 @@ class Store:
                     heartbeat_at=now,
                 )
             )
+            if self.dialect == "postgresql":
+                notify.send(connection, self.worker_id, [{"k": "hello"}])
 
     def unregister_worker(self) -> None:
         with self._write() as connection:
@@ -1211,6 +1396,7 @@ class Store:
         PostgreSQL its advisory lock is gone (its connection closed), on this host its pid no
         longer exists. Its execution leases and outbox claims are released (the executions
         made due now) and its row removed. Returns (stalled workers, released executions)."""
+        hellos = self.hellos
         with self.transaction(now) as tx:
             connection = tx.connection
             connection.execute(
@@ -1218,6 +1404,7 @@ class Store:
             )
             rows = connection.execute(select(worker_t).where(worker_t.c.id != self.worker_id)).all()
             if not rows:
+                self.peers = self.hellos != hellos
                 return [], []
             held: set[int] | None = None
             if self.dialect == "postgresql":
@@ -1240,6 +1427,7 @@ class Store:
                         dead.append(row.id)  # (a worker just started may not hold it yet)
                 elif held is None and row.host == host and not _pid_alive(row.pid):
                     dead.append(row.id)
+            self.peers = len(dead) < len(rows) or self.hellos != hellos
             if not dead:
                 return [], []
             owned = or_(*(ex_t.c.lease_owner.like(f"{w}/%") for w in dead))
@@ -1258,6 +1446,11 @@ class Store:
             )
             connection.execute(delete(worker_t).where(worker_t.c.id.in_(dead)))
             tx.outgoing.append({"k": "event", "id": "", "kind": "released"})
+            if not self.peers and self.dialect == "postgresql":
+                # Store.transaction sends nothing for a lone worker: the sweep's releases go out
+                # all the same (a replica may be starting).
+                notify.send(connection, self.worker_id, tx.outgoing)
+                tx.outgoing = []
             return dead, released
 
     def workers(self) -> list[dict[str, Any]]:
@@ -1428,6 +1621,45 @@ class Store:
             ).first()
             connection.execute(delete(kv_t).where(kv_t.c.namespace == namespace, kv_t.c.key == key))
             return live is not None
+
+    # -- the internal file storage's database backend (engine/storage.py) --------------------
+    def put_file(self, uri: str, content: bytes, now: datetime) -> None:
+        """Stores (or replaces) the file at ``uri``."""
+        with self.transaction(now) as tx:
+            tx.put_file(uri, content)
+
+    def get_file(self, uri: str) -> bytes | None:
+        with self.engine.connect() as connection:
+            content = connection.execute(
+                select(file_t.c.content).where(file_t.c.uri == uri)
+            ).scalar()
+        return bytes(content) if content is not None else None
+
+    def file_size(self, uri: str) -> int | None:
+        with self.engine.connect() as connection:
+            return connection.execute(select(file_t.c.size).where(file_t.c.uri == uri)).scalar()
+
+    def list_files(self, prefix: str) -> list[str]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(file_t.c.uri)
+                .where(file_t.c.uri.startswith(prefix, autoescape=True))
+                .order_by(file_t.c.uri)
+            ).all()
+        return [r.uri for r in rows]
+
+
+def _count_conditions(
+    states: Sequence[str], namespace: str | None, flow_id: str | None
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if states:
+        conditions.append(count_t.c.state.in_(list(states)))
+    if namespace:
+        conditions.append(in_namespace(count_t.c.namespace, namespace))
+    if flow_id:
+        conditions.append(count_t.c.flow_id == flow_id)
+    return conditions
 
 
 def _pid_alive(pid: int) -> bool:

@@ -122,6 +122,7 @@ def wait_until(check, timeout: float, what: str) -> None:  # type: ignore[no-unt
     raise AssertionError(f"not within {timeout} s: {what}")
 
 
+@pytest.mark.timeout(240)  # two `pausebot serve` start-ups on a loaded machine
 def test_sigkilled_serve_recovers_its_claims_within_seconds(
     database_url: str, tmp_path: Path, slack: FakeSlack, receiver: Receiver
 ) -> None:

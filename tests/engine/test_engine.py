@@ -92,7 +92,7 @@ def test_seed_vacation_approval(engine: Engine, standin) -> None:  # type: ignor
     with pytest.raises(InputValidationError) as error:
         engine.resume_execution(execution.id, {"approved": "ture"}, by=ADA)
     assert (
-        error.value.by_field() == {"approved": "expected a boolean (true or false), got 'ture'"}
+        error.value.by_field() == {"approved": "expected true or false, got 'ture'"}
         or "approved" in error.value.by_field()
     )
 
@@ -147,7 +147,7 @@ def test_kestra_pause_on_resume_requires_input(engine: Engine) -> None:
     assert engine.get_execution(execution.id).state.current == State.PAUSED
     with pytest.raises(InputValidationError) as error:
         engine.resume_execution(execution.id, {"asked": "restarted", "data": "file.txt"})
-    assert "FILE" in error.value.by_field()["data"]
+    assert "expected a file" in error.value.by_field()["data"]
     engine.resume_execution(execution.id, {"asked": "restarted"})
     done = run_on(engine, execution.id)
     assert done.state.current == State.SUCCESS

@@ -295,10 +295,27 @@ tasks:
 """
     )
     by_path = {w.path: w for w in parsed.warnings}
-    assert set(by_path) == {"concurrency", "sla", "retry", "triggers[0]", "tasks"}
-    assert "not enforced" in by_path["concurrency"].message
+    # concurrency is enforced (engine/concurrency.py): no warning for it
+    assert set(by_path) == {"sla", "retry", "triggers[0]", "tasks"}
+    assert "not enforced" in by_path["sla"].message
     assert "Schedule" in by_path["triggers[0]"].message
-    assert by_path["concurrency"].line == 3
+    assert by_path["sla"].line == 5
+
+
+def test_working_directory_output_files_are_a_warning() -> None:
+    parsed = flow(
+        f"""tasks:
+  - id: wd
+    type: io.kestra.plugin.core.flow.WorkingDirectory
+    outputFiles: [out.txt]
+    tasks:
+      - id: a
+        type: {LOG}
+        message: m
+"""
+    )
+    (warning,) = parsed.warnings
+    assert "'outputFiles' of WorkingDirectory 'wd' is accepted but not collected" in warning.message
 
 
 def test_a_plain_flow_has_no_warnings() -> None:
@@ -338,10 +355,39 @@ outputs:
   - id: answer
     type: STRING
     value: "{{ outputs.r.value }}"
+  - id: number
+    type: INT
+    value: "{{ outputs.r.value }}"
 """,
     )
     assert done.state.current == State.SUCCESS
-    assert done.outputs == {"answer": "42"}
+    assert done.outputs == {"answer": "42", "number": 42}
+
+
+def test_a_flow_output_of_the_wrong_type_fails_the_execution(engine: Engine) -> None:
+    done = start(
+        engine,
+        f"""id: o
+namespace: tests
+tasks:
+  - id: a
+    type: {LOG}
+    message: m
+outputs:
+  - id: count
+    type: INT
+    value: "many"
+""",
+    )
+    assert done.state.current == State.FAILED
+    assert any("Flow outputs" in m and "count" in m for m in messages(engine, done.id))
+    assert any(
+        "'STRNG' is not valid" in p
+        for p in problems(
+            "tasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"
+            "outputs:\n  - id: x\n    type: STRNG\n    value: v\n"
+        )
+    )
 
 
 def test_a_flow_output_that_cannot_render_fails_the_execution(engine: Engine) -> None:
@@ -361,3 +407,29 @@ outputs:
     assert done.state.current == State.FAILED
     assert done.outputs == {}
     assert any("Flow output 'broken'" in m for m in messages(engine, done.id))
+
+
+def test_duplicate_ids_are_found_among_numeric_ids_approval_branches_and_listeners() -> None:
+    found = problems(
+        f"""tasks:
+  - id: 1
+    type: {LOG}
+    message: a
+  - id: "1"
+    type: {LOG}
+    message: b
+  - id: review
+    type: io.kestra.plugin.core.flow.Approval
+    onApprove:
+      - id: review
+        type: {LOG}
+        message: c
+listeners:
+  - tasks:
+      - id: 1
+        type: {LOG}
+        message: d
+"""
+    )
+    duplicates = [p for p in found if "duplicate task id" in p]
+    assert len(duplicates) == 3, found

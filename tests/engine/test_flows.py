@@ -51,7 +51,7 @@ tasks:
     found = {path: (line, column, message) for path, line, column, message in problems(source)}
     assert found["tasks[0].onResume[0].type"][:2] == (8, 15)
     assert "STRNG" in found["tasks[0].onResume[0].type"][2]
-    assert found["tasks[1]"][2] == "unknown task type 'io.kestra.plugin.core.nope'"
+    assert found["tasks[1]"][2].startswith("unknown task type 'io.kestra.plugin.core.nope'")
     assert found["tasks[2].mesage"][2] == "unknown property 'mesage' (did you mean 'message'?)"
     assert found["tasks[2].message"][2] == "'message' is required"
     assert found["tasks[2].id"][:2] == (11, 9)

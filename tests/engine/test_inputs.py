@@ -167,7 +167,7 @@ class TestDefinition:
     @pytest.mark.parametrize(
         ("fields", "expected"),
         [
-            ({"type": "BOOLEAN", "defaults": "ture"}, "expected a boolean"),
+            ({"type": "BOOLEAN", "defaults": "ture"}, "expected true or false"),
             ({"type": "INT", "defaults": "abc"}, "expected an integer"),
             ({"type": "INT", "defaults": 50, "max": 10}, "must be at most 10"),
             ({"type": "DATE", "defaults": "July 1st"}, "expected a date"),
@@ -246,10 +246,10 @@ class TestString:
     def test_plain(self) -> None:
         assert parse_one("hello", type="STRING") == "hello"
 
-    def test_numbers_become_text(self) -> None:
-        assert parse_one(42, type="STRING") == "42"
+    def test_a_yaml_default_number_becomes_text(self) -> None:
+        assert parse_one(None, type="STRING", defaults=42) == "42"
 
-    @pytest.mark.parametrize("bad", [True, {"a": 1}, ["a"]])
+    @pytest.mark.parametrize("bad", [True, 42, 1.5, {"a": 1}, ["a"]])
     def test_non_text_rejected(self, bad: Any) -> None:
         assert error_one(bad, type="STRING").startswith("expected a string, got")
 
@@ -288,14 +288,7 @@ class TestBoolean:
             ("true", True),
             ("TRUE", True),
             ("False", False),
-            ("yes", True),
-            ("no", False),
-            ("1", True),
-            ("0", False),
-            ("on", True),
-            ("off", False),
-            (1, True),
-            (0, False),
+            ("tRuE", True),
         ],
     )
     def test_accepted(self, kind: str, raw: Any, expected: bool) -> None:
@@ -303,11 +296,14 @@ class TestBoolean:
 
     @pytest.mark.parametrize("kind", ["BOOLEAN", "BOOL"])
     def test_ture_is_rejected(self, kind: str) -> None:
-        assert error_one("ture", type=kind) == "expected a boolean (true or false), got 'ture'"
+        assert error_one("ture", type=kind) == "expected true or false, got 'ture'"
 
-    @pytest.mark.parametrize("bad", ["maybe", "t", 2, 1.0, ["true"]])
+    @pytest.mark.parametrize(
+        "bad", ["maybe", "t", "yes", "no", "on", "off", "1", "0", " true", 1, 0, 2, 1.0, ["true"]]
+    )
     def test_other_rejections(self, bad: Any) -> None:
-        assert error_one(bad, type="BOOLEAN").startswith("expected a boolean")
+        """Issue 7 finding 5: one clear message for every near miss, a JSON number included."""
+        assert error_one(bad, type="BOOLEAN").startswith("expected true or false, got ")
 
 
 class TestInt:
@@ -538,10 +534,20 @@ class TestJsonAndYaml:
 
 
 class TestFile:
-    def test_value_refused(self) -> None:
-        assert error_one("report.pdf", type="FILE") == (
-            "FILE inputs are not supported yet (no file storage)"
-        )
+    def test_text_is_not_a_file(self) -> None:
+        assert error_one("report.pdf", type="FILE").startswith("expected a file: upload it")
+
+    def test_upload_and_stored_uri_are_accepted(self) -> None:
+        from engine.storage import UploadedFile
+
+        upload = UploadedFile("report.pdf", b"%PDF")
+        assert parse_one(upload, type="FILE") == upload
+        assert parse_one("kestra:///a/b/report.pdf", type="FILE") == "kestra:///a/b/report.pdf"
+
+    def test_upload_for_another_type_is_refused(self) -> None:
+        from engine.storage import UploadedFile
+
+        assert "accepted only for FILE inputs" in error_one(UploadedFile("a", b""), type="STRING")
 
     def test_optional_without_value_is_fine(self) -> None:
         assert parse_inputs([define(type="FILE", required=False)], {}) == {"x": None}
@@ -617,7 +623,7 @@ class TestArray:
 
     def test_boolean_items_are_strict(self) -> None:
         assert error_one(["true", "ture"], type="ARRAY", itemType="BOOLEAN") == (
-            "item 2: expected a boolean (true or false), got 'ture'"
+            "item 2: expected true or false, got 'ture'"
         )
 
     def test_empty_items_rejected(self) -> None:
@@ -678,7 +684,7 @@ class TestAllErrorsTogether:
             parse_inputs(defs, raw)
         assert info.value.errors == [
             FieldError("count", "must be at most 10, got '12'", "12"),
-            FieldError("flag", "expected a boolean (true or false), got 'ture'", "ture"),
+            FieldError("flag", "expected true or false, got 'ture'", "ture"),
             FieldError("when", "expected a date (YYYY-MM-DD), got 'tomorrow'", "tomorrow"),
             FieldError("needed", "missing required input", None),
             FieldError("choice", "must be one of: a, b, c, got 'z'", "z"),
@@ -794,10 +800,10 @@ class TestDependsOn:
             define(id="b", type="STRING", dependsOn={"inputs": ["a"], "condition": "c"}),
             define(id="a", type="BOOLEAN"),
         ]
-        result = parse_inputs(defs, {"a": "yes", "b": "x"}, evaluate_condition=lambda c, v: v["a"])
+        result = parse_inputs(defs, {"a": "true", "b": "x"}, evaluate_condition=lambda c, v: v["a"])
         assert result == {"b": "x", "a": True}
         assert parse_inputs(
-            defs, {"a": "no", "b": "x"}, evaluate_condition=lambda c, v: v["a"]
+            defs, {"a": "false", "b": "x"}, evaluate_condition=lambda c, v: v["a"]
         ) == {"a": False}
 
     def test_unknown_dependency(self) -> None:
@@ -1006,7 +1012,7 @@ class TestVacationSeed:
     def test_on_resume_ture_is_refused(self) -> None:
         _, on_resume = self.load()
         assert errors(on_resume, {"approved": "ture"}) == {
-            "approved": "expected a boolean (true or false), got 'ture'"
+            "approved": "expected true or false, got 'ture'"
         }
 
     def test_form_prefill(self) -> None:
@@ -1043,3 +1049,26 @@ def test_datetime_out_of_range_is_a_field_error() -> None:
             [InputDefinition(id="at", type="DATETIME")], {"at": "9999-12-31T23:59:59-23:59"}
         )
     assert "outside the range" in error.value.by_field()["at"]
+
+
+class TestControlCharacters:
+    """Issue 7, finding 3: per field, tab/newline/CRLF only in multi-line text."""
+
+    @pytest.mark.parametrize("kind", ["STRING", "SECRET", "JSON", "YAML"])
+    def test_multi_line_types_take_tab_and_newlines(self, kind: str) -> None:
+        texts = {"JSON": '"a\\tb"', "YAML": "a: b\r\nc: d\n"}
+        text = texts.get(kind, "a\tb\r\nc\nd")
+        assert parse_one(text, type=kind) is not None
+
+    @pytest.mark.parametrize("bad", ["a\x00b", "a\x1bb", "a\rb", "a\x85b", "a\x7fb"])
+    def test_other_control_characters_are_refused(self, bad: str) -> None:
+        assert error_one(bad, type="STRING").startswith("control character U+")
+
+    def test_a_json_array_laid_out_on_lines_is_fine_but_not_an_item_with_a_nul(self) -> None:
+        assert parse_one('[\n  "x",\n  "y"\n]', type="ARRAY", itemType="STRING") == ["x", "y"]
+        assert "control character U+0000" in error_one(
+            '["x\\u0000"]', type="ARRAY", itemType="STRING"
+        )
+
+    def test_nested_json_values_are_checked(self) -> None:
+        assert "U+0000" in error_one({"a": ["b\x00"]}, type="JSON")

@@ -218,3 +218,17 @@ errors:
 
 def test_error_logs_outside_a_runnable_task_is_refused() -> None:
     assert "can only be used in a runnable task" in fails("{{ errorLogs() }}")
+
+
+def test_every_execution_gets_its_correlation_id_system_label(engine: Engine) -> None:
+    source = (
+        "id: c\nnamespace: tests\ntasks:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n"
+        "    message: \"{{ labels.system.correlationId }} {{ labels['system.correlationId'] }}\"\n"
+    )
+    done = start(engine, source)
+    assert {"key": "system.correlationId", "value": done.id} in done.labels
+    assert f"{done.id} {done.id}" in messages(engine, done.id)
+    passed_on = engine.start_execution(
+        "tests", "c", {}, labels={"system.correlationId": "parent-1"}, via="test"
+    )
+    assert passed_on.label_map()["system.correlationId"] == "parent-1"

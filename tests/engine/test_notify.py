@@ -93,3 +93,22 @@ def test_an_idle_runner_on_postgresql_costs_no_polling(postgres_url: str) -> Non
     finally:
         runner.stop()
         engine.close()
+
+
+def test_a_lone_worker_sends_no_notify_until_another_says_hello(postgres_url: str) -> None:
+    first = Engine(postgres_url)
+    second = Engine(postgres_url)
+    runners = [Runner(first, poll_interval=3600), Runner(second, poll_interval=3600)]
+    try:
+        runners[0].start()
+        assert first.store.peers is False  # alone: its commits send no pg_notify
+        runners[1].start()  # registers with a "hello" that the first one hears
+        deadline = time.monotonic() + 10
+        while first.store.peers is not True and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert first.store.peers is True and second.store.peers is True
+    finally:
+        for runner in runners:
+            runner.stop()
+        second.close()
+        first.close()

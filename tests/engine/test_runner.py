@@ -148,11 +148,13 @@ def test_an_execution_that_cannot_be_advanced_fails_instead_of_spinning(database
 def test_nul_characters_in_logged_text_are_stored(database_url: str) -> None:
     engine = Engine(database_url)
     try:
+        # Inputs with NUL are refused (issue 7, finding 3); an expression can still make one.
         engine.deploy_flow(
-            "id: nul\nnamespace: n\ninputs:\n  - id: text\n    type: STRING\ntasks:\n"
-            "  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: '{{ inputs.text }}'\n"
+            "id: nul\nnamespace: n\ntasks:\n"
+            "  - id: say\n    type: io.kestra.plugin.core.log.Log\n"
+            "    message: \"{{ 'a\\\\x00b' }}\"\n"
         )
-        execution = engine.start_execution("n", "nul", {"text": "a\x00b"})
+        execution = engine.start_execution("n", "nul", {})
         done = engine.run_until_blocked(execution.id)
         assert done.state.current == State.SUCCESS
         assert [e.message for e in engine.logs(execution.id)] == ["a\ufffdb"]

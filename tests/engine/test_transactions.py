@@ -125,3 +125,29 @@ def test_many_cycles_average_the_same(counted) -> None:  # type: ignore[no-untyp
         for execution_id in ids:
             wait_for_state(engine, runner, execution_id, State.SUCCESS)
     assert counter.count <= MAX_PER_CYCLE * len(ids), "\n".join(counter.statements)
+
+
+def test_a_bulk_resume_commits_per_batch_not_per_execution(database_url: str) -> None:
+    from engine.engine import BULK_BATCH
+
+    engine = Engine(database_url)
+    try:
+        engine.deploy_flow(CYCLE)
+        ids = []
+        for _ in range(BULK_BATCH + 20):
+            execution = engine.start_execution("bench", "cycle")
+            engine.run_until_blocked(execution.id)
+            ids.append(execution.id)
+        done = engine.start_execution("bench", "cycle").id  # not paused: refused, alone
+        engine.run_until_blocked(done)
+        engine.resume_execution(done, {})
+        engine.run_until_blocked(done)
+        counter = TransactionCounter(engine)
+        outcome = engine.resume_many([*ids[:10], done, *ids[10:], "missing"], by={"id": "U1"})
+        assert sorted(outcome.resumed) == sorted(ids)
+        assert set(outcome.refused) == {done, "missing"}
+        assert counter.count <= 2, "\n".join(counter.statements)  # two batches
+        for execution_id in ids[:3]:
+            assert engine.run_until_blocked(execution_id).state.current == State.SUCCESS
+    finally:
+        engine.close()

@@ -37,7 +37,8 @@ REQUEST: dict[str, Any] = {
 
 
 @pytest.fixture
-def service(make_api: Callable[..., Api], database_url: str) -> Api:
+def service(database_url: str, make_api: Callable[..., Api]) -> Api:
+    # database_url first: torn down last, after the app (its callbacks loop) has stopped.
     return make_api(database_url, api_tokens=SCOPED_TOKENS, callback_secret=CALLBACK_SECRET)
 
 
@@ -285,6 +286,8 @@ def test_the_decision_links_decide_once(service: Api) -> None:
     decided = service.post(approve, json={"window": "tonight", "comment": "go"}, token=None)
     assert decided.status_code == 200, decided.text
     assert service.post(approve, json={}, token=None).status_code == 410
+    used = service.get(deny, token=None)
+    assert used.status_code == 410 and "already approved by someone with the link" in used.text
     read = service.get(f"/api/v1/approvals/{created['id']}").json()
     assert read["decision"] == "APPROVED" and read["comment"] == "go" and read["via"] == "link"
     assert read["inputs"]["window"] == "tonight"

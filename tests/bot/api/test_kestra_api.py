@@ -70,7 +70,7 @@ def test_bulk_kill_and_pause(api: Api) -> None:
     assert by_query["count"] == 1
     assert api.execution(second["id"])["state"]["current"] == "KILLED"
     paused = api.post("/api/v1/executions/pause/by-ids", json=[first["id"]]).json()
-    assert paused["count"] == 0 and "not running" in paused["invalids"][0]["message"]
+    assert paused["count"] == 0 and "already killed" in paused["invalids"][0]["message"]
     assert api.post("/api/v1/executions/pause/by-query").json()["count"] == 0
 
 
@@ -120,7 +120,8 @@ def test_default_page_size_is_kestras(api: Api) -> None:
 
 def test_flows_validate_names_properties_accepted_but_not_enforced(api: Api) -> None:
     source = (
-        "id: w\nnamespace: n\nconcurrency:\n  limit: 1\ntasks:\n  - id: l\n"
+        "id: w\nnamespace: n\nsla:\n  - id: s\n    type: MAX_DURATION\n    duration: PT1H\n"
+        "tasks:\n  - id: l\n"
         "    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
     )
     response = api.post(
@@ -128,7 +129,7 @@ def test_flows_validate_names_properties_accepted_but_not_enforced(api: Api) -> 
     )
     (result,) = response.json()
     assert result["constraints"] is None
-    assert len(result["warnings"]) == 1 and "'concurrency'" in result["warnings"][0]
+    assert len(result["warnings"]) == 1 and "'sla'" in result["warnings"][0]
 
 
 # -- follow (server-sent events), wait=true, revision, basic auth ----------------------------

@@ -124,7 +124,7 @@ def test_labels_set_later_are_found_and_replaced_ones_are_not(two: tuple[Api, st
 
 
 def test_dates_and_time_range(two: tuple[Api, str, str]) -> None:
-    api, a, b = two
+    api, a, _b = two
     now = datetime.now(UTC)
     past = (now - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
     future = (now + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
@@ -197,7 +197,7 @@ def test_sort_with_kestra_fields(two: tuple[Api, str, str]) -> None:
 
 
 def test_state_is_repeatable(two: tuple[Api, str, str]) -> None:
-    api, a, b = two
+    api, a, _b = two
     api.post("/api/v1/executions/resume/by-query?labels=team:a")
     api.wait(a)
     answer = api.get("/api/v1/executions/search?state=PAUSED&state=SUCCESS").json()

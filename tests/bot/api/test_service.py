@@ -130,26 +130,28 @@ def test_metrics(make_api: Callable[..., Api], manual_engine: Engine) -> None:
     assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     lines = set(response.text.splitlines())
     assert {
-        "pausebot_database_up 1",
-        'pausebot_executions{state="SUCCESS"} 2',
-        'pausebot_executions{state="KILLED"} 1',
-        'pausebot_executions{state="PAUSED"} 0',
-        'pausebot_resumes_total{via="api"} 1',
-        'pausebot_resumes_total{via="bulk"} 1',
-        'pausebot_pause_decisions_total{via="api",outcome="resumed"} 1',
-        'pausebot_pause_decisions_total{via="api",outcome="killed"} 1',
-        'pausebot_pause_wait_seconds_bucket{via="api",le="60"} 0',
-        'pausebot_pause_wait_seconds_bucket{via="api",le="300"} 2',
-        'pausebot_pause_wait_seconds_bucket{via="api",le="+Inf"} 2',
-        'pausebot_pause_wait_seconds_sum{via="api"} 240',
-        'pausebot_pause_wait_seconds_count{via="api"} 2',
+        # prometheus_client's exposition: values as floats, bucket bounds too.
+        "pausebot_database_up 1.0",
+        'pausebot_executions{state="SUCCESS"} 2.0',
+        'pausebot_executions{state="KILLED"} 1.0',
+        'pausebot_executions{state="PAUSED"} 0.0',
+        'pausebot_resumes_total{via="api"} 1.0',
+        'pausebot_resumes_total{via="bulk"} 1.0',
+        'pausebot_pause_decisions_total{outcome="resumed",via="api"} 1.0',
+        'pausebot_pause_decisions_total{outcome="killed",via="api"} 1.0',
+        'pausebot_pause_wait_seconds_bucket{le="60.0",via="api"} 0.0',
+        'pausebot_pause_wait_seconds_bucket{le="300.0",via="api"} 2.0',
+        'pausebot_pause_wait_seconds_bucket{le="+Inf",via="api"} 2.0',
+        'pausebot_pause_wait_seconds_sum{via="api"} 240.0',
+        'pausebot_pause_wait_seconds_count{via="api"} 2.0',
         "# TYPE pausebot_pause_wait_seconds histogram",
+        "# TYPE pausebot_resumes_total counter",
     } <= lines
     backlog = next(
         line for line in lines if line.startswith('pausebot_outbox_backlog{consumer="slack"}')
     )
-    assert int(backlog.split()[-1]) > 0  # nobody delivers in this test
-    assert 'pausebot_outbox_failed{consumer="slack"} 0' in lines
+    assert float(backlog.split()[-1]) > 0  # nobody delivers in this test
+    assert 'pausebot_outbox_failed{consumer="slack"} 0.0' in lines
 
 
 # -- the HTTP surface -----------------------------------------------------------------------
