@@ -26,10 +26,12 @@ from slack_sdk.models.views import View
 
 from bot.slack import texts
 from bot.slack.mrkdwn import (
+    author_truncated,
     escape,
-    escape_truncated,
     fit,
+    input_strings,
     truncate,
+    value_truncated,
     when,
 )
 from bot.slack.pauses import Pause
@@ -155,11 +157,12 @@ def home_view(items: list[ListedPause], *, more: int) -> dict[str, Any]:
 def _listed(item: ListedPause) -> list[Block]:
     pause = item.pause
     lines = [
-        f"*<{pause.url}|{escape_truncated(pause.flow_name, 300)}>*  `{escape(pause.run.taskId)}`"
+        f"*<{pause.url}|{value_truncated(pause.flow_name, 300)}>*  `{escape(pause.run.taskId)}`"
     ]
     description = pause.run.description or pause.task.description
     if description:
-        lines.append(escape_truncated(description, SHORT_DESCRIPTION_MAX))
+        values = input_strings(pause.execution.inputs)
+        lines.append(author_truncated(description, values, SHORT_DESCRIPTION_MAX))
     facts = [f"paused {when(pause.run.state.entered(State.PAUSED))}"]
     if pause.run.deadline:
         facts.append(f"deadline {when(pause.run.deadline)}")

@@ -39,7 +39,7 @@ from slack_sdk.models.views import View
 from bot.slack import texts
 from bot.slack.blocks import PAGE_ACTION, Message
 from bot.slack.messages import approval_message
-from bot.slack.mrkdwn import ago, escape, escape_truncated, fit, truncate, when
+from bot.slack.mrkdwn import ago, fit, truncate, value, value_truncated, when
 from bot.slack.pauses import Pause, PauseGone, pause_of
 from bot.slack.summary import Summary, summarize
 from engine.clock import parse_iso
@@ -206,13 +206,13 @@ def grouped(
 
 def entry_block(shown: Shown) -> SectionBlock:
     summary = shown.summary
-    lines = [f"*<{summary.url}|{escape(summary.question)}>*"]
+    lines = [f"*<{summary.url}|{value(summary.question)}>*"]
     facts = [summary.requester, texts.list_asked(ago(summary.asked_at))]
     if summary.deadline:
         facts.append(texts.list_deadline(when(summary.deadline), summary.on_deadline))
     lines.append(" · ".join(facts))
     keys = [
-        f"{escape_truncated(k.label, 40)}: {fit(k.text, KEY_VALUE_MAX)}"
+        f"{value_truncated(k.label, 40)}: {fit(k.text, KEY_VALUE_MAX)}"
         for k in summary.key_inputs[:KEY_INPUTS_SHOWN]
     ]
     if keys:
@@ -244,7 +244,7 @@ def parse_choice(value: str) -> tuple[str, str] | None:
 
 
 def group_block(group: Group, *, button_query: str | None, part: str = "all") -> SectionBlock:
-    text = texts.list_group(escape_truncated(group.name, 300), group.count)
+    text = texts.list_group(value_truncated(group.name, 300), group.count)
     accessory = None
     if button_query is not None and group.count > len(group.entries):
         accessory = ButtonElement(

@@ -40,7 +40,16 @@ from bot.slack.blocks import (
     Message,
     _serialise,
 )
-from bot.slack.mrkdwn import ago, escape, escape_truncated, fit, truncate, when
+from bot.slack.mrkdwn import (
+    ago,
+    author_truncated,
+    escape,
+    fit,
+    truncate,
+    value,
+    value_truncated,
+    when,
+)
 from bot.slack.pauses import Pause
 from bot.slack.summary import Option as Choice
 from bot.slack.summary import Outcome, Summary, summarize
@@ -81,7 +90,8 @@ def approval_message(pause: Pause, summary: Summary | None = None) -> Message:
         )
     )
     blocks.append(_context(summary))
-    text = escape(f"{summary.question} ({summary.flow_name})")  # notifications parse mrkdwn
+    # notifications parse mrkdwn
+    text = value(f"{summary.question} ({summary.flow_name})")  # the question is plain
     return Message(truncate(text, FALLBACK_MAX), _serialise(blocks, MESSAGE_BLOCKS_MAX))
 
 
@@ -97,7 +107,7 @@ def decided_message(pause: Pause, summary: Summary | None = None) -> Message:
             SectionBlock(
                 fields=[
                     MarkdownTextObject(
-                        text=fit(f"*{escape_truncated(v.label, 200)}*\n{v.text}", FIELD_MAX)
+                        text=fit(f"*{value_truncated(v.label, 200)}*\n{v.text}", FIELD_MAX)
                     )
                     for v in outcome.values[:KEY_FIELDS_MAX]
                 ]
@@ -111,7 +121,8 @@ def decided_message(pause: Pause, summary: Summary | None = None) -> Message:
     if key is not None:
         blocks.append(key)
     blocks.append(_context(summary))
-    text = escape(f"{summary.question}: {outcome_plain(summary, outcome)}")
+    text = value(summary.question)
+    text += escape(f": {outcome_plain(summary, outcome)}")
     return Message(truncate(text, FALLBACK_MAX), _serialise(blocks, MESSAGE_BLOCKS_MAX))
 
 
@@ -184,7 +195,7 @@ def _description(pause: Pause, summary: Summary, *, button: bool = True) -> list
     if not text:
         return []
     cut = len(text) > SHORT_DESCRIPTION
-    shown = escape_truncated(text, SHORT_DESCRIPTION)
+    shown = author_truncated(text, summary.input_values, SHORT_DESCRIPTION)
     accessory = None
     if cut and button:
         accessory = ButtonElement(
@@ -213,7 +224,7 @@ def _key_inputs(summary: Summary) -> SectionBlock | None:
     if not summary.key_inputs:
         return None
     fields = [
-        MarkdownTextObject(text=fit(f"*{escape_truncated(s.label, 200)}*\n{s.text}", FIELD_MAX))
+        MarkdownTextObject(text=fit(f"*{value_truncated(s.label, 200)}*\n{s.text}", FIELD_MAX))
         for s in summary.key_inputs[:KEY_FIELDS_MAX]
     ]
     text = texts.FIELD_KEY_INPUTS

@@ -31,7 +31,7 @@ from bot.slack.blocks import (
     notice_view,
 )
 from bot.slack.forms import Form, build_form
-from bot.slack.mrkdwn import escape, escape_truncated, fit, truncate
+from bot.slack.mrkdwn import author_truncated, fit, truncate, value
 from bot.slack.pauses import Pause
 from bot.slack.summary import Option, Summary
 
@@ -110,7 +110,7 @@ def full_request_blocks(summary: Summary) -> list[Block]:
         return []
     # Cut the raw text, then escape each piece: a cut never falls inside an entity.
     chunks = [
-        escape_truncated(text[i : i + RAW_CHUNK], SECTION_TEXT_MAX)
+        author_truncated(text[i : i + RAW_CHUNK], summary.input_values, SECTION_TEXT_MAX)
         for i in range(0, len(text), RAW_CHUNK)
     ][:FULL_SECTIONS_MAX]
     blocks: list[Block] = [
@@ -130,7 +130,7 @@ def full_request_blocks(summary: Summary) -> list[Block]:
 def full_request_view(summary: Summary) -> dict[str, Any]:
     """What "Full request" opens: the question and the whole description, nothing to submit."""
     blocks: list[Block] = [
-        SectionBlock(block_id="pausebot:question", text=f"*{escape(summary.question)}*"),
+        SectionBlock(block_id="pausebot:question", text=f"*{value(summary.question)}*"),
         *full_request_blocks(summary)[2:],
     ]
     view = View(type="modal", title=texts.FULL_REQUEST, close=texts.CLOSE, blocks=blocks)

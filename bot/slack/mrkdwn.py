@@ -3,6 +3,18 @@
 Slack treats only ``&``, ``<`` and ``>`` as control characters in mrkdwn; escaping them stops
 flow or user text from injecting ``<!channel>``, ``<@U…>`` or disguised ``<https://evil|ok>``
 links. Mentions are built from ids only, never from names.
+
+Values (inputs, comments, reasons, names, labels) also go through ``value()``: mrkdwn has no
+escape for ``*``, ``_``, ``~`` and backticks (a backslash is shown, not obeyed), so a value such
+as ``*urgent*`` would turn bold. ``value()`` puts a zero-width space (U+200B) on both sides of
+each of those characters. Slack pairs a marker only when the opening one has a word boundary
+before it and a non-space after it, and the closing one the reverse; an invisible character on
+*both* sides breaks both conditions whether Slack's parser counts U+200B as a space or as a
+letter, and the reader sees the characters as typed. A marker between two letters or digits
+(``snake_case``) cannot pair and gets nothing. (Slack's own advice is "a space on either
+side"; the zero-width space is that space, unseen. See docs/slack.md.) The flow author's text (a
+Pause ``description``) stays mrkdwn on purpose: ``author()`` escapes it and treats only the
+input values rendered into it as values.
 """
 
 from __future__ import annotations
@@ -19,8 +31,62 @@ _GROUP_ID = re.compile(r"^S[A-Z0-9]{8,}$")  # handles are lower case; ids long
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 
 
+ZWSP = "\u200b"
+_MARKERS = re.compile(r"[*_~`]")
+# A marker between two letters or digits (snake_case, a*b) can neither open nor close a pair in
+# Slack, so it is left alone: identifiers copied from Slack stay clean.
+_LOOSE_MARKER = re.compile(r"(?<![^\W_])[*_~`]|[*_~`](?![^\W_])")
+
+
 def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def value(text: str) -> str:
+    """A user value as mrkdwn: escaped, and its ``*``, ``_``, ``~`` and backticks shown as
+    typed (a zero-width space on both sides, so Slack pairs none of them)."""
+    return _unformat(escape(text))
+
+
+def _unformat(escaped: str) -> str:
+    return _LOOSE_MARKER.sub(lambda m: f"{ZWSP}{m.group(0)}{ZWSP}", escaped)
+
+
+def value_truncated(text: str, limit: int) -> str:
+    """``value()`` of at most ``limit`` characters that never ends inside ``&amp;``."""
+    return _cut(value(text), limit)
+
+
+def author(text: str, values: tuple[str, ...] = ()) -> str:
+    """The flow author's mrkdwn (a description): escaped, the author's own ``*bold*`` kept, and
+    every input value rendered into it (``values``) shown as typed, as ``value()`` shows it."""
+    escaped = escape(text)
+    for shown in sorted({escape(v) for v in values if _MARKERS.search(v)}, key=len, reverse=True):
+        if _MARKERS.fullmatch(shown) is None:  # a lone "*" is no value to find in the text
+            escaped = escaped.replace(shown, _unformat(shown))
+    return escaped
+
+
+def author_truncated(text: str, values: tuple[str, ...], limit: int) -> str:
+    return _cut(author(text, values), limit)
+
+
+def input_strings(inputs: Any) -> tuple[str, ...]:
+    """The text forms of an execution's input values (items of lists too), for ``author()``."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for item in node.values():
+                walk(item)
+        elif isinstance(node, list | tuple):
+            for item in node:
+                walk(item)
+        elif isinstance(node, str) and node:
+            found.append(node)
+
+    walk(inputs or {})
+    return tuple(found)
 
 
 def truncate(text: str, limit: int) -> str:
@@ -32,7 +98,10 @@ def truncate(text: str, limit: int) -> str:
 
 def escape_truncated(text: str, limit: int) -> str:
     """Escaped mrkdwn of at most ``limit`` characters that never ends inside ``&amp;``."""
-    escaped = escape(text)
+    return _cut(escape(text), limit)
+
+
+def _cut(escaped: str, limit: int) -> str:
     if len(escaped) <= limit:
         return escaped
     cut = _PARTIAL_ENTITY.sub("", escaped[: max(0, limit - 1)])
@@ -66,7 +135,7 @@ def actor(by: dict[str, Any] | None, via: str | None) -> str:
     user_id = str(by.get("id") or "")
     if via == "slack" and is_user_id(user_id):
         return f"<@{user_id}>"
-    return escape(str(by.get("name") or user_id or "someone"))
+    return value(str(by.get("name") or user_id or "someone"))
 
 
 def actor_plain(by: dict[str, Any] | None, via: str | None) -> str:
@@ -81,7 +150,7 @@ def assignee(entry: str) -> str:
         return f"<@{entry}>"
     if is_group_id(entry):
         return f"<!subteam^{entry}>"
-    return escape(entry)
+    return value(entry)
 
 
 def when(moment: str | datetime | None) -> str:

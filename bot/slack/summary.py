@@ -41,9 +41,11 @@ from bot.slack.mrkdwn import (
     assignee,
     date_token,
     escape,
-    escape_truncated,
+    input_strings,
     is_user_id,
+    value_truncated,
 )
+from bot.slack.mrkdwn import value as value_mrkdwn
 from bot.slack.pauses import DECISION_LABEL, DEFAULT_DECISION_INPUT, Pause, value_at
 from engine.inputs import InputDefinition, InputType
 from engine.states import TERMINAL, State
@@ -139,6 +141,7 @@ class Summary:
     waiting: bool
     outcome: Outcome | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    input_values: tuple[str, ...] = ()  # the inputs' texts, shown as typed in ``author()``
 
     @property
     def flow_name(self) -> str:
@@ -196,6 +199,7 @@ def summarize(pause: Pause, *, people: Mapping[str, str] | None = None) -> Summa
         assignees=tuple(assignee(e) for e in [*pause.assignees[0], *pause.assignees[1]]),
         waiting=pause.is_waiting,
         labels=labels,
+        input_values=input_strings(pause.execution.inputs),
         required_missing=frozenset(d.id for d in inputs if d.required and d.default_value is None),
     )
     if pause.is_waiting:
@@ -214,13 +218,13 @@ def _description(pause: Pause) -> str:
 
 def _question(pause: Pause) -> str:
     if pause.waiting is not None and pause.waiting.title:
-        return _plain_line(pause.waiting.title)
+        return _plain_line(pause.waiting.title, input_strings(pause.execution.inputs))
     title = getattr(pause.task, "title", None)
     if title and "{{" not in title:
         return _plain_line(title)
     first = _description(pause).strip().split("\n", 1)[0].strip()
     if first:
-        return _plain_line(first)
+        return _plain_line(first, input_strings(pause.execution.inputs))
     flow_description = (pause.flow.description or "").strip().split("\n", 1)[0].strip()
     if flow_description:
         return _plain_line(flow_description)
@@ -243,9 +247,20 @@ def _body(pause: Pause) -> str | None:
     return text
 
 
-def _plain_line(text: str) -> str:
-    """One line of flow text for a plain-text header: mrkdwn markers dropped, cut to fit."""
-    line = " ".join(_MARKUP.sub(r"\2", text.strip()).split())
+def _plain_line(text: str, values: tuple[str, ...] = ()) -> str:
+    """One line of flow text for a plain-text header: the author's mrkdwn markers dropped (an
+    input value rendered into it keeps its characters as typed), cut to fit."""
+    kept = sorted({v for v in values if _MARKUP.search(v)}, key=len, reverse=True)
+    if kept:  # strip markers only between the values
+        pattern = re.compile("|".join(re.escape(v) for v in kept))
+        parts, position = [], 0
+        for match in pattern.finditer(text):
+            parts += [_MARKUP.sub(r"\2", text[position : match.start()]), match.group(0)]
+            position = match.end()
+        text = "".join([*parts, _MARKUP.sub(r"\2", text[position:])])
+    else:
+        text = _MARKUP.sub(r"\2", text)
+    line = " ".join(text.strip().split())
     return line if len(line) <= QUESTION_MAX else line[: QUESTION_MAX - 1] + "…"
 
 
@@ -258,7 +273,7 @@ def requester(pause: Pause, labels: Mapping[str, str], people: Mapping[str, str]
     via = execution.startedVia
     labelled = (labels.get(REQUESTER_LABEL) or "").strip()
     if labelled:
-        return _person(labelled, people) or escape(labelled)
+        return _person(labelled, people) or value_mrkdwn(labelled)
     by = execution.startedBy or {}
     user_id = str(by.get("id") or "")
     if is_user_id(user_id) and (via == "slack" or _SLACK_ID.match(user_id)):
@@ -269,7 +284,7 @@ def requester(pause: Pause, labels: Mapping[str, str], people: Mapping[str, str]
             return mention + _via(via)
     name = str(by.get("name") or by.get("email") or by.get("id") or "").strip()
     if name:
-        return escape_truncated(name, 200) + _via(via)
+        return value_truncated(name, 200) + _via(via)
     trigger = execution.trigger or {}
     if trigger:
         kind = str(trigger.get("type") or trigger.get("id") or "a").rsplit(".", 1)[-1]
@@ -341,10 +356,10 @@ def show_value(definition: InputDefinition | None, value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, list | tuple):
-        return escape_truncated(", ".join(_item(v) for v in value), VALUE_MAX)
+        return value_truncated(", ".join(_item(v) for v in value), VALUE_MAX)
     if isinstance(value, dict):
-        return escape_truncated(json.dumps(value, ensure_ascii=False, default=str), VALUE_MAX)
-    return escape_truncated(" ".join(str(value).split()), VALUE_MAX)
+        return value_truncated(json.dumps(value, ensure_ascii=False, default=str), VALUE_MAX)
+    return value_truncated(" ".join(str(value).split()), VALUE_MAX)
 
 
 def _item(value: Any) -> str:

@@ -8,7 +8,7 @@ return text Slack shows literally.
 
 from __future__ import annotations
 
-from bot.slack.mrkdwn import escape
+from bot.slack.mrkdwn import escape, value
 
 # -- buttons and titles (plain text; buttons <= 75, modal titles and submits <= 24) ------------
 
@@ -214,12 +214,12 @@ def something_failed() -> str:
 
 def paused_heading(total: int, query: str) -> str:
     what = f"{total} paused execution{'s' if total != 1 else ''}"
-    return what + (f" matching `{escape(query)}`" if query else "") + ", newest first"
+    return what + (f" matching `{value(query)}`" if query else "") + ", newest first"
 
 
 def paused_none(query: str) -> str:
     if query:
-        return f"Nothing paused matches `{escape(query)}`."
+        return f"Nothing paused matches `{value(query)}`."
     return "Nothing is paused. :tada:"
 
 
@@ -341,7 +341,7 @@ def list_more_flows(count: int) -> str:
 def paused_heading_at_volume(count: int, query: str, *, mine: bool, flows: int) -> str:
     what = f"*{count} waiting{' for you' if mine else ''}*"
     if query:
-        what += f" matching `{escape(query)}`"
+        what += f" matching `{value(query)}`"
     if flows > 1:
         what += f" in {flows} flows"
     return what + ", the nearest deadline first"
@@ -351,7 +351,7 @@ def paused_none_at_volume(query: str, *, mine: bool) -> str:
     if mine and not query:
         return "Nothing is waiting for you. :tada:"
     if query:
-        return f"Nothing waiting matches `{escape(query)}`."
+        return f"Nothing waiting matches `{value(query)}`."
     return "Nothing is waiting. :tada:"
 
 
@@ -442,8 +442,8 @@ def _waiting_then(behavior: str | None, approval: bool) -> str:
 
 def as_is_keeps(option: str, values: list[tuple[str, str]]) -> str:
     """mrkdwn; ``option`` plain, ``values`` are (plain label, mrkdwn value)."""
-    shown = " · ".join(f"{escape(label)}: *{value}*" for label, value in values)
-    return f"*{escape(as_is(option))}* keeps {shown}"
+    shown = " · ".join(f"{value(label)}: *{shown}*" for label, shown in values)
+    return f"*{value(as_is(option))}* keeps {shown}"
 
 
 def may_decide(who: list[str]) -> str:
@@ -487,7 +487,7 @@ def chosen_words(option_name: str, option_label: str, tone: str, kind: str) -> s
 def decided_line(
     tone: str, words: str, who: str, via: str | None, when: str, *, stopped: bool = False
 ) -> str:
-    line = f"{_DONE_EMOJI.get(tone, ':ballot_box_with_check:')} *{escape(words)}* by {who}{_via(via)} · {when}"
+    line = f"{_DONE_EMOJI.get(tone, ':ballot_box_with_check:')} *{value(words)}* by {who}{_via(via)} · {when}"
     return line + (" · the execution was stopped" if stopped else "")
 
 
@@ -535,7 +535,7 @@ def _then_done(behavior: str | None, approval: bool) -> str:
 
 def quoted(text: str) -> str:
     """mrkdwn: a comment or reason as a quote, escaped."""
-    return ">" + escape(text.strip()).replace("\n", "\n>")
+    return ">" + value(text.strip()).replace("\n", "\n>")
 
 
 FIELD_KEY_INPUTS = "*Inputs*"
@@ -557,7 +557,7 @@ def nobody_plain(nobody: str) -> str:
 
 def already_chosen(words: str, who: str, via: str | None, when: str) -> str:
     """mrkdwn: the late clicker's answer."""
-    return f"Already decided: *{escape(words)}* by {who}{_via(via)} · {when}."
+    return f"Already decided: *{value(words)}* by {who}{_via(via)} · {when}."
 
 
 def already_nobody(line: str) -> str:
@@ -567,12 +567,12 @@ def already_nobody(line: str) -> str:
 
 def done_chosen(words: str, question: str) -> str:
     """mrkdwn: what the person who decided is told."""
-    return f"*{escape(words)}*: {escape(question)}"
+    return f"*{value(words)}*: {value(question)}"
 
 
 def modal_choosing(words: str, question: str) -> str:
     """mrkdwn: the first line of a modal."""
-    return f"You are choosing *{escape(words)}* for *{escape(question)}*."
+    return f"You are choosing *{value(words)}* for *{value(question)}*."
 
 
 COMMENT_LABEL = "Comment"

@@ -4,8 +4,9 @@ the bot sends: the ``text`` fallback, blocks, modals, ephemeral answers, ``/paus
 Home. The test drives the real bot (signed requests, the fake Slack Web API) through each of
 those surfaces and then walks every string of every call it made, and of every HTTP answer.
 
-Finding 10 (``*``, ``_``, ``~`` and backticks in values shown as typed, not as formatting) is
-not done in the Slack builders: see the strict xfail at the end.
+Finding 10: ``*``, ``_``, ``~`` and backticks in values are shown as typed, not as formatting.
+Slack has no escape for them, so ``bot.slack.mrkdwn.value()`` puts a zero-width space on both
+sides of each (docs/slack.md says why); the flow author's own description keeps its mrkdwn.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from slack_harness import SlackHarness, button, button_labels, wait_until
 
+from bot.slack.mrkdwn import ZWSP, author, value
 from engine.engine import Engine
 from engine.model import Execution
 
@@ -154,13 +156,69 @@ def test_every_string_the_bot_sends_is_escaped(slack: SlackHarness) -> None:
     assert seen > 100
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 7 finding 10 is open in Slack: the builders escape &, < and > only, so *, _, ~ "
-    "and backticks in values still format (see /work/wt/i7.report.md)",
-)
+SHOWN_AS_TYPED = "".join(f"{ZWSP}{c}{ZWSP}" for c in MARKUP)  # value("*_~`")
+
+
 def test_markup_characters_in_values_are_shown_as_typed(slack: SlackHarness) -> None:
+    """The hostile value reaches every mrkdwn string of the notice (text fallback, the
+    description it is rendered into, the key inputs, the requester's name) with no marker Slack
+    could pair; then a hostile comment and a hostile kill reason likewise."""
     execution = start(slack.engine)
     blocks = blocks_of(slack, execution)
-    shown = [t for t in strings(blocks) if "evil.example" in t]  # mrkdwn strings only
-    assert shown and all(MARKUP not in text for text in shown)
+    notice = next(m for m in list(slack.fake.messages.values()) if m.blocks == blocks)
+    shown = [t for t in [*strings(blocks), notice.text] if "evil.example" in t]  # mrkdwn only
+    assert len(shown) >= 3, shown  # the description, the key input, the text fallback
+    for text in shown:
+        assert MARKUP not in text and SHOWN_AS_TYPED in text, text
+    assert "Deploy " in json.dumps(blocks)  # the author's words around the value are kept
+
+    # decided with a hostile comment, killed with a hostile reason: the updated messages
+    slack.engine.resume_execution(execution.id, {"comment": HOSTILE}, by=ACTOR, via="api")
+    killed = start(slack.engine)
+    killed_blocks = blocks_of(slack, killed)
+    killed_notice = next(m for m in list(slack.fake.messages.values()) if m.blocks == killed_blocks)
+    slack.engine.kill_execution(killed.id, by=ACTOR, via="api", reason=HOSTILE)
+    wait_until(lambda: notice.updates >= 1 and killed_notice.updates >= 1)
+    for message in (notice, killed_notice):
+        shown = [t for t in [*strings(message.blocks), message.text] if "evil.example" in t]
+        assert shown, message.blocks
+        for text in shown:
+            assert MARKUP not in text, text
+        assert any(SHOWN_AS_TYPED in text for text in shown)
+
+
+def test_the_header_shows_a_value_as_typed_and_drops_only_the_authors_markers(
+    slack: SlackHarness,
+) -> None:
+    flow = FLOW.replace('"Deploy {{ inputs.service }}?"', '"*Deploy* {{ inputs.service }}?"')
+    deployed = slack.engine.deploy_flow(flow.replace("id: hostile", "id: hostile-header"))
+    execution = slack.engine.start_execution(
+        deployed.flow.namespace, deployed.flow.id, {"service": "*urgent* fix_it_now"}, via="api"
+    )
+    blocks = blocks_of(slack, slack.engine.run_until_blocked(execution.id))
+    header = next(b for b in blocks if b["type"] == "header")
+    assert header["text"]["type"] == "plain_text"  # Slack shows it literally
+    assert header["text"]["text"] == "Deploy *urgent* fix_it_now?"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["*bold*", "_italic_", "~struck~", "`code`", "a*b*c", "snake_case_name", "```block```"],
+)
+def test_value_leaves_no_marker_slack_could_pair(typed: str) -> None:
+    shown = value(typed)
+    assert shown.replace(ZWSP, "") == typed  # what people read is what was typed
+    padded = f" {shown} "
+    for index, char in enumerate(padded):
+        if char in MARKUP:  # an invisible space on both sides, or a letter on both sides
+            around = padded[index - 1] + padded[index + 1]
+            assert around == ZWSP * 2 or around.isalnum(), shown
+    assert value("snake_case_name") == "snake_case_name"  # identifiers copy cleanly
+
+
+def test_author_text_keeps_its_mrkdwn_and_only_the_values_in_it_are_shown_as_typed() -> None:
+    # The flow author's description formats on purpose; a value rendered into it does not.
+    described = author("*Deploy* my *_risky_* build & ship?", ("*_risky_*",))
+    assert described.startswith("*Deploy* my ")
+    assert value("*_risky_*") in described and "&amp;" in described
+    assert author("*only* the author", ("*",)) == "*only* the author"  # a bare marker is no value

@@ -114,7 +114,9 @@ def test_long_texts_and_odd_characters_stay_within_block_kit_limits(slack: Slack
     assert (
         "<https://evil.example|this>" not in shown and "&lt;https://evil.example|this&gt;" in shown
     )
-    assert "&lt;@U999&gt; &amp; *bold*" in shown  # an input value cannot mention anyone
+    # an input value cannot mention anyone, nor format: its markers sit between zero-width spaces
+    z = "\u200b"
+    assert f"&lt;@U999&gt; &amp; {z}*{z}bold{z}*{z}" in shown
     assert "s3cr3t" not in str(blocks)  # SECRET inputs are masked
 
 
