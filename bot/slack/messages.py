@@ -236,6 +236,11 @@ def _notes(summary: Summary) -> str:
 
 def _context(summary: Summary) -> ContextBlock:
     line = texts.context_line(summary.flow_name, summary.url, summary.execution_id, summary.task_id)
+    if summary.iteration is not None:
+        line += "\n" + texts.for_iteration(summary.iteration)
+    if summary.parent is not None:
+        parent = summary.parent
+        line += "\n" + texts.for_parent(parent.flow_id, parent.url, parent.execution_id)
     return ContextBlock(
         block_id="pausebot:context",
         elements=[MarkdownTextObject(text=fit(line, SECTION_TEXT_MAX))],

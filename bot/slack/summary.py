@@ -48,6 +48,7 @@ from bot.slack.pauses import DECISION_LABEL, DEFAULT_DECISION_INPUT, Pause, valu
 from engine.inputs import InputDefinition, InputType
 from engine.states import TERMINAL, State
 from engine.tasks.approval import ApprovalTask, ReviewDecision, comment_required
+from engine.tasks.subflow import parent_of
 
 ASK_LABEL = "slack-ask-on-"
 CONFIRM_LABEL = "slack-confirm"
@@ -117,6 +118,16 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class ParentLink:
+    """The parent execution a Subflow child serves (from the child's trigger)."""
+
+    namespace: str
+    flow_id: str
+    execution_id: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Summary:
     kind: Literal["pause", "approval"]
     question: str  # plain, the header
@@ -139,6 +150,8 @@ class Summary:
     waiting: bool
     outcome: Outcome | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    parent: ParentLink | None = None  # a Subflow child: the parent execution it serves
+    iteration: str | None = None  # plain: the ForEach value this pause belongs to
 
     @property
     def flow_name(self) -> str:
@@ -197,10 +210,28 @@ def summarize(pause: Pause, *, people: Mapping[str, str] | None = None) -> Summa
         waiting=pause.is_waiting,
         labels=labels,
         required_missing=frozenset(d.id for d in inputs if d.required and d.default_value is None),
+        parent=_parent(pause),
+        iteration=pause.run.value,
     )
     if pause.is_waiting:
         return summary
     return replace(summary, outcome=_outcome(pause, summary))
+
+
+def _parent(pause: Pause) -> ParentLink | None:
+    """The parent of a Subflow child; its page sits beside the child's under ``/ui/executions``."""
+    parent = parent_of(pause.execution.trigger)
+    if parent is None:
+        return None
+    namespace, flow_id = str(parent.get("namespace") or ""), str(parent.get("flowId") or "")
+    execution_id = str(parent["executionId"])
+    base = pause.url.split("/ui/executions/", 1)[0]
+    return ParentLink(
+        namespace,
+        flow_id,
+        execution_id,
+        f"{base}/ui/executions/{namespace}/{flow_id}/{execution_id}",
+    )
 
 
 # -- the question ---------------------------------------------------------------------------------

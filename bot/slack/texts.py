@@ -8,7 +8,7 @@ return text Slack shows literally.
 
 from __future__ import annotations
 
-from bot.slack.mrkdwn import escape
+from bot.slack.mrkdwn import escape, escape_truncated
 
 # -- buttons and titles (plain text; buttons <= 75, modal titles and submits <= 24) ------------
 
@@ -415,6 +415,16 @@ def with_dialog(label: str) -> str:
 def context_line(flow: str, url: str, execution_id: str, task_id: str) -> str:
     """mrkdwn: the small line with the flow id, execution id and link."""
     return f"`{escape(flow)}` · execution <{url}|{escape(execution_id)}> · task `{escape(task_id)}`"
+
+
+def for_iteration(value: str) -> str:
+    """mrkdwn: which ForEach iteration a pause belongs to."""
+    return f"for value *{escape_truncated(value, 200)}*"
+
+
+def for_parent(flow_id: str, url: str, execution_id: str) -> str:
+    """mrkdwn: the parent execution a Subflow child serves."""
+    return f"for `{escape(flow_id)}` · execution <{url}|{escape(execution_id)}>"
 
 
 def deadline_then(when: str, behavior: str | None, approval: bool) -> str:
