@@ -169,6 +169,11 @@ class Summary:
         return next((o for o in self.options if o.tone == "approve"), None)
 
     required_missing: frozenset[str] = frozenset()  # inputs that must be answered
+    file_inputs: frozenset[str] = frozenset()  # FILE inputs: a Slack modal cannot take a file
+
+    def needs_file(self, option: Option) -> bool:
+        """True when ``option``'s modal would ask a FILE input: only the web form can take it."""
+        return any(i in self.file_inputs for i in option.asks)
 
     def as_is(self, option: Option) -> bool:
         """True when ``option`` can also be chosen in one tap although it has a modal: every
@@ -211,6 +216,7 @@ def summarize(pause: Pause, *, people: Mapping[str, str] | None = None) -> Summa
         labels=labels,
         required_missing=frozenset(d.id for d in inputs if d.required and d.default_value is None),
         parent=_parent(pause),
+        file_inputs=frozenset(d.id for d in inputs if d.type is InputType.FILE),
         iteration=pause.run.value,
     )
     if pause.is_waiting:

@@ -4,7 +4,7 @@ links to the web form instead of opening a modal."""
 
 from __future__ import annotations
 
-from slack_harness import SlackHarness, assert_valid_message
+from slack_harness import SlackHarness, assert_valid_message, button
 from test_truths import posted_for, start
 
 CHILD = """
@@ -69,3 +69,62 @@ def test_a_pause_in_a_for_each_says_which_iteration(slack: SlackHarness) -> None
     assert any("for value *&lt;us&gt;&amp;*east**" in line for line in lines)
     assert not any("<us>" in line for line in lines)
     assert "for `" not in "".join(lines)  # no parent: not a child
+
+
+SIGNED = """
+id: signed
+namespace: company.team
+tasks:
+  - id: gate
+    type: io.kestra.plugin.core.flow.Pause
+    description: Sign the change request?
+    onResume:
+      - id: approved
+        type: BOOLEAN
+      - id: signature
+        type: FILE
+        description: The signed document
+        required: false
+      - id: reason
+        type: STRING
+        required: false
+"""
+
+
+def link_buttons(blocks: list[dict]) -> dict[str, dict]:
+    return {
+        e["text"]["text"]: e
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("type") == "button"
+    }
+
+
+def test_a_file_input_links_to_the_web_form_instead_of_a_modal(slack: SlackHarness) -> None:
+    execution = start(slack.engine, SIGNED)
+    blocks = posted_for(slack, execution)[0]["blocks"]
+    assert_valid_message(blocks)
+    buttons = link_buttons(blocks)
+    # approving asks the FILE: no modal button for it, a link to the execution's page instead
+    assert "Approve…" not in buttons and "Approve with changes…" not in buttons
+    assert "Approve as is" in buttons  # the file is optional: approving without one is one tap
+    attach = buttons["Attach the file in pausebot"]
+    assert attach["url"] == slack.engine.url_of(execution)
+    assert "value" not in attach
+    assert "Reject…" in buttons  # the other option asks no file: its modal stays
+    # the link's block_actions is acked and opens nothing
+    response = slack.click(attach["action_id"], "")
+    assert response.status_code == 200
+    slack.click(*button(blocks, "Reject…"))
+    view = slack.opened_view()  # the first (and only) modal is the rejection's
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["reason"]
+    assert len(slack.fake.calls_to("views.open")) == 1
+
+
+def test_a_required_file_leaves_only_the_link(slack: SlackHarness) -> None:
+    required = SIGNED.replace("        required: false\n", "", 1)
+    execution = start(slack.engine, required)
+    blocks = posted_for(slack, execution)[0]["blocks"]
+    assert_valid_message(blocks)
+    assert list(link_buttons(blocks)) == ["Attach the file in pausebot", "Open in pausebot"]
