@@ -40,6 +40,7 @@ from bot.config import Settings
 from bot.slack.authorization import Directory, Gatekeeper
 from bot.slack.blocks import (
     APPROVE_ACTION,
+    ATTACH_ACTION,
     DECIDE_CALLBACK,
     OPEN_ACTION,
     PAGE_ACTION,
@@ -180,6 +181,7 @@ class SlackBot:
         app.action(FULL_ACTION)(self._full_request)
         app.action(LIST_ACTION)(self._list_choice)
         app.action(OPEN_ACTION)(_ack_only)
+        app.action(ATTACH_ACTION)(_ack_only)
         app.action({"action_id": _starts_with(PAGE_ACTION)})(self._page_clicked)
         app.view(DECIDE_CALLBACK)(self.decider.submit_form)
         app.view(REASON_CALLBACK)(self.decider.submit_reason)

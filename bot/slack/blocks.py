@@ -40,6 +40,7 @@ from engine.states import State
 APPROVE_ACTION = "pausebot.approve"
 REJECT_ACTION = "pausebot.reject"
 OPEN_ACTION = "pausebot.open"  # link buttons still send block_actions; acked and ignored
+ATTACH_ACTION = "pausebot.open.file"  # the link to the web form for a FILE input; acked, ignored
 PAGE_ACTION = "pausebot.page"
 DECIDE_CALLBACK = "pausebot.decide"
 REASON_CALLBACK = "pausebot.reason"

@@ -31,6 +31,7 @@ from slack_sdk.models.blocks import (
 
 from bot.slack import texts
 from bot.slack.blocks import (
+    ATTACH_ACTION,
     FALLBACK_MAX,
     FIELD_MAX,
     HEADER_MAX,
@@ -247,6 +248,11 @@ def _notes(summary: Summary) -> str:
 
 def _context(summary: Summary) -> ContextBlock:
     line = texts.context_line(summary.flow_name, summary.url, summary.execution_id, summary.task_id)
+    if summary.iteration is not None:
+        line += "\n" + texts.for_iteration(summary.iteration)
+    if summary.parent is not None:
+        parent = summary.parent
+        line += "\n" + texts.for_parent(parent.flow_id, parent.url, parent.execution_id)
     return ContextBlock(
         block_id="pausebot:context",
         elements=[MarkdownTextObject(text=fit(line, SECTION_TEXT_MAX))],
@@ -265,9 +271,16 @@ def option_buttons(pause: Pause, summary: Summary | None = None) -> list[Interac
     if len(summary.options) > BUTTONS_MAX:
         return [_menu(pause, summary)]
     buttons: list[InteractiveElement] = []
+    attach = False  # a FILE input: that option's form is the web form, one link for all
     for option in summary.options:
         style = {"approve": "primary", "reject": "danger"}.get(option.tone)
-        if option.needs_modal and summary.as_is(option) and option.tone == "approve":
+        if summary.needs_file(option):
+            if summary.as_is(option) and option.tone == "approve":
+                buttons.append(
+                    _button(pause, summary, option, "now", texts.as_is(option.label), style)
+                )
+            attach = True
+        elif option.needs_modal and summary.as_is(option) and option.tone == "approve":
             buttons.append(_button(pause, summary, option, "now", texts.as_is(option.label), style))
             buttons.append(
                 _button(pause, summary, option, "form", texts.with_changes(option.label), None)
@@ -278,6 +291,10 @@ def option_buttons(pause: Pause, summary: Summary | None = None) -> list[Interac
             )
         else:
             buttons.append(_button(pause, summary, option, "now", option.label, style))
+    if attach:
+        buttons.append(
+            ButtonElement(text=texts.ATTACH_IN_PAUSEBOT, action_id=ATTACH_ACTION, url=summary.url)
+        )
     return buttons[:24]
 
 

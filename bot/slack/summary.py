@@ -50,6 +50,7 @@ from bot.slack.pauses import DECISION_LABEL, DEFAULT_DECISION_INPUT, Pause, valu
 from engine.inputs import InputDefinition, InputType
 from engine.states import TERMINAL, State
 from engine.tasks.approval import ApprovalTask, ReviewDecision, comment_required
+from engine.tasks.subflow import parent_of
 
 ASK_LABEL = "slack-ask-on-"
 CONFIRM_LABEL = "slack-confirm"
@@ -119,6 +120,16 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class ParentLink:
+    """The parent execution a Subflow child serves (from the child's trigger)."""
+
+    namespace: str
+    flow_id: str
+    execution_id: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Summary:
     kind: Literal["pause", "approval"]
     question: str  # plain, the header
@@ -142,6 +153,8 @@ class Summary:
     outcome: Outcome | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     input_values: tuple[str, ...] = ()  # the inputs' texts, shown as typed in ``author()``
+    parent: ParentLink | None = None  # a Subflow child: the parent execution it serves
+    iteration: str | None = None  # plain: the ForEach value this pause belongs to
 
     @property
     def flow_name(self) -> str:
@@ -159,6 +172,11 @@ class Summary:
         return next((o for o in self.options if o.tone == "approve"), None)
 
     required_missing: frozenset[str] = frozenset()  # inputs that must be answered
+    file_inputs: frozenset[str] = frozenset()  # FILE inputs: a Slack modal cannot take a file
+
+    def needs_file(self, option: Option) -> bool:
+        """True when ``option``'s modal would ask a FILE input: only the web form can take it."""
+        return any(i in self.file_inputs for i in option.asks)
 
     def as_is(self, option: Option) -> bool:
         """True when ``option`` can also be chosen in one tap although it has a modal: every
@@ -201,10 +219,29 @@ def summarize(pause: Pause, *, people: Mapping[str, str] | None = None) -> Summa
         labels=labels,
         input_values=input_strings(pause.execution.inputs),
         required_missing=frozenset(d.id for d in inputs if d.required and d.default_value is None),
+        parent=_parent(pause),
+        file_inputs=frozenset(d.id for d in inputs if d.type is InputType.FILE),
+        iteration=pause.run.value,
     )
     if pause.is_waiting:
         return summary
     return replace(summary, outcome=_outcome(pause, summary))
+
+
+def _parent(pause: Pause) -> ParentLink | None:
+    """The parent of a Subflow child; its page sits beside the child's under ``/ui/executions``."""
+    parent = parent_of(pause.execution.trigger)
+    if parent is None:
+        return None
+    namespace, flow_id = str(parent.get("namespace") or ""), str(parent.get("flowId") or "")
+    execution_id = str(parent["executionId"])
+    base = pause.url.split("/ui/executions/", 1)[0]
+    return ParentLink(
+        namespace,
+        flow_id,
+        execution_id,
+        f"{base}/ui/executions/{namespace}/{flow_id}/{execution_id}",
+    )
 
 
 # -- the question ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ return text Slack shows literally.
 
 from __future__ import annotations
 
-from bot.slack.mrkdwn import escape, value
+from bot.slack.mrkdwn import escape, value, value_truncated
 
 # -- buttons and titles (plain text; buttons <= 75, modal titles and submits <= 24) ------------
 
@@ -17,6 +17,7 @@ REJECT = "Reject"
 DENY = "Deny"
 OPEN_IN_PAUSEBOT = "Open in pausebot"
 OPEN_WEB_FORM = "Open the web form"
+ATTACH_IN_PAUSEBOT = "Attach the file in pausebot"
 CANCEL = "Cancel"
 CLOSE = "Close"
 YES = "Yes"
@@ -415,6 +416,16 @@ def with_dialog(label: str) -> str:
 def context_line(flow: str, url: str, execution_id: str, task_id: str) -> str:
     """mrkdwn: the small line with the flow id, execution id and link."""
     return f"`{escape(flow)}` · execution <{url}|{escape(execution_id)}> · task `{escape(task_id)}`"
+
+
+def for_iteration(iteration: str) -> str:
+    """mrkdwn: which ForEach iteration a pause belongs to (a value: shown as typed)."""
+    return f"for value *{value_truncated(iteration, 200)}*"
+
+
+def for_parent(flow_id: str, url: str, execution_id: str) -> str:
+    """mrkdwn: the parent execution a Subflow child serves."""
+    return f"for `{escape(flow_id)}` · execution <{url}|{escape(execution_id)}>"
 
 
 def deadline_then(when: str, behavior: str | None, approval: bool) -> str:

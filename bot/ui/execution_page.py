@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -43,6 +44,7 @@ from engine.errors import ExecutionNotFound, InputValidationError, NotFoundError
 from engine.inputs import InputDefinition
 from engine.model import Execution
 from engine.states import TERMINAL, State
+from engine.tasks.subflow import parent_of
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -157,6 +159,8 @@ def execution_view(
         key_inputs=inputs[:KEY_INPUTS],
         inputs=inputs,
         tree=task_tree(execution),
+        parent=parent_link(execution),
+        children=children_links(engine, execution),
         decisions=decisions,
         outcome=outcome,
         logs=engine.logs(execution.id, min_level=level or None),
@@ -170,6 +174,49 @@ def execution_view(
             last_change(execution) if execution.state.current in TERMINAL else now,
         ),
     )
+
+
+CHILDREN_SHOWN = 50
+
+
+def parent_link(execution: Execution) -> dict[str, str] | None:
+    """The parent execution of a Subflow child (from its trigger): flow and page path."""
+    parent = parent_of(execution.trigger)
+    if parent is None:
+        return None
+    parts = [str(parent.get(k) or "") for k in ("namespace", "flowId", "executionId")]
+    return {
+        "flow": f"{parts[0]}.{parts[1]}",
+        "id": parts[2],
+        "task": str(parent.get("taskId") or ""),
+        "path": "/ui/executions/" + "/".join(quote(p, safe="") for p in parts),
+    }
+
+
+def children_links(engine: Any, execution: Execution) -> list[dict[str, Any]]:
+    """The executions this one started (Subflow task runs' ``executionId`` output), in order."""
+    links: list[dict[str, Any]] = []
+    for run in execution.taskRunList:
+        child_id = run.outputs.get("executionId")
+        if not isinstance(child_id, str) or not child_id or len(links) >= CHILDREN_SHOWN:
+            continue
+        try:
+            child = engine.get_execution(child_id)
+        except NotFoundError:  # purged: say so rather than link nowhere
+            links.append({"id": child_id, "task": run.taskId, "value": run.value, "gone": True})
+            continue
+        links.append(
+            {
+                "id": child.id,
+                "task": run.taskId,
+                "value": run.value,
+                "flow": f"{child.namespace}.{child.flowId}",
+                "state": child.state.current.value,
+                "path": execution_path(child),
+                "gone": False,
+            }
+        )
+    return links
 
 
 async def _execution_for_action(

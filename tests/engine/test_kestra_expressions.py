@@ -192,7 +192,7 @@ def test_read_file_size_and_exists_on_namespace_files(
     assert render("{{ isFileEmpty('empty.txt') }}", ctx) == "true"
     assert "no such file" in fails("{{ read('nope.txt') }}", ctx)
     assert "leaves the namespace" in fails("{{ read('../secret.txt') }}", ctx)
-    assert "internal-storage" in fails("{{ read('kestra:///a/b.txt') }}", ctx)
+    assert "no file storage" in fails("{{ read('kestra:///a/b.txt') }}", ctx)
     monkeypatch.delenv("PAUSEBOT_NAMESPACE_FILES_DIR")
     assert "PAUSEBOT_NAMESPACE_FILES_DIR" in fails("{{ read('sub/hello.txt') }}", ctx)
 
