@@ -397,14 +397,21 @@ def parse_form(content_type: str, raw: bytes) -> list[tuple[str, FormValue]]:
     return parse_urlencoded(raw)
 
 
-async def read_form_body(request: Request) -> FormData:
-    """The request's form (either kind), strictly parsed; file parts are refused (400).
-    For the web UI and link pages, which take text fields only."""
+async def read_form_body(request: Request, *, files: bool = False) -> FormData:
+    """The request's form (either kind), strictly parsed, for the web UI and link pages. A file
+    part is refused (400) unless ``files``: then it is an ``UploadedFile``, which only a FILE
+    input takes (the UI's decision and Run forms)."""
     fields = parse_form(request.headers.get("content-type", ""), await request.body())
+    taken: list[tuple[str, Any]] = []
     for name, value in fields:
         if isinstance(value, FilePart):
-            raise MalformedBody(f"Field {name!r}: file uploads are not accepted here.", field=name)
-    return FormData(fields)  # type: ignore[arg-type]
+            if not files:
+                raise MalformedBody(
+                    f"Field {name!r}: file uploads are not accepted here.", field=name
+                )
+            value = UploadedFile(value.filename, value.data)
+        taken.append((name, value))
+    return FormData(taken)  # type: ignore[arg-type]
 
 
 async def read_values(request: Request, *, what: str = "input values") -> dict[str, Any]:

@@ -133,13 +133,16 @@ def _secure_cookies(request: Request) -> bool:
     return request.url.scheme == "https" or public_url.startswith("https://")
 
 
-async def checked_form(request: Request) -> tuple[Visitor, FormData] | Response:
-    """A state-changing POST: signed in, and carrying this session's CSRF token."""
+async def checked_form(
+    request: Request, *, files: bool = False
+) -> tuple[Visitor, FormData] | Response:
+    """A state-changing POST: signed in, and carrying this session's CSRF token. ``files``:
+    the form may carry file uploads (for FILE inputs)."""
     visitor = visitor_of(request)
     if not isinstance(visitor, Visitor):
         return visitor
     try:
-        form = await read_form_body(request)
+        form = await read_form_body(request, files=files)
     except MalformedBody as error:
         return malformed_form(error, **visitor.context())
     given = form.get("_csrf")

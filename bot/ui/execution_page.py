@@ -220,9 +220,9 @@ def children_links(engine: Any, execution: Execution) -> list[dict[str, Any]]:
 
 
 async def _execution_for_action(
-    request: Request, execution_id: str
+    request: Request, execution_id: str, *, files: bool = False
 ) -> tuple[Visitor, FormData, Execution] | Response:
-    checked = await checked_form(request)
+    checked = await checked_form(request, files=files)
     if isinstance(checked, Response):
         return checked
     visitor, form = checked
@@ -243,7 +243,7 @@ _DONE = {"approve": "Approved", "reject": "Rejected", "deny": "Denied", "resume"
 
 @router.post("/ui/executions/{execution_id}/decide")
 async def decide(request: Request, execution_id: str) -> Response:
-    found = await _execution_for_action(request, execution_id)
+    found = await _execution_for_action(request, execution_id, files=True)
     if isinstance(found, Response):
         return found
     visitor, form, execution = found
@@ -322,7 +322,7 @@ async def decide(request: Request, execution_id: str) -> Response:
 async def resume(request: Request, execution_id: str) -> Response:
     """Resume with the given ``onResume`` values (a manual pause: with nothing). The page's own
     forms use ``/decide``; this stays for forms and scripts written against it."""
-    found = await _execution_for_action(request, execution_id)
+    found = await _execution_for_action(request, execution_id, files=True)
     if isinstance(found, Response):
         return found
     visitor, form, execution = found

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from engine.inputs import InputDefinition, InputType, form_value, form_values
+from engine.storage import UploadedFile
 
 Submitted = Mapping[str, "str | list[str]"]
 
@@ -99,6 +100,11 @@ def read_form(definitions: Sequence[InputDefinition], form: FormData) -> dict[st
     for d in definitions:
         if d.type is InputType.MULTISELECT:
             submitted[d.id] = [str(v) for v in form.getlist(d.id) if str(v) != ""]
+        elif d.type is InputType.FILE:
+            upload = form.get(d.id)
+            # A browser sends an empty part for a file field left empty: the default applies.
+            chosen = isinstance(upload, UploadedFile) and bool(upload.name or upload.data)
+            submitted[d.id] = upload if chosen else ""  # type: ignore[assignment]
         else:
             value = form.get(d.id)
             submitted[d.id] = value if isinstance(value, str) else ""
@@ -181,8 +187,8 @@ def _field(d: InputDefinition, prefix: str, raw: str | list[str]) -> FormField:
             InputType.YAML: "YAML",
         }[t]
     elif t is InputType.FILE:
-        item.widget = "unsupported"
-        item.hint = "File inputs are not supported yet."
+        item.widget = "file"  # a chosen file cannot be shown again: it is chosen anew
+        item.hint = "A file (kept in pausebot's storage with the decision)."
     else:
         item.input_type = _PLAIN_INPUT_TYPES.get(t, "text")
         item.value = text

@@ -116,7 +116,7 @@ def flow_page(
 
 @router.post("/ui/flows/{namespace}/{flow_id}/run")
 async def run_flow(request: Request, namespace: str, flow_id: str) -> Response:
-    checked = await checked_form(request)
+    checked = await checked_form(request, files=True)
     if isinstance(checked, Response):
         return checked
     visitor, form = checked
