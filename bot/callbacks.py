@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
+from bot.outbox_consumer import OutboxConsumer
 from engine.approvals import ApprovalRequestNotFound, ApprovalRequests, outcome_of
 from engine.clock import Clock
 from engine.engine import Engine
@@ -62,7 +63,10 @@ class Attempt:
     retry_after: float | None = None
 
 
-class CallbackDispatcher:
+class CallbackDispatcher(OutboxConsumer):
+    consumer = CONSUMER
+    label = "callbacks"
+
     def __init__(
         self,
         engine: Engine,
@@ -91,73 +95,28 @@ class CallbackDispatcher:
         self.base_delay = base_delay
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._next_retry: datetime | None = None
-        self._listening = False
+        self._init_loop()
         self.sent = 0  # deliveries the receiver accepted (for tests and metrics)
 
-    # -- lifecycle ------------------------------------------------------------------------------
-    async def start(self) -> None:
-        if self._task is not None:
-            return
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
+    # -- the loop's parts (bot/outbox_consumer.py) ----------------------------------------------
+    async def opened(self) -> None:
         self._client = httpx.AsyncClient(
             timeout=self.timeout,
             follow_redirects=False,  # a redirect could carry the signed body elsewhere
             transport=self._transport,
             headers={"User-Agent": USER_AGENT},
         )
-        await asyncio.to_thread(self.outbox.register, CONSUMER)
-        if not self._listening:
-            self.engine.add_listener(self._on_commit)
-            # Another replica's event (PostgreSQL NOTIFY) or released claims: look now.
-            self.engine.add_outbox_waker(lambda _kind, _execution_id: self._wake_now())
-            self._listening = True
-        self._task = asyncio.create_task(self._run(), name="pausebot-callbacks")
 
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+    async def closed(self) -> None:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
 
-    def _on_commit(self, execution_id: str, events: Sequence[NewEvent]) -> None:
-        if any(outcome_of(event) for event in events):
-            self._wake_now()
+    def wants(self, events: Sequence[NewEvent]) -> bool:
+        return any(outcome_of(event) for event in events)
 
-    def _wake_now(self) -> None:
-        wake = self._wake
-        if self._loop is not None and wake is not None and self._task is not None:
-            self._loop.call_soon_threadsafe(wake.set)
-
-    async def _run(self) -> None:
-        assert self._wake is not None
-        while True:
-            self._wake.clear()
-            try:
-                handled = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("callbacks: delivery round failed; trying again shortly")
-                handled = 0
-            if handled >= self.batch_size:
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._sleep_for())
-            except TimeoutError:
-                pass
-
-    def _sleep_for(self) -> float:
+    def sleep_for(self) -> float:
         if self._next_retry is None:
             return self.poll_interval
         due_in = (self._next_retry - self.clock.now()).total_seconds()

@@ -251,6 +251,32 @@ class Engine:
         except Exception as error:  # the runner will meet (and record) it on its own
             raise _InlineFailed() from error
 
+    def _save_decision(
+        self,
+        tx: Any,
+        stored: Any,
+        execution: Execution,
+        flow: Flow,
+        events: list[NewEvent],
+        now: datetime,
+        inline: bool,
+    ) -> Step | None:
+        """Saves a decided execution in the deciding transaction; with ``inline`` (a local
+        runner) its next step too, leased to that runner (returned for ``_hand_off``)."""
+        step = self._inline_step(execution, flow, now, stored.lease_free(now)) if inline else None
+        if step is None:
+            self._save(tx, stored.version, execution, events, now=now, wake_at=now)
+            return None
+        events.extend(step.events)
+        owner = self._dispatch_owner()
+        lease = (owner, now + LEASE) if step.dispatch and owner else (None, None)
+        self._save(
+            tx, stored.version, execution, events, now=now, wake_at=step.wake_at, lease=lease
+        )
+        tx.append_logs(step.logs)
+        self._insert_children(tx, step)
+        return step
+
     def _insert_children(self, tx: Any, step: Step) -> None:
         """Subflow executions a step starts (and the files it writes for them, e.g. a
         ForEachItem's batches), in the step's own transaction."""
@@ -770,7 +796,6 @@ class Engine:
         token_id: str | None,
         inline: bool,
     ) -> tuple[Execution, list[NewEvent], Step | None]:
-        step: Step | None = None
         stored = tx.load_execution(execution_id)
         execution = stored.execution
         flow = self.flow_of(execution)
@@ -829,25 +854,7 @@ class Engine:
             restart_if_unpaused(execution, now)
         if token_id is not None and not tx.spend_token(token_id, execution.id):
             raise ConflictError("This link was already used.", execution_id=execution.id)
-        if inline:
-            step = self._inline_step(execution, flow, now, stored.lease_free(now))
-        if step is None:
-            self._save(tx, stored.version, execution, events, now=now, wake_at=now)
-        else:
-            events.extend(step.events)
-            owner = self._dispatch_owner()
-            lease = (owner, now + LEASE) if step.dispatch and owner else (None, None)
-            self._save(
-                tx,
-                stored.version,
-                execution,
-                events,
-                now=now,
-                wake_at=step.wake_at,
-                lease=lease,
-            )
-            tx.append_logs(step.logs)
-            self._insert_children(tx, step)
+        step = self._save_decision(tx, stored, execution, flow, events, now, inline)
         return execution, events, step
 
     def _run_to_resume(self, execution: Execution, task_run_id: str | None) -> TaskRun | None:
@@ -1174,7 +1181,6 @@ class Engine:
         inline: bool,
     ) -> Execution:
         now = self.clock.now()
-        step: Step | None = None
         with self.store.transaction(now) as tx:
             stored = tx.load_execution(execution_id)
             execution = stored.execution
@@ -1215,25 +1221,7 @@ class Engine:
             restart_if_unpaused(execution, now)
             if token_id is not None and not tx.spend_token(token_id, execution.id):
                 raise ConflictError("This link was already used.", execution_id=execution.id)
-            if inline:
-                step = self._inline_step(execution, flow, now, stored.lease_free(now))
-            if step is None:
-                self._save(tx, stored.version, execution, events, now=now, wake_at=now)
-            else:
-                events.extend(step.events)
-                owner = self._dispatch_owner()
-                lease = (owner, now + LEASE) if step.dispatch and owner else (None, None)
-                self._save(
-                    tx,
-                    stored.version,
-                    execution,
-                    events,
-                    now=now,
-                    wake_at=step.wake_at,
-                    lease=lease,
-                )
-                tx.append_logs(step.logs)
-                self._insert_children(tx, step)
+            step = self._save_decision(tx, stored, execution, flow, events, now, inline)
         self._notify(execution.id, events, wake=None if step is None else False)
         self._hand_off(execution, step)
         return execution

@@ -13,29 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
     ButtonElement,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
     SectionBlock,
 )
 from slack_sdk.models.views import View
 
 from bot.slack import texts
 from bot.slack.mrkdwn import (
-    author_truncated,
-    escape,
     fit,
-    input_strings,
-    truncate,
-    value_truncated,
-    when,
 )
-from bot.slack.pauses import Pause
-from engine.states import State
 
 APPROVE_ACTION = "pausebot.approve"
 REJECT_ACTION = "pausebot.reject"
@@ -93,106 +80,6 @@ def notice_view(
         ],
     )
     return _view(view)
-
-
-# -- /paused and the App Home -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ListedPause:
-    pause: Pause
-    refusal: str | None  # mrkdwn: why the viewer may not decide it, shown instead of buttons
-
-
-def paused_list(
-    items: list[ListedPause], *, query: str, total: int, page: int, pages: int
-) -> Message:
-    """The ephemeral answer to ``/paused``: at most a page of pauses with their buttons."""
-    blocks: list[Block] = [
-        SectionBlock(text=texts.paused_heading(total, query) if total else texts.paused_none(query))
-    ]
-    for item in items:
-        blocks.extend(_listed(item))
-    footer = [texts.page_of(page, pages)] if pages > 1 else []
-    if not total:
-        footer.append(texts.paused_usage())
-    if footer:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="  ·  ".join(footer))]))
-    navigation = []
-    if page > 1:
-        navigation.append(
-            ButtonElement(
-                text=texts.PREVIOUS_PAGE,
-                action_id=f"{PAGE_ACTION}.previous",
-                value=_page_value(query, page - 1),
-            )
-        )
-    if page < pages:
-        navigation.append(
-            ButtonElement(
-                text=texts.NEXT_PAGE,
-                action_id=f"{PAGE_ACTION}.next",
-                value=_page_value(query, page + 1),
-            )
-        )
-    if navigation:
-        blocks.append(ActionsBlock(block_id=f"pausebot:pages:{page}", elements=navigation))
-    text = texts.paused_heading(total, query) if total else texts.paused_none(query)
-    return Message(truncate(text, FALLBACK_MAX), _serialise(blocks, MESSAGE_BLOCKS_MAX))
-
-
-def home_view(items: list[ListedPause], *, more: int) -> dict[str, Any]:
-    blocks: list[Block] = [
-        HeaderBlock(text=texts.HOME_HEADER),
-        ContextBlock(elements=[MarkdownTextObject(text=texts.home_intro())]),
-    ]
-    if not items:
-        blocks.append(SectionBlock(text=texts.home_empty()))
-    for item in items:
-        blocks.extend(_listed(item))
-    if more:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=texts.home_more(more))]))
-    return _view(View(type="home", blocks=blocks))
-
-
-def _listed(item: ListedPause) -> list[Block]:
-    pause = item.pause
-    lines = [
-        f"*<{pause.url}|{value_truncated(pause.flow_name, 300)}>*  `{escape(pause.run.taskId)}`"
-    ]
-    description = pause.run.description or pause.task.description
-    if description:
-        values = input_strings(pause.execution.inputs)
-        lines.append(author_truncated(description, values, SHORT_DESCRIPTION_MAX))
-    facts = [f"paused {when(pause.run.state.entered(State.PAUSED))}"]
-    if pause.run.deadline:
-        facts.append(f"deadline {when(pause.run.deadline)}")
-    lines.append(" · ".join(facts))
-    blocks: list[Block] = [SectionBlock(text=fit("\n".join(lines), SECTION_TEXT_MAX))]
-    if item.refusal:
-        blocks.append(
-            ContextBlock(elements=[MarkdownTextObject(text=fit(item.refusal, SECTION_TEXT_MAX))])
-        )
-    else:
-        blocks.append(_buttons(pause, block_id=f"pausebot:list:{pause.run.id}"))
-    blocks.append(DividerBlock())
-    return blocks
-
-
-def _buttons(pause: Pause, *, block_id: str) -> ActionsBlock:
-    from bot.slack.messages import option_buttons  # messages.py builds on this module
-
-    return ActionsBlock(
-        block_id=block_id[:255],
-        elements=[
-            *option_buttons(pause),
-            ButtonElement(text=texts.OPEN_IN_PAUSEBOT, action_id=OPEN_ACTION, url=pause.url),
-        ],
-    )
-
-
-def _page_value(query: str, page: int) -> str:
-    return json.dumps({"q": query[:500], "p": page}, separators=(",", ":"))
 
 
 # -- serialising ------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.outbox_consumer import OutboxConsumer
 from bot.slack import texts
 from bot.slack.blocks import Message
 from bot.slack.messages import approval_message, pause_message
@@ -167,7 +168,10 @@ def classify(error: BaseException) -> SlackFailure:
     raise error
 
 
-class Notifier:
+class Notifier(OutboxConsumer):
+    consumer = CONSUMER
+    label = "slack-notifier"
+
     def __init__(
         self,
         engine: Engine,
@@ -199,65 +203,15 @@ class Notifier:
         self.max_attempts = max_attempts
         self.settings = settings or Settings()
         self.recipients = recipients
-        self._task: asyncio.Task[None] | None = None
-        self._wake: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._next_retry: datetime | None = None
         self._next_reminder: datetime | None = None
-        self._listening = False
+        self._init_loop()
 
-    # -- lifecycle ------------------------------------------------------------------------------
-    async def start(self) -> None:
-        if self._task is not None:
-            return
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        await asyncio.to_thread(self.outbox.register, CONSUMER)
-        if not self._listening:
-            self.engine.add_listener(self._on_commit)
-            # Another replica's event (PostgreSQL NOTIFY) or a dead worker's released claims:
-            # look now rather than at the next poll.
-            self.engine.add_outbox_waker(lambda _kind, _execution_id: self.wake())
-            self._listening = True
-        self._task = asyncio.create_task(self._run(), name="pausebot-slack-notifier")
+    # -- the loop's parts (bot/outbox_consumer.py) ----------------------------------------------
+    def wants(self, events: Sequence[NewEvent]) -> bool:
+        return any(event.kind in PAUSE_EVENTS for event in events)
 
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-
-    def wake(self) -> None:
-        """Look at the outbox now (thread-safe)."""
-        if self._loop is not None and self._wake is not None and self._task is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    def _on_commit(self, execution_id: str, events: Sequence[NewEvent]) -> None:
-        if any(event.kind in PAUSE_EVENTS for event in events):
-            self.wake()
-
-    async def _run(self) -> None:
-        assert self._wake is not None
-        while True:
-            self._wake.clear()
-            try:
-                handled = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("Slack notifier: delivery round failed; trying again shortly")
-                handled = 0
-            if handled >= self.batch_size:
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._sleep_for())
-            except TimeoutError:
-                pass
-
-    def _sleep_for(self) -> float:
+    def sleep_for(self) -> float:
         due = [at for at in (self._next_retry, self._next_reminder) if at is not None]
         if not due:
             return self.poll_interval

@@ -22,8 +22,6 @@ CANCEL = "Cancel"
 CLOSE = "Close"
 YES = "Yes"
 NO = "No"
-NEXT_PAGE = "Older"
-PREVIOUS_PAGE = "Newer"
 MODAL_TITLE_NOTICE = "pausebot"
 REASON_LABEL = "Why are you rejecting it?"
 REASON_HINT = "The execution is stopped (killed); your reason is recorded with your name."
@@ -213,35 +211,11 @@ def something_failed() -> str:
 # -- /paused (mrkdwn) ----------------------------------------------------------------------------
 
 
-def paused_heading(total: int, query: str) -> str:
-    what = f"{total} paused execution{'s' if total != 1 else ''}"
-    return what + (f" matching `{value(query)}`" if query else "") + ", newest first"
-
-
-def paused_none(query: str) -> str:
-    if query:
-        return f"Nothing paused matches `{value(query)}`."
-    return "Nothing is paused. :tada:"
-
-
 def page_of(page: int, pages: int) -> str:
     return f"Page {page} of {pages}"
 
 
-def paused_usage() -> str:
-    return (
-        "Filter with `namespace:company.team`, `flow:deploy_approval` or any text "
-        "(matched against ids, namespaces and flows)."
-    )
-
-
 # -- App Home ----------------------------------------------------------------------------------
-
-HOME_HEADER = "Waiting for you"
-
-
-def home_intro() -> str:
-    return "Pauses you may decide, newest first. This page updates whenever one changes."
 
 
 def home_empty() -> str:

@@ -784,59 +784,18 @@ class Store:
         limit: int = 25,
     ) -> tuple[list[Execution], int]:
         """One page of executions matching every filter given, and how many match in all."""
-        conditions: list[ColumnElement[bool]] = []
-        if states:
-            conditions.append(ex_t.c.state.in_(list(states)))
-        if namespace:
-            # Kestra matches a namespace and its children (company.team matches company.team.x).
-            conditions.append(in_namespace(ex_t.c.namespace, namespace))
-        if flow_id:
-            conditions.append(ex_t.c.flow_id == flow_id)
-        if ids is not None:
-            conditions.append(ex_t.c.id.in_(list(ids)))
-        if text:
-            conditions.append(
-                or_(
-                    contains_text(ex_t.c.id, text),
-                    contains_text(ex_t.c.namespace, text),
-                    contains_text(ex_t.c.flow_id, text),
-                )
-            )
-        for key, value in (labels or {}).items():
-            conditions.append(
-                ex_t.c.id.in_(
-                    select(label_t.c.execution_id).where(
-                        label_t.c.digest == label_digest(key, value)
-                    )
-                )
-            )
-        if dates is not None and dates.start_after is not None:
-            conditions.append(ex_t.c.start_date >= dates.start_after)
-        if dates is not None and dates.end_before is not None:
-            conditions.append(ex_t.c.end_date <= dates.end_before)
-        where = and_(*conditions) if conditions else and_(True)
-        # Served by the list indexes in their own order (start_date DESC, id DESC).
-        order = [
-            (
-                _SORT_COLUMNS[key.field].desc()
-                if key.descending
-                else _SORT_COLUMNS[key.field].asc()
-            ).nulls_last()
-            for key in sort
-        ] or [ex_t.c.start_date.desc(), ex_t.c.id.desc()]
-        page = (
-            select(ex_t.c.document)
-            .where(where)
-            .order_by(*order, *([ex_t.c.id] if sort else []))
-            .offset(offset)
-            .limit(limit)
+        page, count = _search_statements(
+            states=states,
+            namespace=namespace,
+            flow_id=flow_id,
+            text=text,
+            ids=ids,
+            labels=labels,
+            dates=dates,
+            sort=sort,
+            offset=offset,
+            limit=limit,
         )
-        if text or ids is not None or labels or dates is not None:  # no counter: count them
-            count = select(func.count()).select_from(ex_t).where(where)
-        else:  # a handful of counter rows, never a count over the executions
-            count = select(func.coalesce(func.sum(count_t.c.count), 0)).where(
-                *_count_conditions(states, namespace, flow_id)
-            )
         with self.engine.connect() as connection:
             rows = connection.execute(page).all()
             if offset == 0 and len(rows) < limit:
@@ -864,13 +823,7 @@ class Store:
         if flow_id:
             conditions.append(ex_t.c.flow_id == flow_id)
         if text:  # literally what was typed: engine/store/filters.py escapes LIKE's wildcards
-            conditions.append(
-                or_(
-                    contains_text(ex_t.c.id, text),
-                    contains_text(ex_t.c.namespace, text),
-                    contains_text(ex_t.c.flow_id, text),
-                )
-            )
+            conditions.append(_matches_text(text))
         where = and_(*conditions)
         with self.engine.connect() as connection:
             counts = connection.execute(
@@ -911,21 +864,8 @@ class Store:
         limit: int = 25,
     ) -> dict[str, Any]:
         """The statements search_executions runs for these filters (for EXPLAIN in tests)."""
-        conditions: list[ColumnElement[bool]] = []
-        if states:
-            conditions.append(ex_t.c.state.in_(list(states)))
-        if namespace:
-            conditions.append(in_namespace(ex_t.c.namespace, namespace))
-        if flow_id:
-            conditions.append(ex_t.c.flow_id == flow_id)
-        page = (
-            select(ex_t.c.document)
-            .where(*conditions)
-            .order_by(ex_t.c.start_date.desc(), ex_t.c.id.desc())
-            .limit(limit)
-        )
-        count = select(func.coalesce(func.sum(count_t.c.count), 0)).where(
-            *_count_conditions(states, namespace, flow_id)
+        page, count = _search_statements(
+            states=states, namespace=namespace, flow_id=flow_id, limit=limit
         )
         return {"page": page, "count": count}
 
@@ -1647,6 +1587,76 @@ class Store:
                 .order_by(file_t.c.uri)
             ).all()
         return [r.uri for r in rows]
+
+
+def _search_statements(
+    *,
+    states: Sequence[str] = (),
+    namespace: str | None = None,
+    flow_id: str | None = None,
+    text: str | None = None,
+    ids: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    dates: DateRange | None = None,
+    sort: Sequence[SortKey] = (),
+    offset: int = 0,
+    limit: int = 25,
+) -> tuple[Any, Any]:
+    """The page and count statements of ``Store.search_executions`` (and of ``list_queries``,
+    so the EXPLAIN tests check the very statements the lists run)."""
+    conditions: list[ColumnElement[bool]] = []
+    if states:
+        conditions.append(ex_t.c.state.in_(list(states)))
+    if namespace:
+        # Kestra matches a namespace and its children (company.team matches company.team.x).
+        conditions.append(in_namespace(ex_t.c.namespace, namespace))
+    if flow_id:
+        conditions.append(ex_t.c.flow_id == flow_id)
+    if ids is not None:
+        conditions.append(ex_t.c.id.in_(list(ids)))
+    if text:
+        conditions.append(_matches_text(text))
+    for key, value in (labels or {}).items():
+        conditions.append(
+            ex_t.c.id.in_(
+                select(label_t.c.execution_id).where(label_t.c.digest == label_digest(key, value))
+            )
+        )
+    if dates is not None and dates.start_after is not None:
+        conditions.append(ex_t.c.start_date >= dates.start_after)
+    if dates is not None and dates.end_before is not None:
+        conditions.append(ex_t.c.end_date <= dates.end_before)
+    where = and_(*conditions) if conditions else and_(True)
+    # Served by the list indexes in their own order (start_date DESC, id DESC).
+    order = [
+        (
+            _SORT_COLUMNS[key.field].desc() if key.descending else _SORT_COLUMNS[key.field].asc()
+        ).nulls_last()
+        for key in sort
+    ] or [ex_t.c.start_date.desc(), ex_t.c.id.desc()]
+    page = (
+        select(ex_t.c.document)
+        .where(where)
+        .order_by(*order, *([ex_t.c.id] if sort else []))
+        .offset(offset)
+        .limit(limit)
+    )
+    if text or ids is not None or labels or dates is not None:  # no counter: count them
+        count = select(func.count()).select_from(ex_t).where(where)
+    else:  # a handful of counter rows, never a count over the executions
+        count = select(func.coalesce(func.sum(count_t.c.count), 0)).where(
+            *_count_conditions(states, namespace, flow_id)
+        )
+    return page, count
+
+
+def _matches_text(text: str) -> ColumnElement[bool]:
+    """An execution whose id, namespace or flow contains ``text`` literally."""
+    return or_(
+        contains_text(ex_t.c.id, text),
+        contains_text(ex_t.c.namespace, text),
+        contains_text(ex_t.c.flow_id, text),
+    )
 
 
 def _count_conditions(

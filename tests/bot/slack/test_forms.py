@@ -10,7 +10,6 @@ import yaml
 from slack_harness import assert_valid_message, assert_valid_view, state_for, text_of
 from support import EXAMPLES
 
-from bot.slack.blocks import ListedPause, home_view
 from bot.slack.messages import approval_message
 from bot.slack.modals import decision_modal, form_for
 from bot.slack.mrkdwn import escape, escape_truncated, fit
@@ -131,13 +130,6 @@ def test_state_values_map_back_to_engine_values(sqlite_engine: Engine) -> None:
     state = state_for(view, {"yes": False, "choice": "true", "many": ["b"], "a.b": "x"})
     values = parse_inputs(pause.inputs, form.read(state))
     assert values == {"n": None, "yes": False, "choice": True, "many": ["b"], "a": {"b": "x"}}
-
-
-def test_home_view_lists_at_most_what_fits(sqlite_engine: Engine) -> None:
-    pauses = [paused(sqlite_engine, pause_flow([])) for _ in range(25)]
-    view = home_view([ListedPause(pause, None) for pause in pauses], more=4)
-    assert_valid_view(view)
-    assert "4 more" in text_of(view["blocks"])
 
 
 @pytest.mark.parametrize("text", ["a & b" * 1000, "<" * 5000, "x" * 2999 + "&"])
